@@ -1,0 +1,18 @@
+"""kernelhub's microkernel: hook specs, plugin manager, config, data and orchestration.
+
+Plugin authors need one name from here: ``hookimpl``, the marker for hook
+implementations (``from kernel import hookimpl``).
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+__version__ = "0.1.0"
+
+#: The pluggy project name; also the entry-point group plugins register under.
+PROJECT_NAME = "kernelhub"
+
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+__all__ = ["PROJECT_NAME", "__version__", "hookimpl"]

@@ -1,0 +1,5 @@
+"""`python -m kernel` runs the `kernel` command line."""
+
+from kernel.cli import main
+
+main()

@@ -1,0 +1,61 @@
+"""What hub.ini puts into the database at start-up: admins, groups and API tokens.
+
+This only ever adds, as JupyterHub does: removing a name from hub.ini does
+not delete the user, group or token (use the REST API for that).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kernel.config.values import Config
+from kernel.db import models as orm
+from kernel.security.tokens import (
+    GENERATED_ROUNDS,
+    MIN_TOKEN_LENGTH,
+    USER_PROVIDED_ROUNDS,
+    check_token,
+    hash_token,
+    token_prefix,
+)
+
+log = logging.getLogger("kernelhub")
+
+
+def apply_config(config: Config) -> None:
+    """Create configured admins, groups and tokens (call on a database thread)."""
+    for name in config.auth.admin_users:
+        user = _ensure_user(name)
+        if not user.admin:
+            orm.User.update(admin=True).where(orm.User.id == user.id).execute()
+    groups = {name: list(members) for name, members in config.hub.load_groups.items()}
+    for name, section in config.collection("group").items():
+        groups.setdefault(name, []).extend(section.users)
+    for name, members in groups.items():
+        group, _ = orm.Group.get_or_create(name=name)
+        for member in members:
+            user = _ensure_user(member)
+            orm.UserGroup.get_or_create(user=user, group=group)
+    rounds = GENERATED_ROUNDS if config.hub.trust_user_provided_tokens else USER_PROVIDED_ROUNDS
+    for token, name in config.hub.api_tokens.items():
+        if len(token) < MIN_TOKEN_LENGTH:
+            raise config.error(f"a token must have at least {MIN_TOKEN_LENGTH} characters",
+                               "hub.api_tokens", token)
+        user = _ensure_user(name)
+        if not _token_exists(token):
+            orm.APIToken.create(prefix=token_prefix(token), hashed=hash_token(token, rounds=rounds),
+                                user=user, note="from hub.ini api_tokens",
+                                scopes=["inherit"])
+
+
+def _ensure_user(name: str) -> orm.User:
+    user, created = orm.User.get_or_create(name=name)
+    if created:
+        log.info("Added user %s from hub.ini", name)
+    return user
+
+
+def _token_exists(token: str) -> bool:
+    rows = orm.APIToken.select(orm.APIToken.hashed).where(
+        orm.APIToken.prefix == token_prefix(token))
+    return any(check_token(token, row.hashed) for row in rows)

@@ -1,0 +1,182 @@
+"""The `kernel` command line: serve, generate-config, plugins, upgrade-db, and plugins' commands.
+
+Each command reads hub.ini from ``-c FILE``, else ``$KERNELHUB_CONFIG``, else
+``hub.ini`` in the working directory if there is one, else runs on the
+built-in defaults. Enabled plugins add their own commands through the
+``cli_commands`` hook.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kernel import __version__
+from kernel.config.errors import ConfigError
+from kernel.config.loader import Loaded, load
+from kernel.db.database import DatabaseError
+from kernel.db.schema import SchemaError
+from kernel.hookcall import PluginError
+from kernel.security.cookie_secret import SecretError
+
+#: Errors that mean "fix your setup", printed without a traceback.
+SETUP_ERRORS = (ConfigError, DatabaseError, SchemaError, SecretError, PluginError)
+
+config_option = click.option(
+    "-c", "--config", "config_file", type=click.Path(dir_okay=False), envvar="KERNELHUB_CONFIG",
+    help="The hub.ini to read (default: ./hub.ini if it exists, else built-in defaults).",
+)
+
+
+def config_path(config_file: str | None) -> str | None:
+    if config_file:
+        return config_file
+    return "hub.ini" if Path("hub.ini").is_file() else None
+
+
+def load_or_exit(config_file: str | None) -> Loaded:
+    try:
+        return load(config_path(config_file))
+    except ConfigError as e:
+        fail(e)
+
+
+def fail(error: BaseException) -> Any:
+    click.secho(f"kernel: {error}", err=True, fg="red")
+    sys.exit(2 if isinstance(error, ConfigError) else 1)
+
+
+class KernelGroup(click.Group):
+    """The `kernel` group: built-in commands, plus those of the enabled plugins on demand."""
+
+    _plugins_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if self._plugins_added:
+            return
+        self._plugins_added = True
+        try:
+            loaded = load(config_path(os.environ.get("KERNELHUB_CONFIG")))
+        except ConfigError:
+            return  # the built-in commands still work; `serve` reports the error
+        before = set(self.commands)
+        for plugin, register in _cli_registrations(loaded):
+            register()
+            for name in set(self.commands) - before:
+                before.add(name)
+                self.commands[name].help = (self.commands[name].help or "") + \
+                    f"\n\n(From plugin {plugin}.)"
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._add_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+
+def _cli_registrations(loaded: Loaded) -> list[tuple[str, Any]]:
+    from kernel.hookcall import bound_calls
+
+    return list(bound_calls(loaded.plugins.manager, "cli_commands", {"cli": cli}))
+
+
+@click.group(cls=KernelGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kernelhub")
+def cli() -> None:
+    """kernelhub: a multi-user Jupyter hub."""
+
+
+@cli.command()
+@config_option
+def serve(config_file: str | None) -> None:
+    """Start the hub (and its proxy) and serve until interrupted."""
+    from kernel.serve import StartupFailed
+    from kernel.serve import serve as run
+
+    loaded = load_or_exit(config_file)
+    try:
+        run(loaded)
+    except (*SETUP_ERRORS, StartupFailed) as e:
+        fail(e)
+
+
+@cli.command("generate-config")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="hub.ini",
+              show_default=True, help="Where to write; `-` prints it.")
+@click.option("-y", "--yes", is_flag=True, help="Overwrite an existing file without asking.")
+@config_option
+def generate_config(output: str, yes: bool, config_file: str | None) -> None:
+    """Write a hub.ini with every option, commented, at its default."""
+    from kernel.config.generate import all_declarations
+    from kernel.config.generate import generate_config as generate
+
+    text = generate(all_declarations())
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    answer_yes = yes
+    if not answer_yes and config_path(config_file):
+        answer_yes = load_or_exit(config_file).config.hub.answer_yes
+    target = Path(output)
+    if target.exists() and not answer_yes and not click.confirm(
+            f"{target} exists. Overwrite it?", default=False):
+        click.echo("Nothing written.")
+        return
+    target.write_text(text)
+    click.echo(f"Wrote {target}")
+
+
+@cli.command()
+@config_option
+def plugins(config_file: str | None) -> None:
+    """List installed plugins: active or not and why, their hooks and options."""
+    from kernel.config.generate import all_declarations
+
+    loaded = load_or_exit(config_file)
+    registry = all_declarations()
+    for info in loaded.plugins.infos.values():
+        state = click.style("active", fg="green") if info.active else "inactive"
+        dist = f"{info.distribution} {info.version}" if info.distribution else "?"
+        click.echo(f"{click.style(info.name, bold=True)}  ({dist}, {info.entry_point})")
+        click.echo(f"    {state}: {info.reason}")
+        if info.hooks:
+            click.echo(f"    hooks: {', '.join(info.hooks)}")
+        options = [o for o in registry.owned_by(info.name)]
+        if options:
+            names = ", ".join(f"[{o.section.replace(':*', ':NAME')}] {o.name}" for o in options)
+            click.echo(f"    options: {names}")
+
+
+@cli.command("upgrade-db")
+@config_option
+def upgrade_db(config_file: str | None) -> None:
+    """Upgrade the database schema (SQLite files are backed up first)."""
+    from kernel.db import schema
+    from kernel.db.database import Database
+
+    loaded = load_or_exit(config_file)
+    options = loaded.config.hub
+    try:
+        db = Database(options.db_url, options.db_kwargs)
+        steps = db.call(schema.upgrade, db.peewee)
+    except SETUP_ERRORS as e:
+        fail(e)
+    db.close()
+    if steps:
+        for step in steps:
+            click.echo(f"Upgraded to schema version {step}")
+    else:
+        click.echo("The database is up to date.")
+
+
+def main() -> None:
+    cli()

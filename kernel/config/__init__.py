@@ -1,0 +1,6 @@
+"""hub.ini: option declarations, strict parsing, and the typed config a hub runs on."""
+
+from kernel.config.errors import ConfigError
+from kernel.config.options import Option, OptionRegistry
+
+__all__ = ["ConfigError", "Option", "OptionRegistry"]

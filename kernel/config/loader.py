@@ -1,0 +1,268 @@
+"""Loading hub.ini: choose the plugins, collect their declarations, validate every key.
+
+The order matters: the ``[hub]`` keys that choose plugins are read first, the
+plugin manager is built from them (importing only enabled plugins), then each
+enabled plugin declares its options, and only then is the whole file checked,
+so that a typo in any plugin's section is caught before anything starts.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint
+
+from kernel.config.core_options import declare_core_options
+from kernel.config.errors import ConfigError
+from kernel.config.ini import RawIni, RawValue, parse_ini, read_ini
+from kernel.config.options import (
+    COLLECTION_SEPARATOR,
+    TABLE_SEPARATOR,
+    Option,
+    OptionRegistry,
+)
+from kernel.config.values import Config, Section
+from kernel.hookcall import bound_calls
+from kernel.plugin_manager import (
+    Plugins,
+    PluginSelection,
+    build_plugins,
+    installed_plugins,
+    new_plugin_manager,
+)
+
+#: The distribution whose plugins are built in (consulted for helpful errors).
+BUILTIN_DISTRIBUTION = "kernelhub"
+
+
+@dataclass
+class Loaded:
+    """A validated config and the plugin manager built for it."""
+
+    config: Config
+    plugins: Plugins
+
+
+def load(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    text: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    installed: Mapping[str, EntryPoint] | None = None,
+) -> Loaded:
+    """Read and validate hub.ini (a ``path``, or ``text`` for tests; neither = defaults)."""
+    environ = os.environ if environ is None else environ
+    if text is not None:
+        raw = parse_ini(text, str(path) if path else "hub.ini", environ)
+    elif path is not None:
+        raw = read_ini(path, environ)
+    else:
+        raw = RawIni()
+    installed = installed_plugins() if installed is None else installed
+
+    registry = OptionRegistry()
+    declare_core_options(registry)
+    try:
+        plugins = build_plugins(_selection(raw, registry), installed)
+    except ConfigError as e:
+        raise raw.error(e.message, e.section, e.key) if e.file is None else e from e.__cause__
+    declare_plugin_options(plugins.manager, registry)
+    return Loaded(_Validator(raw, registry, plugins, installed).run(), plugins)
+
+
+def declare_plugin_options(pm, registry: OptionRegistry) -> None:
+    """Call every registered plugin's ``declare_options``, attributing options to it."""
+    for plugin, call in bound_calls(pm, "declare_options", {"options": registry}):
+        with registry.declaring(plugin):
+            call()
+
+
+def _selection(raw: RawIni, registry: OptionRegistry) -> PluginSelection:
+    """The plugin-choosing [hub] keys, parsed with their declared types."""
+    hub = raw.sections.get("hub", {})
+    values = {}
+    for key in ("authenticator_class", "spawner_class", "proxy_class", "plugins"):
+        option = registry.get("hub", key)
+        assert option is not None
+        values[key] = _parse(raw, option, hub[key]) if key in hub else option.default
+    values["plugins"] = tuple(values["plugins"])
+    return PluginSelection(**values)
+
+
+def _parse(raw: RawIni, option: Option, value: RawValue) -> object:
+    if option.type.is_table:
+        table = f"{option.section}{TABLE_SEPARATOR}{option.name}"
+        raise raw.error(f"this option is a table: write it as a section [{table}] with one "
+                        "`key = value` line per entry", option.section, option.name)
+    try:
+        return option.type.parse(value.text)
+    except ValueError as e:
+        raise raw.error(str(e), option.section, option.name) from None
+
+
+class _Validator:
+    """Checks every section and key of a RawIni against the registry."""
+
+    def __init__(self, raw: RawIni, registry: OptionRegistry, plugins: Plugins,
+                 installed: Mapping[str, EntryPoint]) -> None:
+        self.raw = raw
+        self.registry = registry
+        self.plugins = plugins
+        self.installed = installed
+        self.plain_sections = [s for s in registry.sections() if not s.endswith(":*")]
+        self.values: dict[str, dict[str, object]] = {
+            s: {o.name: copy.deepcopy(o.default) for o in registry.in_section(s)}
+            for s in self.plain_sections
+        }
+        self.explicit: dict[str, set[str]] = {s: set() for s in self.plain_sections}
+        self.collections: dict[str, dict[str, dict[str, object]]] = {
+            kind: {} for kind in registry.collection_kinds()
+        }
+        self.warnings: list[str] = []
+
+    def run(self) -> Config:
+        for section, items in self.raw.sections.items():
+            if section in self.values:
+                for key, value in items.items():
+                    self._set(section, key, value)
+            elif self._is_table_section(section):
+                self._set_table(section, items)
+            elif self._collection_kind(section):
+                self._set_collection_item(section, items)
+            else:
+                raise self._unknown_section(section)
+        sections = {s: Section(s, v, self.explicit[s]) for s, v in self.values.items()}
+        collections = {
+            kind: {
+                name: Section(f"{kind}:{name}", values, set(values))
+                for name, values in items.items()
+            }
+            for kind, items in self.collections.items()
+        }
+        return Config(self.registry, sections, collections, self.raw, self.warnings)
+
+    # -- plain keys ---------------------------------------------------------
+
+    def _set(self, section: str, key: str, value: RawValue) -> None:
+        option = self.registry.get(section, key)
+        if option is None:
+            raise self._unknown_key(section, key)
+        if option.unavailable:
+            raise self.raw.error(f"cannot be set in kernelhub: {option.unavailable}",
+                                 section, key)
+        parsed = _parse(self.raw, option, value)
+        self.values[section][key] = parsed
+        self.explicit[section].add(key)
+        if option.deprecated:
+            self._deprecated(option, parsed)
+
+    def _deprecated(self, option: Option, value: object) -> None:
+        where = self.raw.error("", option.section, option.name)
+        message = f"{str(where).rstrip(': ')} is deprecated; use {option.deprecated}"
+        if option.renamed_to:
+            section, key = option.renamed_to
+            if self.registry.get(section, key) is None:
+                message += f" (it has no effect: no enabled plugin declares [{section}] {key})"
+            elif key not in self.explicit[section]:
+                self.values[section][key] = value
+                self.explicit[section].add(key)
+        self.warnings.append(message)
+
+    # -- [section.table] ----------------------------------------------------
+
+    def _table_option(self, section: str) -> Option | None:
+        owner, _, name = section.rpartition(TABLE_SEPARATOR)
+        option = self.registry.get(owner, name) if owner else None
+        return option if option is not None and option.type.is_table else None
+
+    def _is_table_section(self, section: str) -> bool:
+        option = self._table_option(section)
+        return option is not None and option.section in self.values
+
+    def _set_table(self, section: str, items: dict[str, RawValue]) -> None:
+        option = self._table_option(section)
+        assert option is not None and option.type.is_table
+        if option.unavailable:
+            raise self.raw.error(f"cannot be set in kernelhub: {option.unavailable}", section)
+        table = option.type.parse_table(  # type: ignore[attr-defined]
+            {k: v.text for k, v in items.items()},
+            lambda key, message: self.raw.error(message, section, key),
+        )
+        self.values[option.section][option.name] = table
+        self.explicit[option.section].add(option.name)
+        if option.deprecated:
+            self._deprecated(option, table)
+
+    # -- [kind:NAME] --------------------------------------------------------
+
+    def _collection_kind(self, section: str) -> str | None:
+        kind, sep, _ = section.partition(COLLECTION_SEPARATOR)
+        return kind if sep and kind in self.collections else None
+
+    def _set_collection_item(self, section: str, items: dict[str, RawValue]) -> None:
+        kind, _, name = section.partition(COLLECTION_SEPARATOR)
+        name = name.strip()
+        if not name:
+            raise self.raw.error(f"a [{kind}:NAME] section needs a name after the colon",
+                                 section)
+        pattern = f"{kind}{COLLECTION_SEPARATOR}*"
+        values = {o.name: copy.deepcopy(o.default) for o in self.registry.in_section(pattern)}
+        for key, value in items.items():
+            option = self.registry.get(pattern, key)
+            if option is None:
+                raise self._unknown_key(section, key, declared_as=pattern)
+            values[key] = _parse(self.raw, option, value)
+        self.collections[kind][name] = values
+
+    # -- helpful errors -----------------------------------------------------
+
+    def _unknown_key(self, section: str, key: str, declared_as: str | None = None) -> ConfigError:
+        declared_as = declared_as or section
+        here = [o.name for o in self.registry.in_section(declared_as)]
+        close = difflib.get_close_matches(key, here, n=1)
+        if close:
+            return self.raw.error(f"unknown option; did you mean {close[0]!r}?", section, key)
+        elsewhere = [o for o in self.registry if o.name == key and not o.is_collection]
+        if elsewhere:
+            return self.raw.error(f"unknown option here; did you mean [{elsewhere[0].section}] "
+                                  f"{key}?", section, key)
+        owner = self._disabled_owner(declared_as, key)
+        if owner:
+            return self.raw.error(f"this option belongs to plugin {owner!r}, which is not "
+                                  f"enabled; add {owner!r} to [hub] plugins", section, key)
+        return self.raw.error(f"unknown option (`kernel generate-config` lists every option of "
+                              f"[{section}])", section, key)
+
+    def _unknown_section(self, section: str) -> ConfigError:
+        name = section.partition(TABLE_SEPARATOR)[0].partition(COLLECTION_SEPARATOR)[0]
+        if name in self.installed and name not in self.plugins.order:
+            return self.raw.error(f"this section configures plugin {name!r}, which is not "
+                                  f"enabled; add {name!r} to [hub] plugins", section)
+        known = self.plain_sections + [f"{k}:NAME" for k in self.collections]
+        close = difflib.get_close_matches(section, known, n=1)
+        hint = f"did you mean [{close[0]}]? " if close else ""
+        return self.raw.error(
+            f"unknown section; {hint}Sections are {', '.join(f'[{s}]' for s in known)}; a "
+            "section for another plugin needs that plugin installed and enabled", section
+        )
+
+    def _disabled_owner(self, section: str, key: str) -> str | None:
+        """The installed built-in plugin, not enabled, that declares [section] key."""
+        for name, ep in self.installed.items():
+            if name in self.plugins.order or not ep.dist:
+                continue
+            if ep.dist.metadata["Name"] != BUILTIN_DISTRIBUTION:
+                continue  # never import third-party code that hub.ini did not enable
+            registry = OptionRegistry()
+            pm = new_plugin_manager()
+            try:
+                pm.register(ep.load(), name=name)
+                declare_plugin_options(pm, registry)
+            except Exception:
+                continue
+            if registry.get(section, key) is not None:
+                return name
+        return None

@@ -1,0 +1,248 @@
+"""Option types: how a hub.ini string becomes a typed value, strictly.
+
+Each type parses the raw text of one value and raises ``ValueError`` with a
+message that completes the sentence "expected ..., got ..." when the text is
+not a valid value. ``format`` turns a value back into hub.ini text, for
+``kernel generate-config``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class OptionType:
+    """Base for option types; subclasses set ``name`` and override ``parse``/``format``."""
+
+    #: How the type is named in errors and in generate-config's comments.
+    name = "text"
+    #: True when the value is a whole section of ``key = value`` lines.
+    is_table = False
+
+    def parse(self, raw: str) -> Any:
+        return raw
+
+    def format(self, value: Any) -> str:
+        return "" if value is None else str(value)
+
+    def fail(self, raw: str) -> ValueError:
+        return ValueError(f'expected {self.expectation()}, got "{raw}"')
+
+    def expectation(self) -> str:
+        return self.name
+
+
+class Text(OptionType):
+    name = "text"
+
+
+class Boolean(OptionType):
+    name = "true or false"
+    _values = {"true": True, "1": True, "false": False, "0": False}
+
+    def parse(self, raw: str) -> bool:
+        try:
+            return self._values[raw.strip().lower()]
+        except KeyError:
+            raise self.fail(raw) from None
+
+    def format(self, value: Any) -> str:
+        return "true" if value else "false"
+
+
+@dataclass(frozen=True)
+class Integer(OptionType):
+    minimum: int | None = None
+    name = "a whole number"
+
+    def parse(self, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise self.fail(raw) from None
+        if self.minimum is not None and value < self.minimum:
+            raise self.fail(raw)
+        return value
+
+    def expectation(self) -> str:
+        if self.minimum is None:
+            return self.name
+        return f"a whole number of at least {self.minimum}"
+
+
+@dataclass(frozen=True)
+class Number(OptionType):
+    minimum: float | None = None
+    name = "a number"
+
+    def parse(self, raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise self.fail(raw) from None
+        if value != value or (self.minimum is not None and value < self.minimum):  # NaN too
+            raise self.fail(raw)
+        return value
+
+    def expectation(self) -> str:
+        if self.minimum is None:
+            return self.name
+        return f"a number of at least {self.minimum:g}"
+
+    def format(self, value: Any) -> str:
+        return f"{value:g}"
+
+
+class TextList(OptionType):
+    """Comma- or newline-separated values; blanks are dropped."""
+
+    name = "a comma-separated list"
+
+    def parse(self, raw: str) -> list[str]:
+        return [item.strip() for item in raw.replace("\n", ",").split(",") if item.strip()]
+
+    def format(self, value: Any) -> str:
+        return ", ".join(value)
+
+
+class Command(OptionType):
+    """A command line, split as a POSIX shell would."""
+
+    name = "a command line"
+
+    def parse(self, raw: str) -> list[str]:
+        try:
+            return shlex.split(raw)
+        except ValueError as e:
+            raise ValueError(f'expected a command line ({e}), got "{raw}"') from None
+
+    def format(self, value: Any) -> str:
+        return shlex.join(value)
+
+
+@dataclass(frozen=True)
+class Choice(OptionType):
+    choices: tuple[str, ...] = ()
+    name = "one of"
+
+    def parse(self, raw: str) -> str:
+        value = raw.strip()
+        if value not in self.choices:
+            raise self.fail(raw)
+        return value
+
+    def expectation(self) -> str:
+        return "one of " + ", ".join(self.choices)
+
+
+class LogLevel(OptionType):
+    """A logging level by name (``INFO``) or number (``20``)."""
+
+    name = "a log level (DEBUG, INFO, WARNING, ERROR, CRITICAL or a number)"
+
+    def parse(self, raw: str) -> int:
+        value = raw.strip()
+        if value.isdigit():
+            return int(value)
+        level = logging.getLevelNamesMapping().get(value.upper())
+        if level is None:
+            raise self.fail(raw)
+        return level
+
+    def format(self, value: Any) -> str:
+        return logging.getLevelName(value)
+
+
+class URLPrefix(OptionType):
+    """A URL path prefix; always normalised to start and end with ``/``."""
+
+    name = "a URL path such as /jupyter/"
+
+    def parse(self, raw: str) -> str:
+        value = raw.strip()
+        if any(c in value for c in "?#\\ ") or "://" in value:
+            raise self.fail(raw)
+        return "/" + value.strip("/") + "/" if value.strip("/") else "/"
+
+
+class URL(OptionType):
+    """An absolute http(s) URL, or empty for "not set"."""
+
+    name = "an http:// or https:// URL"
+
+    def parse(self, raw: str) -> str:
+        value = raw.strip()
+        if value and not value.startswith(("http://", "https://", "unix+http://")):
+            raise self.fail(raw)
+        return value
+
+
+class IPNetworks(OptionType):
+    """A list of IP addresses or networks (``10.0.0.0/8``)."""
+
+    name = "a comma-separated list of IP addresses or networks"
+
+    def parse(self, raw: str) -> list[str]:
+        items = TextList().parse(raw)
+        for item in items:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f'expected IP addresses or networks, got "{item}" in "{raw}"'
+                ) from None
+        return items
+
+    def format(self, value: Any) -> str:
+        return ", ".join(value)
+
+
+class Secret(OptionType):
+    """A secret given as hex (as JupyterHub's cookie_secret) or plain text."""
+
+    name = "a secret (hex digits, or ${ENV_VAR})"
+
+    def parse(self, raw: str) -> bytes:
+        value = raw.strip()
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            return value.encode()
+
+    def format(self, value: Any) -> str:
+        return value.hex() if value else ""
+
+
+@dataclass(frozen=True)
+class Table(OptionType):
+    """A dict, written as a section of its own with one ``key = value`` line each.
+
+    The option ``[hub] api_tokens`` is written as::
+
+        [hub.api_tokens]
+        0bc02bede919e99a26de1e2a7a5aadfa = alice
+    """
+
+    values: OptionType = field(default_factory=Text)
+    name = "a table"
+    is_table = True
+
+    def parse_table(self, items: dict[str, str], fail: Callable[[str, str], Exception]) -> dict:
+        parsed = {}
+        for key, raw in items.items():
+            try:
+                parsed[key] = self.values.parse(raw)
+            except ValueError as e:
+                raise fail(key, str(e)) from None
+        return parsed
+
+    def parse(self, raw: str) -> Any:
+        raise ValueError("expected a section of its own")
+
+    def format(self, value: Any) -> str:
+        return ""

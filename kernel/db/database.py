@@ -1,0 +1,119 @@
+"""Connecting to the database from ``db_url`` and running queries off the event loop.
+
+peewee is synchronous, so every query the hub makes goes through
+``Database.run``, which executes it on a small thread pool sized for the
+database: one thread for SQLite (a single writer anyway), a few for
+PostgreSQL and MySQL. The event loop never waits on a database round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import peewee as pw
+from playhouse.db_url import connect as connect_url
+
+from kernel.db.models import MODELS
+
+T = TypeVar("T")
+
+log = logging.getLogger("kernelhub.db")
+
+#: SQLAlchemy-style driver suffixes JupyterHub configs use, which peewee's URLs don't.
+_DRIVER_SUFFIXES = ("+psycopg2", "+psycopg", "+pymysql", "+mysqldb", "+pysqlite")
+_DRIVER_PACKAGES = {"postgres": "kernelhub[postgres]", "mysql": "kernelhub[mysql]"}
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message says what to do."""
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, for logs and errors."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def open_database(url: str, kwargs: dict[str, Any] | None = None) -> pw.Database:
+    """A peewee database for ``url``, tuned per engine; not yet connected."""
+    for suffix in _DRIVER_SUFFIXES:
+        url = url.replace(suffix + "://", "://", 1)
+    scheme = url.split("://", 1)[0]
+    kwargs = dict(kwargs or {})
+    if scheme.startswith("sqlite"):
+        kwargs.setdefault("pragmas", {"journal_mode": "wal", "foreign_keys": 1,
+                                      "busy_timeout": 10_000})
+    elif scheme.startswith("mysql"):
+        kwargs.setdefault("charset", "utf8mb4")
+        # Keep microseconds: MySQL's plain DATETIME drops them.
+        kwargs.setdefault("field_types", {"DATETIME": "DATETIME(6)"})
+    try:
+        db = connect_url(url, **kwargs)
+    except (ImportError, pw.ImproperlyConfigured) as e:
+        extra = next((p for s, p in _DRIVER_PACKAGES.items() if scheme.startswith(s)), None)
+        hint = f"; install it with `pip install {extra}`" if extra else ""
+        raise DatabaseError(f"no driver for {redact(url)} ({e}){hint}") from None
+    except Exception as e:
+        raise DatabaseError(f"db_url {redact(url)} is not a database URL peewee knows "
+                            f"(sqlite:///FILE, postgresql://..., mysql://...): {e}") from None
+    return db
+
+
+class Database:
+    """The hub's database: bound models and a thread pool for queries."""
+
+    def __init__(self, url: str, kwargs: dict[str, Any] | None = None, *,
+                 debug: bool = False) -> None:
+        self.url = url
+        self.peewee = open_database(url, kwargs)
+        self.is_sqlite = isinstance(self.peewee, pw.SqliteDatabase)
+        self.peewee.bind(MODELS, bind_refs=False, bind_backrefs=False)
+        self._workers = 1 if self.is_sqlite else 4
+        self._executor = ThreadPoolExecutor(max_workers=self._workers,
+                                            thread_name_prefix="kernelhub-db")
+        if debug:
+            logging.getLogger("peewee").setLevel(logging.DEBUG)
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn`` on this thread with a connection open (for start-up and the CLI)."""
+        try:
+            self.peewee.connect(reuse_if_open=True)
+        except pw.OperationalError as e:
+            raise DatabaseError(f"cannot connect to {redact(self.url)}: {e}") from None
+        return fn(*args, **kwargs)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn`` on the database thread pool and await its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(self.call, fn, *args,
+                                                                  **kwargs))
+
+    def atomic(self) -> Any:
+        return self.peewee.atomic()
+
+    def close(self) -> None:
+        """Finish queued queries and close every thread's connection."""
+        # Connections are per thread: one closing job per worker, held at a
+        # barrier so that each worker thread runs exactly one of them.
+        barrier = threading.Barrier(self._workers)
+
+        def close_this_thread() -> None:
+            if not self.peewee.is_closed():
+                self.peewee.close()
+            barrier.wait(timeout=10)
+
+        for _ in range(self._workers):
+            self._executor.submit(close_this_thread)
+        self._executor.shutdown(wait=True)
+        if not self.peewee.is_closed():
+            self.peewee.close()

@@ -1,0 +1,304 @@
+"""The hook specifications: the whole surface a kernelhub plugin can implement.
+
+Every hook below is documented for plugin authors, and each has a page in
+``docs/hooks/``. Implement one with ``from kernel import hookimpl`` and a
+module-level function of the same name; you may accept any subset of the
+arguments, in any order (pluggy passes them by name).
+
+A hook documented as "may return an awaitable" can be implemented with
+``def`` or ``async def``; kernelhub awaits the result for you (see
+``kernel.hookcall``). The others must be plain functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from kernel import PROJECT_NAME
+
+if TYPE_CHECKING:
+    import click
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.routing import BaseRoute
+
+    from kernel.config.options import OptionRegistry
+    from kernel.events import Event, Measurement
+    from kernel.hub import Hub
+    from kernel.proxy import Proxy
+    from kernel.spawner import Spawner
+    from kernel.users import Server, User
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+
+# --------------------------------------------------------------------------
+# Configuration
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def declare_options(options: OptionRegistry) -> None:
+    """Declare the ``hub.ini`` options this plugin owns.
+
+    Called once for every enabled plugin while the plugin manager is built,
+    before ``hub.ini`` is validated, so that every key in the file can be
+    type-checked and every typo reported. Call ``options.add(section, name,
+    type, default, help)`` for each option (see
+    ``kernel.config.options.OptionRegistry``). Use the section named after
+    your plugin for its own options; ``[hub]``, ``[auth]``, ``[spawner]`` and
+    ``[proxy]`` hold options shared across plugins.
+
+    :param options: the registry to declare into.
+    :return: nothing; results are ignored.
+    """
+
+
+# --------------------------------------------------------------------------
+# Hub lifecycle
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def hub_startup(hub: Hub) -> Awaitable[None] | None:
+    """The hub is starting: the database is open and the proxy is running.
+
+    Called once, in ``hub.ini`` order, inside the web server's start-up, after
+    the hub has loaded its users and servers and before it answers requests.
+    Start background tasks here (keep a handle in ``hub.stash`` to stop them
+    in ``hub_shutdown``). May return an awaitable. An exception stops the hub
+    from starting, with your plugin named in the error.
+
+    :param hub: the running hub.
+    """
+
+
+@hookspec
+def hub_shutdown(hub: Hub) -> Awaitable[None] | None:
+    """The hub is shutting down.
+
+    Called once, in reverse ``hub.ini`` order, before servers are stopped
+    (``cleanup_servers``) and before the proxy is stopped (``cleanup_proxy``).
+    May return an awaitable. An exception is logged with the plugin's name and
+    does not stop the other plugins from shutting down.
+
+    :param hub: the running hub.
+    """
+
+
+# --------------------------------------------------------------------------
+# Roles: exactly one enabled plugin answers each of these
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def authenticate(hub: Hub, request: Request, data: dict[str, str]) -> Any:
+    """Who is this login? The authenticator's job.
+
+    Called for every login attempt with the submitted form fields (at least
+    ``username`` and ``password``). Exactly one enabled plugin may implement
+    it: the one named by ``[hub] authenticator_class``. May return an
+    awaitable; blocking work (PAM, LDAP) belongs in a thread
+    (``starlette.concurrency.run_in_threadpool``).
+
+    :param hub: the running hub.
+    :param request: the login request (client address, headers).
+    :param data: the submitted form fields.
+    :return: ``None`` to refuse the login; the user name as a string; or a
+        dict with ``name`` and optionally ``admin`` (bool), ``groups``
+        (list of names), ``auth_state`` (dict, stored encrypted),
+        ``user_info`` (dict, shown in the API), as JupyterHub's
+        ``Authenticator.authenticate`` returns, and ``allowed`` (True when
+        the authenticator's own rules, such as PAM's ``allowed_groups``,
+        let the user in; ``[auth] blocked_users`` still wins).
+    """
+
+
+@hookspec
+def spawn(hub: Hub, user: User, server: Server) -> Spawner:
+    """A Spawner object for one user's server. The spawner's job.
+
+    Called when the hub needs a spawner for a server: before it is started,
+    and at hub start-up for servers recorded as running. Exactly one enabled
+    plugin may implement it: the one named by ``[hub] spawner_class``. Must
+    not block or return an awaitable: construct the object and return it; the
+    object's async ``start/poll/stop`` methods do the work.
+
+    :param hub: the running hub.
+    :param user: the server's owner.
+    :param server: the server record (name, state, options).
+    :return: a ``kernel.spawner.Spawner``.
+    """
+
+
+@hookspec
+def route(hub: Hub) -> Proxy:
+    """The Proxy object that keeps the public routing table. The proxy's job.
+
+    Called once at start-up. Exactly one enabled plugin may implement it: the
+    one named by ``[hub] proxy_class``. Must not block or return an
+    awaitable; the object's async ``start/add_route/delete_route/
+    get_all_routes`` methods do the work.
+
+    :param hub: the hub being started.
+    :return: a ``kernel.proxy.Proxy``.
+    """
+
+
+# --------------------------------------------------------------------------
+# Around a live spawner
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def pre_spawn_start(hub: Hub, user: User, spawner: Spawner) -> Awaitable[None] | None:
+    """A server is about to start: prepare what it needs.
+
+    Called for every enabled plugin, in ``hub.ini`` order, after the server's
+    API token exists and right before ``spawner.start()``. Change
+    ``spawner.environment`` or write files (certificates, PAM sessions) here.
+    May return an awaitable. An exception fails the spawn, and its message is
+    shown to the user.
+
+    :param hub: the running hub.
+    :param user: the server's owner.
+    :param spawner: the spawner about to start.
+    """
+
+
+@hookspec
+def post_spawn_stop(hub: Hub, user: User, spawner: Spawner) -> Awaitable[None] | None:
+    """A server has stopped (or failed to start): clean up after it.
+
+    Called for every enabled plugin, in ``hub.ini`` order, after the spawner
+    reports the server stopped. May return an awaitable. An exception is
+    logged with the plugin's name and does not stop the other plugins.
+
+    :param hub: the running hub.
+    :param user: the server's owner.
+    :param spawner: the spawner that stopped.
+    """
+
+
+# --------------------------------------------------------------------------
+# Requests
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def redirect(hub: Hub, request: Request, user: User | None, reason: str, path: str) -> Any:
+    """Where to send a browser: after login, from ``/``, or ``/user-redirect/``.
+
+    Called in ``hub.ini`` order until one plugin returns a URL; when none
+    does, the hub's default applies. May return an awaitable.
+
+    :param hub: the running hub.
+    :param request: the request being redirected.
+    :param user: the logged-in user, or ``None``.
+    :param reason: ``"user-redirect"`` (``path`` is what followed
+        ``/user-redirect/``), ``"login"`` (``path`` is the ``next`` the login
+        form carried, possibly empty) or ``"root"`` (a visit to the hub's
+        root; ``path`` is empty).
+    :param path: see ``reason``.
+    :return: a URL (absolute path or full URL), or ``None`` to let the next
+        plugin, then the default, decide. This is JupyterHub's
+        ``user_redirect_hook`` and ``default_url`` in one hook.
+    """
+
+
+# --------------------------------------------------------------------------
+# Observers: every enabled plugin is told; a failure never fails a request
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def log(hub: Hub, event: Event) -> Awaitable[None] | None:
+    """A structured event or request record happened.
+
+    Called for every enabled plugin, in ``hub.ini`` order, for every request
+    the hub answers (``event.name == "request"``) and every lifecycle event
+    (login, logout, spawn requested/ready/failed, stop, route added/removed;
+    see ``kernel.events``). May return an awaitable, which the hub runs in the
+    background: the request never waits for it. An exception is logged with
+    the plugin's name; the other plugins are still called.
+
+    :param hub: the running hub.
+    :param event: the record (``name``, ``time``, ``fields``).
+    """
+
+
+@hookspec
+def metrics(hub: Hub, measurement: Measurement) -> None:
+    """A measurement was taken (a spawn took 2.1 s, a login, a route check).
+
+    Called for every enabled plugin, in ``hub.ini`` order, on the event loop,
+    for every measurement the hub reports. Must be a plain function that
+    returns quickly and never blocks (queue the value; send it elsewhere).
+    An exception is logged with the plugin's name; the other plugins are
+    still called.
+
+    :param hub: the running hub.
+    :param measurement: ``name``, ``kind`` (counter, gauge or timing),
+        ``value`` and ``labels``.
+    """
+
+
+# --------------------------------------------------------------------------
+# Extending the web app and the command line
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def web_routes(hub: Hub) -> list[BaseRoute]:
+    """Starlette routes to add to the hub's web app.
+
+    Called once for every enabled plugin while the web app is assembled.
+    Paths are relative to the hub's prefix: ``Route("/my-page", ...)`` is
+    served at ``{base_url}hub/my-page``. Must not return an awaitable.
+
+    :param hub: the hub being started.
+    :return: a list of ``starlette.routing.Route``/``Mount`` objects.
+    """
+
+
+@hookspec
+def web_middleware(hub: Hub) -> list[Middleware]:
+    """Starlette middleware to wrap around the hub's web app.
+
+    Called once for every enabled plugin while the web app is assembled; the
+    first plugin in ``hub.ini`` order is the outermost. Must not return an
+    awaitable.
+
+    :param hub: the hub being started.
+    :return: a list of ``starlette.middleware.Middleware`` objects.
+    """
+
+
+@hookspec
+def template_paths(hub: Hub) -> list[str]:
+    """Folders of jinja2 templates this plugin ships.
+
+    Called once for every enabled plugin when the template environment is
+    built. Folders are searched after ``[hub] template_paths`` and before the
+    hub's own templates, in ``hub.ini`` order, so a plugin can add pages and
+    override built-in ones; an override can extend the original with
+    ``{% extends "default:page.html" %}``. Must not return an awaitable.
+
+    :param hub: the hub being started.
+    :return: a list of folder paths.
+    """
+
+
+@hookspec
+def cli_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``kernel`` command line.
+
+    Called once for every enabled plugin when ``kernel`` starts. Register
+    with ``@cli.command()`` or ``cli.add_command(...)``; a name that is
+    already taken is an error.
+
+    :param cli: the ``kernel`` click group.
+    """

@@ -1,0 +1,162 @@
+"""The Hub: one running hub's state and the order in which it starts and stops.
+
+Everything a plugin can reach hangs off the ``hub`` argument of its hooks:
+``hub.config`` (typed hub.ini), ``hub.users`` (users and servers in memory),
+``hub.lifecycle`` (spawn/stop), ``hub.routes`` and ``hub.proxy``,
+``hub.tokens``, ``hub.sessions``, ``hub.db``, ``hub.urls``, ``hub.stash``
+(per-plugin state), ``hub.emit`` (structured events for the ``log`` hook) and
+``hub.measure`` (numbers for the ``metrics`` hook).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import httpx
+
+from kernel import __version__
+from kernel.bootstrap import apply_config
+from kernel.config.loader import Loaded
+from kernel.db import schema
+from kernel.db.database import Database
+from kernel.events import Event, Measurement, MeasurementKind
+from kernel.hookcall import HookRunner, PluginError
+from kernel.lifecycle import ServerLifecycle
+from kernel.oauth import OAuthClients
+from kernel.proxy import Proxy
+from kernel.routes import RouteKeeper
+from kernel.security.cookie_secret import load_cookie_secret
+from kernel.security.signing import CookieSigner
+from kernel.sessions import SessionStore
+from kernel.spawner import Spawner
+from kernel.stash import Stash
+from kernel.tokens import TokenStore
+from kernel.urls import hub_urls
+from kernel.users import Server, UserRegistry
+
+log = logging.getLogger("kernelhub")
+
+
+class Hub:
+    """One hub: built from a loaded config, prepared, then started inside the web server."""
+
+    version = __version__
+
+    def __init__(self, loaded: Loaded) -> None:
+        self.config = loaded.config
+        self.plugins = loaded.plugins
+        self.hooks = HookRunner(self.plugins.manager)
+        self.stash = Stash()
+        self.urls = hub_urls(self.config)
+        options = self.config.hub
+        max_age = options.cookie_max_age_days * 86400
+        self.db = Database(options.db_url, options.db_kwargs, debug=options.debug_db)
+        self.users = UserRegistry(self.db)
+        self.tokens = TokenStore(self.db)
+        self.sessions = SessionStore(self.db, max_age)
+        self.oauth_clients = OAuthClients(self.db)
+        self.signer = CookieSigner(
+            load_cookie_secret(options.cookie_secret, options.cookie_secret_file), max_age)
+        self.lifecycle = ServerLifecycle(self)
+        self.routes = RouteKeeper(self)
+        self.proxy: Proxy = self._role("route", "proxy_class", hub=self)
+        self.http: httpx.AsyncClient | None = None
+        self.started_at: float | None = None
+
+    # -- before the web server starts -------------------------------------------
+
+    def prepare_database(self) -> None:
+        """Check (or upgrade, or reset) the schema, apply hub.ini, load users and sessions.
+
+        Runs before anything listens, so that a database problem stops the hub
+        with a clear message and nothing half-started.
+        """
+        self.db.call(self._prepare_database)
+
+    def _prepare_database(self) -> None:
+        options = self.config.hub
+        db = self.db.peewee
+        if options.reset_db:
+            schema.reset(db)
+        if options.upgrade_db:
+            for step in schema.upgrade(db):
+                log.info("Database upgraded to schema version %s", step)
+        how = ("run `kernel upgrade-db" + (f" -c {self.config.file}`" if self.config.file
+                                           else "`") + " (or set [hub] upgrade_db = true)")
+        schema.check(db, how_to_upgrade=how)
+        schema.initialize(db)
+        apply_config(self.config)
+        self.users.load()
+        self.sessions.load()
+        log.info("Loaded %d user(s) from %s", len(self.users), self.db.url.split("://")[0])
+
+    # -- inside the web server's lifespan ------------------------------------------
+
+    async def start(self) -> None:
+        began = time.monotonic()
+        self.http = httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(10.0))
+        if self.proxy.should_start:
+            await self.proxy.start()
+        await self.lifecycle.resume_all()
+        await self.routes.check_routes()
+        self.routes.supervise()
+        try:
+            await self.hooks.each("hub_startup", strict=True, hub=self)
+        except PluginError:
+            await self.stop()
+            raise
+        self.started_at = time.monotonic()
+        self.measure("hub_startup_duration_seconds", "timing", self.started_at - began)
+        self.emit("hub.started", url=self.urls.public_url)
+        log.info("kernelhub %s is running at %s", self.version, self.urls.public_url)
+
+    async def stop(self) -> None:
+        """Shut down, honouring cleanup_servers and cleanup_proxy."""
+        options = self.config.hub
+        self.emit("hub.stopping")
+        await self.hooks.each("hub_shutdown", strict=False, reverse=True, hub=self)
+        await self.routes.stop()
+        if options.cleanup_servers:
+            await self.lifecycle.stop_all()
+        else:
+            self.lifecycle.forget_all()
+            log.info("Leaving users' servers running (cleanup_servers = false)")
+        if self.proxy.should_start:
+            if options.cleanup_proxy:
+                await self.proxy.stop()
+            else:
+                log.info("Leaving the proxy running (cleanup_proxy = false)")
+        close = getattr(self.proxy, "close", None)
+        if close is not None:
+            await close()
+        await self.hooks.drain()
+        if self.http is not None:
+            await self.http.aclose()
+        self.db.close()
+
+    # -- roles ------------------------------------------------------------------
+
+    def new_spawner(self, server: Server) -> Spawner:
+        """A spawner for ``server`` from the spawner plugin (the ``spawn`` hook)."""
+        return self._role("spawn", "spawner_class", hub=self, user=server.user, server=server)
+
+    def _role(self, hook: str, option: str, **kwargs: Any) -> Any:
+        results = self.hooks.collect(hook, **kwargs)
+        plugin, result = results[0]  # the plugin manager guarantees exactly one
+        if result is None:
+            raise PluginError(plugin, hook, TypeError(f"returned None; [hub] {option} "
+                                                      f"chose {plugin!r} to answer it"))
+        return result
+
+    # -- observers ------------------------------------------------------------------
+
+    def emit(self, name: str, **fields: Any) -> None:
+        """Tell the ``log`` hook about an event; never waits and never fails."""
+        self.hooks.notify("log", hub=self, event=Event(name, fields))
+
+    def measure(self, name: str, kind: MeasurementKind, value: float, **labels: str) -> None:
+        """Tell the ``metrics`` hook about a measurement; never waits and never fails."""
+        self.hooks.notify("metrics", hub=self, measurement=Measurement(name, kind, value,
+                                                                       labels))

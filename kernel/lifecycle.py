@@ -1,0 +1,359 @@
+"""Starting and stopping users' servers: spawn, readiness, routing, polling, and resuming.
+
+A spawn runs in a background task so that the request that asked for it can
+answer as soon as the server is ready or after ``slow_spawn_timeout``,
+whichever comes first. Whatever happens (a crash, a timeout, a stop request
+in the middle), a spawn ends with the server either ready and routed, or
+stopped, unrouted, its token revoked and nothing pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from kernel.db.fields import utcnow
+from kernel.errors import HubError
+from kernel.readiness import NotReady, wait_for_http
+
+if TYPE_CHECKING:
+    from kernel.hub import Hub
+    from kernel.spawner import Spawner
+    from kernel.users import Server
+
+log = logging.getLogger("kernelhub.servers")
+
+
+def oauth_client_id(server: Server) -> str:
+    """The server's OAuth client id (also its cookie name), as JupyterHub names it."""
+    client = f"jupyterhub-user-{quote(server.user.name, safe='')}"
+    return f"{client}-{quote(server.name, safe='')}" if server.name else client
+
+
+def server_token_scopes(server: Server) -> list[str]:
+    """The scopes of a server's own API token: JupyterHub's `server` role."""
+    return [f"users:activity!user={server.user.name}",
+            f"access:servers!server={server.full_name}"]
+
+
+def access_scopes(server: Server) -> list[str]:
+    """Scopes any one of which lets a user into the server (JUPYTERHUB_OAUTH_ACCESS_SCOPES)."""
+    return [f"access:servers!server={server.full_name}",
+            f"access:servers!user={server.user.name}"]
+
+
+class StartTimeout(HubError):
+    """spawner.start() did not return within start_timeout."""
+
+
+class ServerLifecycle:
+    """Spawns, stops, polls and resumes servers for one hub."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        #: Every server that is not fully stopped (kept so no check walks all users).
+        self.active: set[Server] = set()
+
+    # -- spawning -------------------------------------------------------------
+
+    def request_spawn(self, server: Server, user_options: dict[str, Any] | None = None
+                      ) -> asyncio.Task[None]:
+        """Begin starting ``server``; the task ends when it is ready or the spawn failed.
+
+        A spawn already in flight is returned as it is. Raises HubError 400
+        when the server is running or stopping, 429 when a limit is reached.
+        """
+        if server.pending == "spawn" and server.task is not None:
+            return server.task
+        if server.pending is not None:
+            raise HubError(400, f"{server.full_name.rstrip('/')} is pending {server.pending}")
+        if server.ready:
+            raise HubError(400, f"{server.full_name.rstrip('/')} is already running")
+        self._check_limits()
+        if user_options is not None:
+            server.user_options = user_options
+        server.pending = "spawn"
+        self.active.add(server)
+        server.progress.reset()
+        server.progress.add({"progress": 0, "message": "Server requested"})
+        self.hub.emit("spawn.requested", user=server.user.name, server=server.name)
+        server.task = asyncio.create_task(self._spawn(server), name=f"spawn {server.full_name}")
+        return server.task
+
+    def _check_limits(self) -> None:
+        options = self.hub.config.hub
+        spawning = sum(1 for s in self.active if s.pending == "spawn")
+        if options.concurrent_spawn_limit and spawning >= options.concurrent_spawn_limit:
+            retry = random.randint(30, 60)
+            self.hub.measure("server_spawn_duration_seconds", "timing", 0,
+                             status="throttled", reason="throttled")
+            raise HubError(429, f"Too many users trying to log in right now. Try again in "
+                                f"{retry} seconds.", headers={"Retry-After": str(retry)})
+        if options.active_server_limit and len(self.active) >= options.active_server_limit:
+            retry = random.randint(30, 60)
+            self.hub.measure("server_spawn_duration_seconds", "timing", 0,
+                             status="throttled", reason="too-many-users")
+            raise HubError(429, "Active user limit exceeded. Try again in a few minutes.",
+                           headers={"Retry-After": str(retry)})
+
+    async def _spawn(self, server: Server) -> None:
+        hub = self.hub
+        began = time.monotonic()
+        spawner: Spawner | None = None
+        try:
+            spawner = server.spawner = hub.new_spawner(server)
+            await self._give_credentials(spawner, server)
+            await hub.hooks.each("pre_spawn_start", strict=True, hub=hub, user=server.user,
+                                 spawner=spawner)
+            server.url = await self._start(spawner, server)
+            server.state = spawner.get_state()
+            server.started = server.last_activity = utcnow()
+            await hub.users.save_server(server)
+            server.progress.add({"progress": 90, "message": "Server started; waiting for it "
+                                                            "to answer"})
+            prefix = server.prefix(hub.urls.base_url)
+            await wait_for_http(hub.http, f"{server.url}{prefix}api", spawner.http_timeout,
+                                exit_status=spawner.poll)
+            await hub.routes.add_server(server)
+        except asyncio.CancelledError:
+            log.info("Spawn of %s cancelled", server.full_name)
+            server.progress.finish({"progress": 100, "failed": True,
+                                    "message": "Spawn cancelled"})
+            await asyncio.shield(self._cleanup(server, spawner, stop=True))
+            return
+        except Exception as e:
+            message = _describe(e)
+            log.error("Spawn of %s failed: %s", server.full_name, message,
+                      exc_info=not isinstance(e, HubError | NotReady | TimeoutError))
+            server.progress.finish({"progress": 100, "failed": True,
+                                    "message": f"Spawn failed: {message}"})
+            hub.emit("spawn.failed", user=server.user.name, server=server.name, error=message)
+            hub.measure("server_spawn_duration_seconds", "timing", time.monotonic() - began,
+                        status="failure", reason=_failure_reason(e))
+            await asyncio.shield(self._cleanup(server, spawner, stop=True))
+            return
+        server.pending = None
+        elapsed = time.monotonic() - began
+        prefix = server.prefix(hub.urls.base_url)
+        server.progress.finish({
+            "progress": 100, "ready": True, "message": f"Server ready at {prefix}",
+            "html_message": f'Server ready at <a href="{prefix}">{prefix}</a>', "url": prefix,
+        })
+        log.info("%s's server %s is ready at %s after %.2f s", server.user.name,
+                 repr(server.name) if server.name else "(default)", server.url, elapsed)
+        hub.emit("spawn.ready", user=server.user.name, server=server.name, url=server.url,
+                 duration=elapsed)
+        hub.measure("server_spawn_duration_seconds", "timing", elapsed, status="success",
+                    reason="")
+        self._poll_in_background(server)
+
+    async def _give_credentials(self, spawner: Spawner, server: Server) -> None:
+        """The server's own API token and OAuth client, as the single-user contract needs."""
+        hub = self.hub
+        await hub.tokens.revoke_where(server_id=server.id)
+        token, _ = await hub.tokens.issue(
+            user_id=server.user.id, server_id=server.id, scopes=server_token_scopes(server),
+            note=f"Server at {server.prefix(hub.urls.base_url)}")
+        spawner.api_token = token
+        spawner.oauth_client_id = oauth_client_id(server)
+        spawner.oauth_access_scopes = access_scopes(server)
+        await hub.oauth_clients.register(
+            identifier=spawner.oauth_client_id, secret=token,
+            redirect_uri=f"{server.prefix(hub.urls.base_url)}oauth_callback",
+            description=f"Server at {server.prefix(hub.urls.base_url)}",
+            allowed_scopes=spawner.oauth_client_allowed_scopes)
+
+    async def _start(self, spawner: Spawner, server: Server) -> str:
+        """Await spawner.start() within start_timeout, relaying its progress; the URL."""
+
+        async def relay_progress() -> None:
+            async for event in spawner.progress():
+                server.progress.add({k: v for k, v in event.items() if k != "ready"})
+
+        relay = asyncio.create_task(relay_progress())
+        try:
+            async with asyncio.timeout(spawner.start_timeout):
+                where = await spawner.start()
+        except TimeoutError:
+            raise StartTimeout(500, f"the server did not start within "
+                                    f"{spawner.start_timeout:g} seconds (start_timeout)") from None
+        finally:
+            relay.cancel()
+        if isinstance(where, tuple):
+            ip, port = where
+            host = f"[{ip}]" if ":" in ip else (ip or "127.0.0.1")
+            return f"http://{host}:{port}"
+        return where.rstrip("/")
+
+    # -- stopping ---------------------------------------------------------------
+
+    def request_stop(self, server: Server, *, now: bool = False) -> asyncio.Task[None]:
+        """Begin stopping ``server`` (or cancel its spawn); the task ends when it stopped."""
+        if server.pending == "stop" and server.task is not None:
+            return server.task
+        spawning = server.task if server.pending == "spawn" else None
+        server.task = asyncio.create_task(self._stop(server, now=now, spawning=spawning),
+                                          name=f"stop {server.full_name}")
+        return server.task
+
+    async def _stop(self, server: Server, *, now: bool,
+                    spawning: asyncio.Task[None] | None) -> None:
+        if spawning is not None:
+            # The spawn's own clean-up stops whatever it started.
+            server.pending = "stop"
+            spawning.cancel()
+            await asyncio.gather(spawning, return_exceptions=True)
+            return
+        if not server.ready:
+            return
+        began = time.monotonic()
+        server.pending = "stop"
+        if server.poller is not None:
+            server.poller.cancel()
+        spawner = server.spawner
+        status = "success"
+        try:
+            await self.hub.routes.remove_server(server)
+            if spawner is not None:
+                await spawner.stop(now=now)
+        except Exception:
+            status = "failure"
+            log.exception("Stopping %s failed; forgetting it anyway", server.full_name)
+        finally:
+            await asyncio.shield(self._cleanup(server, spawner, stop=False))
+        log.info("%s's server %s stopped", server.user.name,
+                 repr(server.name) if server.name else "(default)")
+        self.hub.emit("stop", user=server.user.name, server=server.name)
+        self.hub.measure("server_stop_seconds", "timing", time.monotonic() - began,
+                         status=status)
+
+    async def _cleanup(self, server: Server, spawner: Spawner | None, *, stop: bool) -> None:
+        """Leave nothing behind: process, route, token, state, pending flag."""
+        hub = self.hub
+        if stop and spawner is not None:
+            try:
+                await spawner.stop(now=True)
+            except Exception:
+                log.exception("Stopping %s after a failed spawn failed", server.full_name)
+        try:
+            await hub.routes.remove_server(server)
+        except Exception:
+            log.exception("Removing the route of %s failed", server.full_name)
+        if spawner is not None:
+            spawner.clear_state()
+            await hub.hooks.each("post_spawn_stop", strict=False, hub=hub, user=server.user,
+                                 spawner=spawner)
+        server.url = None
+        server.state = {}
+        server.started = None
+        server.spawner = None
+        try:
+            await hub.tokens.revoke_where(server_id=server.id)
+            await hub.users.save_server(server)
+        finally:
+            server.pending = None
+            self.active.discard(server)
+
+    # -- watching running servers ----------------------------------------------
+
+    def _poll_in_background(self, server: Server) -> None:
+        spawner = server.spawner
+        if spawner is None or spawner.poll_interval <= 0:
+            return
+        server.poller = asyncio.create_task(self._poll(server, spawner),
+                                            name=f"poll {server.full_name}")
+
+    async def _poll(self, server: Server, spawner: Spawner) -> None:
+        while True:
+            jitter = 1 + random.uniform(-spawner.poll_jitter, spawner.poll_jitter)
+            await asyncio.sleep(spawner.poll_interval * jitter)
+            if server.spawner is not spawner or not server.ready:
+                return
+            status = await spawner.poll()
+            if status is not None:
+                break
+        log.warning("%s's server %s exited with status %s; removing its route",
+                    server.user.name, repr(server.name) if server.name else "(default)", status)
+        self.hub.emit("server.died", user=server.user.name, server=server.name, status=status)
+        server.pending = "stop"
+        server.poller = None
+        await self._cleanup(server, spawner, stop=False)
+
+    # -- after a hub restart -----------------------------------------------------
+
+    async def resume_all(self) -> None:
+        """Find the servers a previous hub left running, check them, and take them over."""
+        recorded = [s for u in self.hub.users for s in u.servers.values()
+                    if s.url is not None or s.state]
+        if not recorded:
+            return
+        log.info("Checking %d server(s) left running by the previous hub", len(recorded))
+        for server in recorded:
+            server.pending = "check"
+            self.active.add(server)
+        tasks = [asyncio.create_task(self._resume(s), name=f"resume {s.full_name}")
+                 for s in recorded]
+        timeout = self.hub.config.hub.init_spawners_timeout
+        _, pending = await asyncio.wait(tasks, timeout=None if timeout < 0 else timeout)
+        if pending:
+            log.warning("%d server(s) are still being checked after %s seconds "
+                        "(init_spawners_timeout); the hub starts and checks them in the "
+                        "background", len(pending), timeout)
+
+    async def _resume(self, server: Server) -> None:
+        hub = self.hub
+        spawner: Spawner | None = None
+        try:
+            spawner = server.spawner = hub.new_spawner(server)
+            spawner.load_state(server.state)
+            status = await spawner.poll()
+            if status is None and server.url:
+                prefix = server.prefix(hub.urls.base_url)
+                await wait_for_http(hub.http, f"{server.url}{prefix}api", spawner.http_timeout,
+                                    exit_status=spawner.poll)
+                await hub.routes.add_server(server)
+                server.pending = None
+                log.info("%s's server is still running at %s", server.user.name, server.url)
+                self._poll_in_background(server)
+                return
+            log.info("%s's server is gone (status %s); cleaning up", server.full_name, status)
+            await self._cleanup(server, spawner, stop=False)
+        except Exception as e:
+            log.warning("%s's server could not be resumed (%s); stopping it",
+                        server.full_name, _describe(e))
+            await self._cleanup(server, spawner, stop=True)
+
+    async def stop_all(self) -> None:
+        """Stop every active server (shutdown with cleanup_servers)."""
+        servers = list(self.active)
+        if servers:
+            log.info("Stopping %d server(s)", len(servers))
+            await asyncio.gather(*(self.request_stop(s) for s in servers),
+                                 return_exceptions=True)
+
+    def forget_all(self) -> None:
+        """Stop watching servers without stopping them (shutdown without cleanup_servers)."""
+        for server in self.active:
+            for task in (server.poller, server.task):
+                if task is not None and not task.done():
+                    task.cancel()
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, HubError):
+        return error.message
+    return str(error) or type(error).__name__
+
+
+def _failure_reason(error: BaseException) -> str:
+    """The `reason` label of JupyterHub's spawn-duration metric."""
+    if isinstance(error, NotReady):
+        return "exited" if error.exited else "timeout"
+    if isinstance(error, StartTimeout):
+        return "timeout"
+    return "error"
+

@@ -1,0 +1,1 @@
+"""Security primitives: token hashing, the cookie secret, signed cookies and XSRF tokens."""

@@ -1,0 +1,60 @@
+"""API tokens, OAuth codes and client secrets: generated at random, stored only as hashes.
+
+A stored token is ``prefix`` (its first characters, indexed, to find
+candidate rows) plus a salted SHA-512 hash in the form
+``sha512:ROUNDS:SALT:DIGEST``. Tokens the hub generates are random enough to
+need one round; tokens an operator typed into hub.ini are hashed with many
+rounds, like passwords, unless ``trust_user_provided_tokens`` is on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+PREFIX_LENGTH = 4
+GENERATED_ROUNDS = 1
+USER_PROVIDED_ROUNDS = 16384
+#: Tokens shorter than this are refused wherever an operator provides one.
+MIN_TOKEN_LENGTH = 8
+
+
+def new_token() -> str:
+    """A new random token: 32 hex characters (128 bits), as JupyterHub's are."""
+    return secrets.token_hex(16)
+
+
+def token_prefix(token: str) -> str:
+    return token[:PREFIX_LENGTH]
+
+
+def hash_token(token: str, *, rounds: int = GENERATED_ROUNDS, salt: bytes | None = None) -> str:
+    """The stored form of ``token``."""
+    salt = secrets.token_bytes(8) if salt is None else salt
+    return f"sha512:{rounds}:{salt.hex()}:{_digest(token, rounds, salt)}"
+
+
+def check_token(token: str, hashed: str) -> bool:
+    """Whether ``token`` is the one ``hashed`` was made from (constant-time compare)."""
+    try:
+        algorithm, rounds, salt, digest = hashed.split(":", 3)
+        if algorithm != "sha512":
+            return False
+        expected = _digest(token, int(rounds), bytes.fromhex(salt))
+    except ValueError:
+        return False
+    return hmac.compare_digest(expected, digest)
+
+
+def digest_code(code: str) -> str:
+    """An unsalted SHA-256 of a short-lived random secret (OAuth codes), for direct lookup."""
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def _digest(token: str, rounds: int, salt: bytes) -> str:
+    h = hashlib.sha512(salt)
+    data = token.encode()
+    for _ in range(rounds):
+        h.update(data)
+    return h.hexdigest()

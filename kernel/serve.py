@@ -1,0 +1,92 @@
+"""`kernel serve`: prepare the hub, then run its web app with hypercorn until a signal.
+
+Everything that can be wrong with the configuration or the database is found
+before anything listens; then the hub's own server starts, and its lifespan
+starts the proxy and takes over running servers. SIGINT or SIGTERM shut down
+cleanly (honouring cleanup_servers and cleanup_proxy); a second signal exits
+at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.utils import LifespanFailureError
+
+from kernel.config.loader import Loaded
+from kernel.hub import Hub
+from kernel.logs import configure_logging
+from kernel.web.app import build_app
+
+log = logging.getLogger("kernelhub")
+
+
+class StartupFailed(Exception):
+    """The hub could not start (the proxy, a plugin's hub_startup, ...); says why."""
+
+
+def serve(loaded: Loaded) -> None:
+    """Run the hub until SIGINT/SIGTERM; errors before start-up propagate to the caller."""
+    configure_logging(loaded.config)
+    for warning in loaded.config.warnings:
+        log.warning(warning)
+    hub = Hub(loaded)
+    hub.prepare_database()
+    app = build_app(hub)
+    with _pid_file(loaded.config.hub.pid_file):
+        try:
+            asyncio.run(_serve(app, _hypercorn_config(hub)))
+        except LifespanFailureError:
+            error = getattr(app.state, "startup_error", None)
+            raise StartupFailed(f"the hub could not start: {error}") from error
+
+
+def _hypercorn_config(hub: Hub) -> HypercornConfig:
+    config = HypercornConfig()
+    host = hub.urls.hub_bind_ip or "0.0.0.0"
+    config.bind = [f"[{host}]:{hub.urls.hub_bind_port}" if ":" in host
+                   else f"{host}:{hub.urls.hub_bind_port}"]
+    config.accesslog = None  # kernel.web.middleware.AccessLog records every request
+    config.errorlog = logging.getLogger("hypercorn.error")
+    # Start-up may wait for servers to be checked; shutdown may stop them all.
+    config.startup_timeout = 600
+    config.shutdown_timeout = 600
+    config.graceful_timeout = 5
+    return config
+
+
+async def _serve(app, config: HypercornConfig) -> None:
+    shutdown = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if shutdown.is_set():
+            log.warning("Second %s: exiting now", signal.Signals(signum).name)
+            os._exit(1)
+        log.info("Received %s, shutting down", signal.Signals(signum).name)
+        shutdown.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+    await hypercorn_serve(app, config, shutdown_trigger=shutdown.wait)
+
+
+@contextmanager
+def _pid_file(path: str) -> Iterator[None]:
+    if not path:
+        yield
+        return
+    pid_path = Path(path)
+    pid_path.write_text(f"{os.getpid()}\n")
+    try:
+        yield
+    finally:
+        pid_path.unlink(missing_ok=True)

@@ -1,0 +1,188 @@
+"""The Spawner contract: what a spawner plugin's objects must do, and the environment they pass on.
+
+A spawner plugin implements the ``spawn`` hook and returns a ``Spawner``
+subclass instance for one user's server. The hub drives it:
+
+1. sets ``api_token``, ``oauth_client_id`` and the OAuth scopes, runs
+   ``pre_spawn_start`` hooks, then awaits ``start()`` (within
+   ``start_timeout``), while forwarding what ``progress()`` yields;
+2. saves ``get_state()`` so that a restarted hub can ``load_state()`` and
+   find the server again;
+3. checks that the server answers HTTP, routes it, then calls ``poll()``
+   every ``poll_interval`` seconds;
+4. awaits ``stop()`` and runs ``post_spawn_stop`` hooks.
+
+The same contract serves servers that run elsewhere: a batch job (Slurm), a
+container (Docker) or a pod. ``start`` may take as long as the queue does
+(report where it is through ``progress``); it returns the address where the
+server can be reached, which needs not be local. ``kernel.testing.spawner``
+holds the conformance tests every spawner plugin should pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from kernel.hub import Hub
+    from kernel.users import Server, User
+
+
+class Spawner(ABC):
+    """One user's server, as a spawner plugin runs it.
+
+    The common ``[spawner]`` options are read into attributes here, so a
+    subclass (or a ``pre_spawn_start`` hook) can change them per server.
+    """
+
+    def __init__(self, hub: Hub, user: User, server: Server) -> None:
+        self.hub = hub
+        self.user = user
+        self.server = server
+        options = hub.config.spawner
+        self.cmd: list[str] = list(options.cmd)
+        self.args: list[str] = list(options.args)
+        self.env_keep: list[str] = list(options.env_keep)
+        #: Extra variables, applied last; `{username}`-style fields are filled in.
+        self.environment: dict[str, str] = dict(options.environment)
+        self.ip: str = options.ip
+        self.port: int = options.port
+        self.start_timeout: float = options.start_timeout
+        self.http_timeout: float = options.http_timeout
+        self.poll_interval: float = options.poll_interval
+        self.poll_jitter: float = options.poll_jitter
+        self.notebook_dir: str = options.notebook_dir
+        self.default_url: str = options.default_url
+        self.disable_user_config: bool = options.disable_user_config
+        self.debug: bool = options.debug
+        self.limits = {
+            "MEM_LIMIT": options.mem_limit, "CPU_LIMIT": options.cpu_limit,
+            "MEM_GUARANTEE": options.mem_guarantee, "CPU_GUARANTEE": options.cpu_guarantee,
+        }
+        #: Set by the hub before start(): the server's own API token (also its OAuth secret).
+        self.api_token: str = ""
+        #: Set by the hub before start(): the server's OAuth client id, e.g. jupyterhub-user-alice.
+        self.oauth_client_id: str = ""
+        #: Scopes that grant access to this server (JUPYTERHUB_OAUTH_ACCESS_SCOPES).
+        self.oauth_access_scopes: list[str] = []
+        #: Scopes the server may request for its users' tokens.
+        self.oauth_client_allowed_scopes: list[str] = []
+
+    @property
+    def name(self) -> str:
+        """The server's name ("" for the default server)."""
+        return self.server.name
+
+    # -- the contract -------------------------------------------------------
+
+    @abstractmethod
+    async def start(self) -> str | tuple[str, int]:
+        """Start the server; return where it answers, as a URL or (ip, port).
+
+        Return once the process (job, container) is launched; the hub then
+        waits for it to answer HTTP. Raise an exception with a message for the
+        user if it cannot start.
+        """
+
+    @abstractmethod
+    async def poll(self) -> int | None:
+        """``None`` while the server runs; an exit status (0 when unknown) once it stopped.
+
+        Must answer 0 for a spawner that never started, and must work after
+        ``load_state`` in a hub that restarted.
+        """
+
+    @abstractmethod
+    async def stop(self, now: bool = False) -> None:
+        """Stop the server and wait until it is gone. ``now``: skip the gentle steps."""
+
+    def get_state(self) -> dict[str, Any]:
+        """What the hub must save to find this server again after a restart (JSON)."""
+        return {}
+
+    def load_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional to override
+        """Restore what ``get_state`` returned (at hub start-up)."""
+
+    def clear_state(self) -> None:  # noqa: B027 - optional to override
+        """Forget the server after it stopped."""
+
+    async def progress(self) -> AsyncIterator[dict[str, Any]]:
+        """Progress while starting: yield ``{"progress": 0-100, "message": ...}`` dicts.
+
+        The hub follows this while ``start()`` runs and shows each message to
+        the user (a queued batch job, an image being pulled). The default
+        reports nothing.
+        """
+        return
+        yield  # an async generator that yields nothing
+
+    # -- what the server is given ---------------------------------------------
+
+    def format(self, template: str) -> str:
+        """Fill ``{username}``, ``{servername}``, ``{userid}`` and ``{base_url}`` into text."""
+        return template.format(username=self.user.name, servername=self.name,
+                               userid=self.user.id, base_url=self.hub.urls.base_url)
+
+    @property
+    def service_url(self) -> str:
+        """Where the server listens, with its prefix (JUPYTERHUB_SERVICE_URL)."""
+        return f"http://{self.ip}:{self.port}{self.prefix}"
+
+    @property
+    def prefix(self) -> str:
+        return self.server.prefix(self.hub.urls.base_url)
+
+    def get_env(self) -> dict[str, str]:
+        """The server's environment: the hub's single-user contract, then ``environment``."""
+        env = {key: os.environ[key] for key in self.env_keep if key in os.environ}
+        urls = self.hub.urls
+        access_scopes = json.dumps(self.oauth_access_scopes)
+        env.update({
+            "JUPYTERHUB_API_TOKEN": self.api_token,
+            "JPY_API_TOKEN": self.api_token,
+            "JUPYTERHUB_CLIENT_ID": self.oauth_client_id,
+            "JUPYTERHUB_API_URL": urls.hub_api_url,
+            "JUPYTERHUB_ACTIVITY_URL":
+                f"{urls.hub_api_url}/users/{quote(self.user.name, safe='')}/activity",
+            "JUPYTERHUB_BASE_URL": urls.base_url,
+            "JUPYTERHUB_SERVICE_PREFIX": self.prefix,
+            "JUPYTERHUB_SERVICE_URL": self.service_url,
+            "JUPYTERHUB_USER": self.user.name,
+            "JUPYTERHUB_SERVER_NAME": self.name,
+            "JUPYTERHUB_HOST": "",
+            "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{self.prefix}oauth_callback",
+            "JUPYTERHUB_OAUTH_ACCESS_SCOPES": access_scopes,
+            "JUPYTERHUB_OAUTH_SCOPES": access_scopes,
+            "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES":
+                json.dumps(self.oauth_client_allowed_scopes),
+            "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED": "0",
+            "JUPYTERHUB_PUBLIC_URL": "",
+            "JUPYTERHUB_PUBLIC_HUB_URL": "",
+        })
+        if self.hub.config.hub.admin_access:
+            env["JUPYTERHUB_ADMIN_ACCESS"] = "1"
+        if self.notebook_dir:
+            env["JUPYTERHUB_ROOT_DIR"] = self.format(self.notebook_dir)
+        if self.default_url:
+            env["JUPYTERHUB_DEFAULT_URL"] = self.format(self.default_url)
+        if self.debug:
+            env["JUPYTERHUB_DEBUG"] = "1"
+        if self.disable_user_config:
+            env["JUPYTERHUB_DISABLE_USER_CONFIG"] = "1"
+        env.update({key: str(value) for key, value in self.limits.items() if value})
+        env.update(self.user_env())
+        env.update({key: self.format(value) for key, value in self.environment.items()})
+        return env
+
+    def user_env(self) -> dict[str, str]:
+        """Variables describing the account the server runs as (USER, HOME, SHELL)."""
+        return {}
+
+    def get_args(self) -> list[str]:
+        """The command line: ``cmd`` then ``args`` (nothing else; the rest is environment)."""
+        return [*self.cmd, *self.args]

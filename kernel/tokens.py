@@ -1,0 +1,148 @@
+"""API tokens: issued, found (with a cache, so a token check costs no query), and revoked.
+
+Tokens are stored hashed (``kernel.security.tokens``). Looking one up costs a
+query and a hash only the first time it is seen; after that the answer comes
+from a bounded in-memory cache keyed by a digest of the token, which revoking
+a token clears.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from kernel.db import models as orm
+from kernel.db.fields import utcnow
+from kernel.security.tokens import (
+    GENERATED_ROUNDS,
+    check_token,
+    hash_token,
+    new_token,
+    token_prefix,
+)
+
+if TYPE_CHECKING:
+    from kernel.db.database import Database
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What a valid token grants; the token itself is never kept."""
+
+    id: int
+    user_id: int | None
+    service_id: int | None
+    server_id: int | None
+    scopes: tuple[str, ...]
+    expires_at: datetime | None
+    session_id: str | None
+    oauth_client_id: int | None
+    note: str
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= utcnow()
+
+
+class TokenStore:
+    """Issues and checks the hub's API tokens."""
+
+    #: How many token answers (valid or not) are remembered.
+    cache_size = 50_000
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._cache: OrderedDict[str, TokenInfo | None] = OrderedDict()
+
+    async def issue(
+        self,
+        *,
+        user_id: int | None = None,
+        service_id: int | None = None,
+        server_id: int | None = None,
+        scopes: list[str] | tuple[str, ...] = (),
+        note: str = "",
+        expires_in: float | None = None,
+        session_id: str | None = None,
+        oauth_client_id: int | None = None,
+        token: str | None = None,
+        rounds: int = GENERATED_ROUNDS,
+    ) -> tuple[str, orm.APIToken]:
+        """Store a new token (``token`` when one is provided) and return it with its row."""
+        token = token or new_token()
+        expires_at = utcnow() + timedelta(seconds=expires_in) if expires_in else None
+        row = await self.db.run(
+            orm.APIToken.create, prefix=token_prefix(token),
+            hashed=hash_token(token, rounds=rounds), user=user_id, service=service_id,
+            server=server_id,
+            scopes=list(scopes), note=note, expires_at=expires_at, session_id=session_id,
+            oauth_client=oauth_client_id,
+        )
+        self._cache.pop(_key(token), None)
+        return token, row
+
+    async def find(self, token: str) -> TokenInfo | None:
+        """What ``token`` grants, or None if it is unknown, revoked or expired."""
+        key = _key(token)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            info = self._cache[key]
+        else:
+            info = await self.db.run(_lookup, token)
+            self._remember(key, info)
+        if info is not None and info.expired:
+            return None
+        return info
+
+    async def revoke(self, token_id: int) -> None:
+        await self.db.run(orm.APIToken.delete().where(orm.APIToken.id == token_id).execute)
+        self._forget(lambda info: info.id == token_id)
+
+    async def revoke_where(self, *, user_id: int | None = None, server_id: int | None = None,
+                           session_id: str | None = None) -> None:
+        """Revoke every token of a user, of a server, or of one login session."""
+        conditions = [(orm.APIToken.user, user_id), (orm.APIToken.server, server_id),
+                      (orm.APIToken.session_id, session_id)]
+        if all(value is None for _, value in conditions):
+            raise ValueError("revoke_where needs a user, a server or a session")
+        query = orm.APIToken.delete()
+        for column, value in conditions:
+            if value is not None:
+                query = query.where(column == value)
+        await self.db.run(query.execute)
+        self._forget(lambda info: all(
+            value is None or getattr(info, name) == value
+            for name, value in (("user_id", user_id), ("server_id", server_id),
+                                ("session_id", session_id))))
+
+    def _remember(self, key: str, info: TokenInfo | None) -> None:
+        self._cache[key] = info
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    def _forget(self, matches) -> None:
+        for key in [k for k, info in self._cache.items() if info is not None and matches(info)]:
+            del self._cache[key]
+        # Unknown-token answers may hide a token that was just written; drop them too.
+        for key in [k for k, info in self._cache.items() if info is None]:
+            del self._cache[key]
+
+
+def _key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _lookup(token: str) -> TokenInfo | None:
+    """Find the token's row by prefix and check the hash (on a database thread)."""
+    candidates = orm.APIToken.select().where(orm.APIToken.prefix == token_prefix(token))
+    for row in candidates:
+        if check_token(token, row.hashed):
+            return TokenInfo(id=row.id, user_id=row.user_id, service_id=row.service_id,
+                             server_id=row.server_id,
+                             scopes=tuple(row.scopes or ()), expires_at=row.expires_at,
+                             session_id=row.session_id, oauth_client_id=row.oauth_client_id,
+                             note=row.note)
+    return None

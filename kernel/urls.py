@@ -1,0 +1,92 @@
+"""The hub's addresses: where the public proxy and the hub listen, and how others reach the hub."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from kernel.config.values import Config
+
+_ANY_ADDRESS = ("", "0.0.0.0", "::")
+
+
+@dataclass(frozen=True)
+class HubURLs:
+    #: The prefix of everything, e.g. "/" or "/jupyter/".
+    base_url: str
+    #: The public side, where the proxy listens.
+    public_scheme: str
+    public_ip: str
+    public_port: int
+    #: Where the hub's own web server listens.
+    hub_bind_ip: str
+    hub_bind_port: int
+    #: How the proxy, servers and services reach the hub: scheme://host:port, no path.
+    hub_connect: str
+
+    @property
+    def hub_prefix(self) -> str:
+        """The hub's URL path, e.g. /hub/."""
+        return f"{self.base_url}hub/"
+
+    @property
+    def hub_api_url(self) -> str:
+        """The hub's REST API as servers reach it (JUPYTERHUB_API_URL)."""
+        return f"{self.hub_connect}{self.hub_prefix}api"
+
+    @property
+    def hub_target(self) -> str:
+        """The proxy's target for the hub route."""
+        return self.hub_connect
+
+    @property
+    def public_url(self) -> str:
+        """The address people open, for printing; a wildcard ip shows as localhost."""
+        host = "localhost" if self.public_ip in _ANY_ADDRESS else self.public_ip
+        if ":" in host:
+            host = f"[{host}]"
+        default = {"http": 80, "https": 443}.get(self.public_scheme)
+        port = "" if self.public_port == default else f":{self.public_port}"
+        return f"{self.public_scheme}://{host}{port}{self.base_url}"
+
+
+def hub_urls(config: Config) -> HubURLs:
+    """Work out the addresses from [hub], with JupyterHub's precedence rules.
+
+    ``bind_url`` gives scheme, ip, port and base_url; ``ip``, ``port`` and
+    ``base_url`` override its parts when they are set. ``hub_bind_url``
+    overrides ``hub_ip``/``hub_port``; ``hub_connect_url`` overrides
+    ``hub_connect_ip``, which defaults to ``hub_ip`` (or the host name when
+    the hub listens on every interface).
+    """
+    hub = config.hub
+    bind = urlsplit(hub.bind_url)
+    base_url = hub.base_url if hub.is_set("base_url") else _prefix(bind.path)
+    public_ip = hub.ip if hub.is_set("ip") else (bind.hostname or "")
+    public_port = hub.port if hub.is_set("port") or not bind.port else bind.port
+    public_scheme = "https" if hub.ssl_cert else (bind.scheme or "http")
+
+    if hub.hub_bind_url:
+        hub_bind = urlsplit(hub.hub_bind_url)
+        hub_ip, hub_port = hub_bind.hostname or "", hub_bind.port or hub.hub_port
+    else:
+        hub_ip, hub_port = hub.hub_ip, hub.hub_port
+
+    if hub.hub_connect_url:
+        connect = hub.hub_connect_url.rstrip("/")
+        path = urlsplit(connect).path
+        connect = connect[: len(connect) - len(path)] if path else connect
+    else:
+        host = hub.hub_connect_ip or (socket.gethostname() if hub_ip in _ANY_ADDRESS else hub_ip)
+        if ":" in host:
+            host = f"[{host}]"
+        connect = f"http://{host}:{hub_port}"
+    return HubURLs(base_url=base_url, public_scheme=public_scheme, public_ip=public_ip,
+                   public_port=public_port, hub_bind_ip=hub_ip, hub_bind_port=hub_port,
+                   hub_connect=connect)
+
+
+def _prefix(path: str) -> str:
+    path = path.strip("/")
+    return f"/{path}/" if path else "/"

@@ -1,0 +1,1 @@
+"""The hub's web app: assembled once from plugins' routes, with identity, errors and templates."""

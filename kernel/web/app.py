@@ -1,0 +1,103 @@
+"""Assembling the hub's starlette app from the plugins' routes and middleware, once.
+
+Plugin routes are mounted under the hub prefix (``{base_url}hub/``). The
+kernel adds only what every hub needs whatever its plugins: static files and
+the logo, and the redirect of paths outside the hub prefix into it (a visit
+to ``/user/alice/`` while alice's server is not running reaches the hub,
+which sends it on to ``/hub/user/alice/``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from kernel.errors import HubError
+from kernel.hub import Hub
+from kernel.web.errors import EXCEPTION_HANDLERS
+from kernel.web.identity import hub_of
+from kernel.web.middleware import AccessLog, HubHeaders
+from kernel.web.templates import Templates
+
+
+def build_app(hub: Hub) -> Starlette:
+    """The hub's ASGI app; its lifespan starts and stops the hub."""
+    templates = Templates(hub)
+    plugin_routes: list[BaseRoute] = []
+    for _, routes in hub.hooks.collect("web_routes", hub=hub):
+        plugin_routes.extend(routes or ())
+    plugin_middleware: list[Middleware] = []
+    for _, middleware in hub.hooks.collect("web_middleware", hub=hub):
+        plugin_middleware.extend(middleware or ())
+
+    hub_mount = hub.urls.hub_prefix.rstrip("/")
+    hub_routes: list[BaseRoute] = [
+        *plugin_routes,
+        Route("/logo", serve_logo, methods=["GET", "HEAD"]),
+        Mount("/static", app=StaticFiles(directory=templates.static_dir, check_dir=False),
+              name="static"),
+    ]
+    routes: list[BaseRoute] = [
+        Mount(hub_mount, routes=hub_routes),
+        Route("/{path:path}", into_hub_prefix,
+              methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            await hub.start()
+        except Exception as e:
+            # Undo what did start, and keep the reason for `kernel serve` to report.
+            app.state.startup_error = e
+            await hub.stop()
+            raise
+        try:
+            yield
+        finally:
+            await hub.stop()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(AccessLog, hub=hub),
+            Middleware(HubHeaders, hub=hub),
+            *plugin_middleware,
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    app.state.templates = templates
+    return app
+
+
+async def serve_logo(request: Request) -> Response:
+    logo = request.app.state.templates.logo_file
+    if not logo.is_file():
+        raise HubError(404, "no logo file")
+    return FileResponse(logo, headers={"Cache-Control": "max-age=3600"})
+
+
+async def into_hub_prefix(request: Request) -> Response:
+    """``/x`` -> ``/hub/x``: the hub answers every path the proxy sends it."""
+    hub = hub_of(request)
+    path = request.url.path
+    if path.startswith(hub.urls.hub_prefix) or path + "/" == hub.urls.hub_prefix:
+        if path + "/" == hub.urls.hub_prefix:
+            return RedirectResponse(hub.urls.hub_prefix + _query(request), status_code=302)
+        raise HubError(404, f"{path} is not a page of this hub")
+    relative = path[len(hub.urls.base_url):] if path.startswith(hub.urls.base_url) else \
+        path.lstrip("/")
+    return RedirectResponse(hub.urls.hub_prefix + relative + _query(request), status_code=302)
+
+
+def _query(request: Request) -> str:
+    return f"?{request.url.query}" if request.url.query else ""

@@ -1,0 +1,130 @@
+"""Who is making a request: an API token, or the login cookie of a live session.
+
+``await identify(request)`` answers once per request (the answer is kept on
+``request.state``). Tokens come from ``Authorization: token|bearer <t>`` or
+``?token=``; the login cookie carries a signed session id (see
+``kernel.sessions``). Cookie-authenticated requests that change things must
+also carry the XSRF token (``check_xsrf``); token-authenticated ones need not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
+from kernel.errors import HubError
+from kernel.tokens import TokenInfo
+
+if TYPE_CHECKING:
+    from kernel.hub import Hub
+    from kernel.users import User
+
+LOGIN_COOKIE = "jupyterhub-hub-login"
+SESSION_COOKIE = "jupyterhub-session-id"
+XSRF_COOKIE = "_xsrf"
+XSRF_HEADERS = ("x-xsrftoken", "x-csrftoken")
+
+_UNKNOWN = object()
+_AUTH_HEADER = re.compile(r"^(?:token|bearer)\s+(\S+)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The authenticated caller of a request."""
+
+    user: User
+    #: The token used, for token-authenticated requests.
+    token: TokenInfo | None = None
+    #: The login session, for cookie-authenticated requests.
+    session_id: str | None = None
+
+    @property
+    def by_cookie(self) -> bool:
+        return self.token is None
+
+
+def hub_of(conn: HTTPConnection) -> Hub:
+    return conn.app.state.hub
+
+
+async def identify(conn: HTTPConnection) -> Identity | None:
+    """The caller, or None for an anonymous (or invalid) request."""
+    known = getattr(conn.state, "identity", _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known
+    identity = await _identify(conn)
+    conn.state.identity = identity
+    return identity
+
+
+async def _identify(conn: HTTPConnection) -> Identity | None:
+    hub = hub_of(conn)
+    token = _presented_token(conn)
+    if token is not None:
+        info = await hub.tokens.find(token)
+        if info is None or info.user_id is None:
+            return None
+        user = hub.users.by_id(info.user_id)
+        return Identity(user=user, token=info) if user is not None else None
+    cookie = conn.cookies.get(LOGIN_COOKIE)
+    if cookie:
+        session_id = hub.signer.session_from_login(cookie)
+        user_id = hub.sessions.user_id(session_id) if session_id else None
+        user = hub.users.by_id(user_id) if user_id is not None else None
+        if user is not None:
+            return Identity(user=user, session_id=session_id)
+    return None
+
+
+def _presented_token(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization")
+    if header:
+        match = _AUTH_HEADER.match(header.strip())
+        if match:
+            return match.group(1)
+    return conn.query_params.get("token") or None
+
+
+def ensure_xsrf_cookie(request: Request, response: Response) -> str:
+    """The XSRF token for forms on this page, set as a cookie if the browser has none."""
+    hub = hub_of(request)
+    token = request.cookies.get(XSRF_COOKIE)
+    if token and hub.signer.xsrf_matches(token, token):
+        return token
+    token = hub.signer.new_xsrf()
+    set_hub_cookie(request, response, XSRF_COOKIE, token)
+    return token
+
+
+def check_xsrf(request: Request, submitted: str | None) -> None:
+    """Refuse (403) a cookie-authenticated change without the right XSRF token.
+
+    ``submitted`` is the ``_xsrf`` form field; the ``X-XSRFToken`` header and
+    the ``_xsrf`` query argument are accepted too.
+    """
+    hub = hub_of(request)
+    submitted = (submitted or request.query_params.get("_xsrf")
+                 or next((request.headers[h] for h in XSRF_HEADERS if h in request.headers),
+                         None))
+    if not hub.signer.xsrf_matches(request.cookies.get(XSRF_COOKIE), submitted):
+        raise HubError(403, "XSRF token missing or wrong: reload the page and try again")
+
+
+def set_hub_cookie(request: Request, response: Response, name: str, value: str, *,
+                   path: str | None = None, max_age: float | None = None) -> None:
+    """Set a hub cookie: HttpOnly, SameSite=Lax, Secure over https, under the hub prefix."""
+    hub = hub_of(request)
+    response.set_cookie(
+        name, value, path=path or hub.urls.hub_prefix,
+        max_age=int(max_age) if max_age is not None else None,
+        httponly=True, samesite="lax", secure=_is_https(request),
+    )
+
+
+def _is_https(request: Request) -> bool:
+    return (request.url.scheme == "https"
+            or request.headers.get("x-forwarded-proto", "").split(",")[0].strip() == "https")

@@ -1,0 +1,1 @@
+"""kernelhub's built-in plugins, each an ordinary plugin found through its entry point."""

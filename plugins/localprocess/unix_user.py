@@ -1,0 +1,68 @@
+"""The `localprocess` spawner (the default): each server runs as its user's Unix account.
+
+The hub must run as root to start servers as other users (or as the one
+user every server belongs to). The server gets the account's uid, gid and
+supplementary groups, starts in its home folder, and sees USER, HOME and
+SHELL from the password database.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+from collections.abc import Callable
+
+from kernel import hookimpl
+from kernel.config import OptionRegistry
+from kernel.errors import HubError
+from kernel.hub import Hub
+from kernel.users import Server, User
+from plugins.localprocess.process import LocalProcessSpawner, declare_process_options
+
+
+class UnixUserSpawner(LocalProcessSpawner):
+    section = "localprocess"
+
+    @property
+    def account(self) -> pwd.struct_passwd:
+        try:
+            return pwd.getpwnam(self.user.name)
+        except KeyError:
+            raise HubError(500, f"there is no Unix account named {self.user.name!r} for the "
+                                "server to run as; create it, or use the `simple` "
+                                "spawner") from None
+
+    def user_env(self) -> dict[str, str]:
+        account = self.account
+        return {"USER": account.pw_name, "HOME": account.pw_dir, "SHELL": account.pw_shell}
+
+    def working_directory(self) -> str:
+        home = self.account.pw_dir
+        return home if os.path.isdir(home) else "/"
+
+    def become_user(self) -> Callable[[], None] | None:
+        account = self.account
+        if os.geteuid() == account.pw_uid:
+            return None
+        if os.geteuid() != 0:
+            raise HubError(500, f"the hub runs as uid {os.geteuid()} and cannot start a "
+                                f"server as {account.pw_name}: run the hub as root, or use "
+                                "the `simple` spawner")
+        groups = os.getgrouplist(account.pw_name, account.pw_gid)
+
+        def switch() -> None:
+            os.setgid(account.pw_gid)
+            os.setgroups(groups)
+            os.setuid(account.pw_uid)
+
+        return switch
+
+
+@hookimpl
+def declare_options(options: OptionRegistry) -> None:
+    declare_process_options(options, "localprocess")
+
+
+@hookimpl
+def spawn(hub: Hub, user: User, server: Server) -> UnixUserSpawner:
+    return UnixUserSpawner(hub, user, server)

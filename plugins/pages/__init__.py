@@ -1,0 +1,37 @@
+"""The `pages` plugin (essential): the hub's HTML pages and its default redirects.
+
+Login and logout (``login.py``), and the pages around a user's servers:
+home, spawn, spawn-pending, not-running, ``/user-redirect/`` and the error
+pages the proxy shows (``servers.py``). The templates are in the hub's
+``templates/`` folder, overridable through ``[hub] template_paths``.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+
+from kernel import hookimpl
+from kernel.config import OptionRegistry
+from kernel.config.types import Number
+from kernel.hub import Hub
+from kernel.users import User
+from plugins.pages import login, servers
+
+
+@hookimpl
+def declare_options(options: OptionRegistry) -> None:
+    options.add("hub", "implicit_spawn_seconds", Number(minimum=0), 0.0,
+                "On the page saying a server is not running, start it after this many "
+                "seconds as if Start was pressed. 0: wait for the button.")
+
+
+@hookimpl
+def web_routes(hub: Hub) -> list[BaseRoute]:
+    return [*login.ROUTES, *servers.ROUTES]
+
+
+@hookimpl(trylast=True)
+def redirect(hub: Hub, request: Request, user: User | None, reason: str, path: str) -> str:
+    """JupyterHub's defaults, used when no other plugin decides."""
+    return servers.default_redirect(hub, user, reason, path)

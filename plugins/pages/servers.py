@@ -1,0 +1,220 @@
+"""Pages around a user's servers: home, spawn, spawn-pending, not-running, redirects, errors."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from kernel.errors import HubError
+from kernel.hub import Hub
+from kernel.security.next_url import safe_next_url
+from kernel.users import Server, User
+from kernel.web.identity import Identity, check_xsrf, hub_of, identify
+
+#: How often the not-running page may bounce a browser back to a running server.
+MAX_REDIRECTS = 5
+
+
+def default_redirect(hub: Hub, user: User | None, reason: str, path: str) -> str:
+    """JupyterHub's answers: the login page, `next`, default_url, the server, or home."""
+    prefix = hub.urls.hub_prefix
+    if user is None:
+        return f"{prefix}login"
+    if reason == "user-redirect":
+        server_name = hub.config.hub.default_server_name
+        return f"{Server(user=user, name=server_name, id=0).prefix(hub.urls.base_url)}{path}"
+    if reason == "login" and path:
+        return path
+    if hub.config.hub.default_url:
+        return hub.config.hub.default_url
+    if not hub.config.hub.redirect_to_server:
+        return f"{prefix}home"
+    server = user.server(hub.config.hub.default_server_name)
+    if server is not None and server.active:
+        return server.prefix(hub.urls.base_url)
+    return f"{prefix}spawn"
+
+
+async def logged_in(request: Request) -> Identity | Response:
+    """The logged-in caller, or a redirect to the login page that comes back here."""
+    identity = await identify(request)
+    if identity is not None:
+        return identity
+    hub = hub_of(request)
+    next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"{hub.urls.hub_prefix}login?{urlencode({'next': next_url})}",
+                            status_code=302)
+
+
+def owned_server(hub: Hub, identity: Identity, user_name: str | None,
+                 server_name: str) -> tuple[User, str]:
+    """The user whose server a page is about; only its owner or an admin may act on it."""
+    if user_name is None or user_name == identity.user.name:
+        return identity.user, server_name
+    if not identity.user.admin:
+        raise HubError(403, f"{identity.user.name} may not manage {user_name}'s servers")
+    user = hub.users.get(user_name)
+    if user is None:
+        raise HubError(404, f"no user {user_name}")
+    return user, server_name
+
+
+async def root(request: Request) -> Response:
+    hub = hub_of(request)
+    identity = await identify(request)
+    target = await hub.hooks.first("redirect", hub=hub, request=request,
+                                   user=identity.user if identity else None, reason="root",
+                                   path="")
+    return RedirectResponse(target, status_code=302)
+
+
+async def home(request: Request) -> Response:
+    identity = await logged_in(request)
+    if isinstance(identity, Response):
+        return identity
+    hub = hub_of(request)
+    user = identity.user
+    default = user.server("") or Server(user=user, name="", id=0)
+    named = sorted((s for s in user.servers.values() if s.name), key=lambda s: s.name)
+    return request.app.state.templates.render(
+        request, "home.html", default_server=default, named_servers=named,
+        allow_named_servers=hub.config.hub.allow_named_servers,
+        base_url=hub.urls.base_url, api_url=f"{hub.urls.hub_prefix}api",
+        user_url=lambda s: s.prefix(hub.urls.base_url),
+    )
+
+
+async def spawn(request: Request) -> Response:
+    """Start the server (if it is not running) and show its progress."""
+    identity = await logged_in(request)
+    if isinstance(identity, Response):
+        return identity
+    hub = hub_of(request)
+    if request.method == "POST":
+        check_xsrf(request, (await request.form()).get("_xsrf"))  # type: ignore[arg-type]
+    server_name = request.path_params.get("server_name",
+                                          hub.config.hub.default_server_name)
+    if server_name and not hub.config.hub.allow_named_servers:
+        raise HubError(400, "named servers are not enabled on this hub")
+    user, server_name = owned_server(hub, identity, request.path_params.get("user_name"),
+                                     server_name)
+    server = await hub.users.server(user, server_name)
+    if not server.active:
+        hub.lifecycle.request_spawn(server)
+    return RedirectResponse(_pending_url(hub, server, request.query_params.get("next")),
+                            status_code=302)
+
+
+def _pending_url(hub: Hub, server: Server, next_url: str | None) -> str:
+    path = f"{hub.urls.hub_prefix}spawn-pending/{quote(server.user.name, safe='')}"
+    if server.name:
+        path += f"/{quote(server.name, safe='')}"
+    safe = safe_next_url(next_url, hub.urls.base_url)
+    return path + (f"?{urlencode({'next': safe})}" if safe else "")
+
+
+async def spawn_pending(request: Request) -> Response:
+    identity = await logged_in(request)
+    if isinstance(identity, Response):
+        return identity
+    hub = hub_of(request)
+    user, server_name = owned_server(hub, identity, request.path_params["user_name"],
+                                     request.path_params.get("server_name", ""))
+    server = user.server(server_name)
+    if server is None:
+        raise HubError(404, f"{user.name} has no server named {server_name!r}")
+    target = safe_next_url(request.query_params.get("next"), hub.urls.base_url) or \
+        server.prefix(hub.urls.base_url)
+    if server.ready:
+        return RedirectResponse(target, status_code=302)
+    api = f"{hub.urls.hub_prefix}api/users/{quote(user.name, safe='')}"
+    progress_url = f"{api}/servers/{quote(server_name, safe='')}/progress" if server_name \
+        else f"{api}/server/progress"
+    return request.app.state.templates.render(
+        request, "spawn_pending.html", server=server, progress_url=progress_url,
+        next_url=target, failed=server.progress.failed if not server.active else None,
+        spawn_url=_spawn_url(hub, server),
+    )
+
+
+def _spawn_url(hub: Hub, server: Server) -> str:
+    path = f"{hub.urls.hub_prefix}spawn/{quote(server.user.name, safe='')}"
+    return path + (f"/{quote(server.name, safe='')}" if server.name else "")
+
+
+async def not_running(request: Request) -> Response:
+    """`/hub/user/NAME/...`: the proxy had no route, so the server is not (yet) running."""
+    identity = await logged_in(request)
+    if isinstance(identity, Response):
+        return identity
+    hub = hub_of(request)
+    user_name = request.path_params["user_name"]
+    rest = request.path_params.get("path", "")
+    user, _ = owned_server(hub, identity, user_name, "")
+    server_name = ""
+    if hub.config.hub.allow_named_servers and rest.split("/", 1)[0] in user.servers:
+        server_name = rest.split("/", 1)[0]
+    server = user.server(server_name)
+    public_path = request.url.path.replace(hub.urls.hub_prefix, hub.urls.base_url, 1)
+    if server is not None and server.ready:
+        redirects = int(request.query_params.get("redirects", "0") or 0)
+        if redirects >= MAX_REDIRECTS:
+            raise HubError(500, f"{user.name}'s server is running but the proxy does not "
+                                "route to it; the hub is fixing the route, try again shortly")
+        await hub.routes.check_routes()
+        return RedirectResponse(f"{public_path}?{urlencode({'redirects': redirects + 1})}",
+                                status_code=302)
+    if "/api/" in f"/{rest}" or "application/json" in request.headers.get("accept", ""):
+        raise HubError(424, f"{user.name}'s server {server_name!r} is not running")
+    if server is not None and server.pending == "spawn":
+        return RedirectResponse(_pending_url(hub, server, public_path), status_code=302)
+    stub = server or Server(user=user, name=server_name, id=0)
+    return request.app.state.templates.render(
+        request, "not_running.html", status_code=424, server=stub,
+        spawn_url=_spawn_url(hub, stub) + f"?{urlencode({'next': public_path})}",
+        implicit_spawn_seconds=hub.config.hub.implicit_spawn_seconds,
+        failed=stub.progress.failed,
+    )
+
+
+async def user_redirect(request: Request) -> Response:
+    identity = await logged_in(request)
+    if isinstance(identity, Response):
+        return identity
+    hub = hub_of(request)
+    path = request.path_params.get("path", "")
+    if request.url.query:
+        path += f"?{request.url.query}"
+    target = await hub.hooks.first("redirect", hub=hub, request=request, user=identity.user,
+                                   reason="user-redirect", path=path)
+    return RedirectResponse(target, status_code=302)
+
+
+async def error_page(request: Request) -> Response:
+    """The proxy's error target: /hub/error/404 and /hub/error/503 (?url= the failed path)."""
+    status = int(request.path_params["status"])
+    url = request.query_params.get("url", "")
+    messages = {404: "There is nothing at this address.",
+                503: "The server at this address is not answering. If it is yours, it may "
+                     "have stopped: go to your home page to start it again."}
+    return request.app.state.templates.render(
+        request, "error.html", status_code=status if 400 <= status < 600 else 500,
+        status=status, message=messages.get(status, "Something went wrong."), url=url)
+
+
+ROUTES = [
+    Route("/", root, methods=["GET"]),
+    Route("/home", home, methods=["GET"]),
+    Route("/spawn", spawn, methods=["GET", "POST"]),
+    Route("/spawn/{user_name}", spawn, methods=["GET", "POST"]),
+    Route("/spawn/{user_name}/{server_name}", spawn, methods=["GET", "POST"]),
+    Route("/spawn-pending/{user_name}", spawn_pending, methods=["GET"]),
+    Route("/spawn-pending/{user_name}/{server_name}", spawn_pending, methods=["GET"]),
+    Route("/user/{user_name}", not_running, methods=["GET"]),
+    Route("/user/{user_name}/{path:path}", not_running, methods=["GET"]),
+    Route("/user-redirect/{path:path}", user_redirect, methods=["GET"]),
+    Route("/error/{status:int}", error_page, methods=["GET"]),
+]

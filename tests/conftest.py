@@ -1,0 +1,60 @@
+"""Fixtures shared by the whole suite: config loading with test plugins, free ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from kernel.config.loader import Loaded, load
+from kernel.plugin_manager import installed_plugins
+
+#: In CI every real dependency must be there: a missing one fails instead of skipping.
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+TEST_PLUGINS = {
+    "import-fails": "tests.fake_plugins.import_fails",
+    "second-spawner": "tests.fake_plugins.second_spawner",
+    "misspelled": "tests.fake_plugins.misspelled",
+    "wrapper": "tests.fake_plugins.wrapper",
+    "first": "tests.fake_plugins.recorder:first",
+    "second": "tests.fake_plugins.recorder:second",
+    "third": "tests.fake_plugins.recorder:third",
+    "raising-observer": "tests.fake_plugins.raising_observer",
+    "async-logger": "tests.fake_plugins.async_logger",
+    "options-plugin": "tests.fake_plugins.options_plugin",
+}
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip on a laptop without the dependency; fail in CI, where it must be installed."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this dependency must be installed)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def installed() -> dict[str, EntryPoint]:
+    """The real installed plugins plus the test plugins, as entry points."""
+    plugins = dict(installed_plugins())
+    for name, value in TEST_PLUGINS.items():
+        plugins[name] = EntryPoint(name, value, "kernelhub")
+    return plugins
+
+
+@pytest.fixture
+def load_ini(installed, tmp_path):
+    """Load hub.ini text (with test plugins installed); `hub.ini` in a temp folder."""
+
+    def load_text(text: str, environ: dict[str, str] | None = None) -> Loaded:
+        return load(tmp_path / "hub.ini", text=text, environ=environ or {}, installed=installed)
+
+    return load_text
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,184 @@
+"""hub.ini: strict parsing; every mistake names the file, line, section and key."""
+
+from __future__ import annotations
+
+import pytest
+
+from kernel.config.errors import ConfigError
+from kernel.config.loader import load
+
+BASE = "[hub]\nauthenticator_class = dummy\nspawner_class = simple\n"
+
+
+def test_defaults_apply_when_a_key_is_left_out(load_ini):
+    config = load_ini(BASE).config
+    assert config.hub.port == 8000
+    assert config.hub.base_url == "/"
+    assert config.spawner.cmd == ["jupyterhub-singleuser"]
+    assert not config.hub.is_set("port")
+
+
+def test_values_are_typed(load_ini):
+    config = load_ini(BASE + "port = 9000\ncleanup_servers = false\n"
+                      "cookie_max_age_days = 0.5\nbase_url = jupyter\nlog_level = debug\n"
+                      "[spawner]\nargs = --debug --name 'two words'\n"
+                      "env_keep = PATH,\n  LANG\n").config
+    assert config.hub.port == 9000
+    assert config.hub.cleanup_servers is False
+    assert config.hub.cookie_max_age_days == 0.5
+    assert config.hub.base_url == "/jupyter/"
+    assert config.hub.log_level == 10
+    assert config.spawner.args == ["--debug", "--name", "two words"]
+    assert config.spawner.env_keep == ["PATH", "LANG"]
+
+
+def test_a_wrong_type_names_file_line_section_key_value_and_expectation(load_ini):
+    with pytest.raises(ConfigError) as e:
+        load_ini(BASE + "port = eighty\n")
+    assert str(e.value).endswith('hub.ini:4 [hub] port: expected a whole number of at least 1, '
+                                 'got "eighty"')
+
+
+@pytest.mark.parametrize("value", ["yes", "on", "True!", ""])
+def test_booleans_are_strict(load_ini, value):
+    with pytest.raises(ConfigError, match=r"\[hub\] cleanup_servers: expected true or false"):
+        load_ini(BASE + f"cleanup_servers = {value}\n")
+
+
+def test_an_unknown_key_suggests_the_closest_option(load_ini):
+    with pytest.raises(ConfigError, match=r"\[hub\] prot: unknown option; did you mean 'port'"):
+        load_ini(BASE + "prot = 8000\n")
+
+
+def test_a_key_in_the_wrong_section_names_the_right_one(load_ini):
+    with pytest.raises(ConfigError, match=r"\[hub\] cmd: unknown option here; did you mean "
+                                          r"\[spawner\] cmd"):
+        load_ini(BASE + "cmd = jupyter lab\n")
+
+
+def test_an_unknown_section_suggests_the_closest_section(load_ini):
+    with pytest.raises(ConfigError, match=r"\[spawer\]: unknown section; did you mean "
+                                          r"\[spawner\]"):
+        load_ini(BASE + "[spawer]\ncmd = x\n")
+
+
+def test_a_default_section_is_not_special(load_ini):
+    with pytest.raises(ConfigError, match=r"\[DEFAULT\]: unknown section"):
+        load_ini("[DEFAULT]\nport = 1\n" + BASE)
+
+
+def test_a_hub_option_of_a_disabled_builtin_plugin_says_to_enable_it(load_ini):
+    with pytest.raises(ConfigError, match=r"\[hub\] statsd_host: this option belongs to "
+                                          r"plugin 'statsd', which is not enabled; add "
+                                          r"'statsd' to \[hub\] plugins"):
+        load_ini(BASE + "statsd_host = localhost\n")
+
+
+def test_the_section_of_a_disabled_plugin_says_to_enable_it(load_ini):
+    with pytest.raises(ConfigError, match=r"\[simple\]: this section configures plugin "
+                                          r"'simple', which is not enabled; add 'simple' to "
+                                          r"\[hub\] plugins"):
+        load_ini("[hub]\nauthenticator_class = dummy\nspawner_class = localprocess\n"
+                 "[simple]\nhome_dir_template = /tmp/x\n")
+    with pytest.raises(ConfigError, match="configures plugin 'options-plugin', which is not "
+                                          "enabled"):
+        load_ini(BASE + "[options-plugin]\ncount = 2\n")
+
+
+def test_environment_variables_are_expanded(load_ini):
+    config = load_ini(BASE + "db_url = ${DB}\nbase_url = ${PREFIX:-/lab/}\n"
+                      "[dummy]\npassword = $${literal}\n",
+                      environ={"DB": "sqlite:///x.sqlite"}).config
+    assert config.hub.db_url == "sqlite:///x.sqlite"
+    assert config.hub.base_url == "/lab/"
+    assert config.section("dummy").password == "${literal}"
+
+
+def test_a_missing_environment_variable_is_named(load_ini):
+    with pytest.raises(ConfigError, match=r"hub.ini:4 \[hub\] db_url: the environment "
+                                          r"variable DB_URL is not set"):
+        load_ini(BASE + "db_url = ${DB_URL}\n")
+
+
+def test_a_key_given_twice_is_refused_with_its_line(load_ini):
+    with pytest.raises(ConfigError, match=r"hub.ini:5 \[hub\] port: the key appears twice"):
+        load_ini(BASE + "port = 1\nport = 2\n")
+
+
+def test_a_key_outside_any_section_is_refused(load_ini):
+    with pytest.raises(ConfigError, match=r"hub.ini:1: every key must be inside a section"):
+        load_ini("port = 8000\n" + BASE)
+
+
+def test_a_table_written_inline_says_how_to_write_it(load_ini):
+    with pytest.raises(ConfigError, match=r"\[hub\] api_tokens: this option is a table: write "
+                                          r"it as a section \[hub.api_tokens\]"):
+        load_ini(BASE + "api_tokens = abc\n")
+
+
+def test_table_sections_fill_dict_options(load_ini):
+    config = load_ini(BASE + "[hub.api_tokens]\n0123456789abcdef = alice\n"
+                      "[spawner.environment]\nFOO = {username}-bar\n").config
+    assert config.hub.api_tokens == {"0123456789abcdef": "alice"}
+    assert config.spawner.environment == {"FOO": "{username}-bar"}
+
+
+def test_keys_keep_their_case(load_ini):
+    config = load_ini(BASE + "[spawner.environment]\nMixedCase = 1\n").config
+    assert config.spawner.environment == {"MixedCase": "1"}
+
+
+def test_deprecated_options_warn_and_carry_their_value_over(load_ini):
+    config = load_ini(BASE + "admin_users = alice, bob\n").config
+    assert config.auth.admin_users == ["alice", "bob"]
+    assert any("[hub] admin_users is deprecated; use [auth] admin_users" in w
+               for w in config.warnings)
+
+
+def test_the_new_name_wins_over_a_deprecated_one(load_ini):
+    config = load_ini(BASE + "admin_users = old\n[auth]\nadmin_users = new\n").config
+    assert config.auth.admin_users == ["new"]
+
+
+def test_an_unavailable_option_explains_what_to_do_instead(load_ini):
+    with pytest.raises(ConfigError, match=r"\[hub\] user_redirect_hook: cannot be set in "
+                                          r"kernelhub: .*implement the `redirect` hook"):
+        load_ini(BASE + "user_redirect_hook = mymodule.hook\n")
+
+
+def test_collection_sections_are_one_item_each(load_ini):
+    config = load_ini(BASE + "[group:physics]\nusers = alice, bob\n[group:maths]\n").config
+    groups = config.collection("group")
+    assert list(groups) == ["physics", "maths"]
+    assert groups["physics"].users == ["alice", "bob"]
+    assert groups["maths"].users == []
+
+
+def test_an_unknown_key_in_a_collection_section_is_refused(load_ini):
+    with pytest.raises(ConfigError, match=r"\[group:physics\] user: unknown option; did you "
+                                          r"mean 'users'"):
+        load_ini(BASE + "[group:physics]\nuser = alice\n")
+
+
+def test_plugin_sections_are_validated_with_the_plugins_declarations(load_ini):
+    config = load_ini(BASE + "plugins = options-plugin\n[options-plugin]\nenabled = true\n"
+                      "count = 7\nnames = a, b\n[options-plugin.labels]\nteam = red\n").config
+    section = config.section("options-plugin")
+    assert (section.enabled, section.count, section.ratio, section.names) == \
+        (True, 7, 0.5, ["a", "b"])
+    assert section.labels == {"team": "red"}
+    with pytest.raises(ConfigError, match=r"\[options-plugin\] count: expected a whole number "
+                                          r"of at least 1, got \"0\""):
+        load_ini(BASE + "plugins = options-plugin\n[options-plugin]\ncount = 0\n")
+
+
+def test_an_unreadable_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"missing.ini: cannot read the config file"):
+        load(tmp_path / "missing.ini")
+
+
+def test_no_file_means_the_defaults(installed):
+    loaded = load(None, installed=installed)
+    assert loaded.plugins.roles == {"authenticator_class": "pam",
+                                    "spawner_class": "localprocess",
+                                    "proxy_class": "kernel-proxy"}

@@ -1,0 +1,64 @@
+"""Calling hooks: observers never break the caller; results are awaited where allowed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from kernel.events import Event, Measurement
+from kernel.hookcall import HookRunner, PluginError
+from tests.fake_plugins import async_logger, recorder
+
+BASE = "[hub]\nauthenticator_class = dummy\nspawner_class = simple\n"
+
+
+def test_a_raising_observer_is_logged_by_name_and_the_others_still_run(load_ini, caplog):
+    loaded = load_ini(BASE + "plugins = first, raising-observer, second\n")
+    runner = HookRunner(loaded.plugins.manager)
+    recorder.CALLS.clear()
+    with caplog.at_level(logging.ERROR, logger="kernelhub.plugins"):
+        runner.notify("log", hub=None, event=Event("login"))
+        runner.notify("metrics", hub=None, measurement=Measurement("x", "counter", 1))
+    assert recorder.CALLS == [("first", "login"), ("second", "login"),
+                              ("first", "x"), ("second", "x")]
+    messages = [r.getMessage() for r in caplog.records]
+    assert "plugin 'raising-observer' failed in hook 'log'" in messages
+    assert "plugin 'raising-observer' failed in hook 'metrics'" in messages
+
+
+def test_an_async_observer_runs_in_the_background(load_ini):
+    loaded = load_ini(BASE + "plugins = async-logger\n")
+    runner = HookRunner(loaded.plugins.manager)
+    async_logger.SEEN.clear()
+
+    async def scenario():
+        runner.notify("log", hub=None, event=Event("spawn.ready"))
+        assert async_logger.SEEN == []  # the caller did not wait
+        await runner.drain()
+
+    asyncio.run(scenario())
+    assert async_logger.SEEN == ["spawn.ready"]
+
+
+def test_first_awaits_each_answer_and_stops_at_the_first_non_none(load_ini):
+    loaded = load_ini(BASE)
+    runner = HookRunner(loaded.plugins.manager)
+    answer = asyncio.run(runner.first("redirect", hub=_FakeHub(), request=None, user=None,
+                                      reason="root", path=""))
+    assert answer == "/hub/login"
+
+
+def test_a_failing_collect_names_the_plugin(load_ini):
+    loaded = load_ini(BASE)
+    runner = HookRunner(loaded.plugins.manager)
+    with pytest.raises(PluginError, match="plugin 'simple' failed in hook 'spawn'"):
+        runner.collect("spawn", hub=None, user=None, server=None)
+
+
+class _FakeHub:
+    """Just enough of a hub for the pages plugin's default redirect of an anonymous visit."""
+
+    class urls:
+        hub_prefix = "/hub/"
