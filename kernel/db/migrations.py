@@ -23,6 +23,40 @@ class Migration:
     apply: Callable[[pw.Database], None]
 
 
-MIGRATIONS: list[Migration] = []
+def _v2_roles(db: pw.Database) -> None:
+    """Roles (named sets of scopes) and the users, groups and services holding them."""
+
+    # The tables as they were at version 2, frozen here: the models will move on.
+    class Base(pw.Model):
+        class Meta:
+            database = db
+
+    class Role(Base):
+        name = pw.CharField(max_length=255, unique=True)
+        description = pw.CharField(max_length=1023, default="")
+        scopes = pw.TextField()
+        from_config = pw.BooleanField(default=False)
+
+        class Meta:
+            table_name = "roles"
+
+    def holder_map(table: str, holder_table: str, holder: str) -> type[pw.Model]:
+        meta = {"table_name": holder_table}
+        holder_model = type(holder_table, (Base,), {"Meta": type("Meta", (), meta)})
+        return type(table, (Base,), {
+            holder: pw.ForeignKeyField(holder_model, on_delete="CASCADE"),
+            "role": pw.ForeignKeyField(Role, on_delete="CASCADE"),
+            "Meta": type("Meta", (), {"table_name": table,
+                                      "primary_key": pw.CompositeKey(holder, "role")}),
+        })
+
+    db.create_tables([Role, holder_map("user_role_map", "users", "user"),
+                      holder_map("group_role_map", "groups", "group"),
+                      holder_map("service_role_map", "services", "service")])
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(2, "roles and who holds them", _v2_roles),
+]
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)

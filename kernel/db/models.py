@@ -154,6 +154,46 @@ class LoginSession(BaseModel):
         table_name = "login_sessions"
 
 
+class Role(BaseModel):
+    """A named set of scopes (see kernel.scopes), held by users, groups and services."""
+
+    name = pw.CharField(max_length=255, unique=True)
+    description = pw.CharField(max_length=1023, default="")
+    scopes = JSONField(default=list)
+    #: Defined by a [role:NAME] section, and rewritten from it at every start-up.
+    from_config = pw.BooleanField(default=False)
+
+    class Meta:
+        table_name = "roles"
+
+
+class UserRole(BaseModel):
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    role = pw.ForeignKeyField(Role, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "user_role_map"
+        primary_key = pw.CompositeKey("user", "role")
+
+
+class GroupRole(BaseModel):
+    group = pw.ForeignKeyField(Group, on_delete="CASCADE")
+    role = pw.ForeignKeyField(Role, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "group_role_map"
+        primary_key = pw.CompositeKey("group", "role")
+
+
+class ServiceRole(BaseModel):
+    service = pw.ForeignKeyField(Service, on_delete="CASCADE")
+    role = pw.ForeignKeyField(Role, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "service_role_map"
+        primary_key = pw.CompositeKey("service", "role")
+
+
 class SchemaVersion(BaseModel):
     """One row: the schema version this database is at (see kernel.db.schema)."""
 
@@ -167,5 +207,5 @@ class SchemaVersion(BaseModel):
 #: Every table, in an order that satisfies foreign keys when creating.
 MODELS: list[type[BaseModel]] = [
     User, Group, UserGroup, Server, Service, OAuthClient, APIToken, OAuthCode, LoginSession,
-    SchemaVersion,
+    Role, UserRole, GroupRole, ServiceRole, SchemaVersion,
 ]

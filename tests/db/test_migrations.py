@@ -1,0 +1,91 @@
+"""Schema upgrades: old databases are refused, backed up, upgraded, and keep their data."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from kernel.db import models as orm
+from kernel.db import schema
+from kernel.db.database import Database
+from kernel.db.migrations import SCHEMA_VERSION
+
+V1_DUMP = Path(__file__).parent.parent / "data" / "schema-v1.sql"
+
+
+@pytest.fixture
+def v1_database(tmp_path) -> Path:
+    """A SQLite file exactly as kernelhub 0.1.0 (schema version 1) left it."""
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(V1_DUMP.read_text())
+    return path
+
+
+def test_an_old_database_is_refused_with_how_to_upgrade(v1_database):
+    db = Database(f"sqlite:///{v1_database}")
+    try:
+        with pytest.raises(schema.SchemaError) as e:
+            db.call(schema.check, db.peewee, how_to_upgrade="run `kernel upgrade-db`")
+    finally:
+        db.close()
+    assert (f"the database is at schema version 1 and this kernelhub needs version "
+            f"{SCHEMA_VERSION}. Back it up, then run `kernel upgrade-db`") in str(e.value)
+
+
+def test_upgrading_backs_up_sqlite_then_migrates_and_keeps_the_data(v1_database):
+    db = Database(f"sqlite:///{v1_database}")
+    try:
+        steps = db.call(schema.upgrade, db.peewee)
+        assert steps[0] == "2: roles and who holds them"
+        assert db.call(schema.stored_version, db.peewee) == SCHEMA_VERSION
+        db.call(schema.check, db.peewee, how_to_upgrade="")
+        alice = db.call(orm.User.get, orm.User.name == "alice")
+        assert alice.admin and alice.cookie_id == "c0ffee"
+        server = db.call(orm.Server.get, orm.Server.user == alice.id)
+        assert server.state == {"pid": 4242}
+        role = db.call(orm.Role.create, name="teacher", scopes=["admin:servers"])
+        db.call(orm.UserRole.create, user=alice.id, role=role.id)
+    finally:
+        db.close()
+    backups = list(v1_database.parent.glob("old.sqlite.*.bak"))
+    assert len(backups) == 1
+    with sqlite3.connect(backups[0]) as backup:
+        assert backup.execute("SELECT version FROM kernelhub_schema").fetchone() == (1,)
+        assert backup.execute("SELECT name FROM users").fetchall() == [("alice",)]
+
+
+def test_upgrading_an_up_to_date_database_does_nothing(database):
+    database.call(schema.initialize, database.peewee)
+    assert database.call(schema.upgrade, database.peewee) == []
+
+
+def test_reset_empties_the_database(database):
+    database.call(schema.initialize, database.peewee)
+    database.call(orm.User.create, name="gone")
+    database.call(schema.reset, database.peewee)
+    assert database.call(orm.User.select().count) == 0
+    assert database.call(schema.stored_version, database.peewee) == SCHEMA_VERSION
+
+
+def test_the_roles_migration_runs_on_every_engine(database):
+    # A version-1 database is today's schema without the tables version 2 added.
+    database.call(schema.initialize, database.peewee)
+
+    def back_to_version_1():
+        database.peewee.drop_tables([orm.UserRole, orm.GroupRole, orm.ServiceRole, orm.Role])
+        orm.SchemaVersion.update(version=1).execute()
+
+    database.call(back_to_version_1)
+    database.call(orm.User.create, name="alice")
+    assert database.call(schema.upgrade, database.peewee) == ["2: roles and who holds them"]
+
+    def use_roles():
+        role = orm.Role.create(name="grader", scopes=["read:users"])
+        orm.UserRole.create(user=orm.User.get(name="alice"), role=role)
+        orm.User.delete().execute()  # cascades to the user's roles
+        return orm.UserRole.select().count()
+
+    assert database.call(use_roles) == 0
