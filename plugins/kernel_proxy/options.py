@@ -85,7 +85,8 @@ def _milliseconds(text: str) -> float:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of milliseconds, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of milliseconds, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a number of milliseconds >= 0, got {value}")
     return value / 1000
@@ -95,7 +96,7 @@ def _port(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port number (0-65535), got {value}")
     return value
@@ -106,7 +107,11 @@ def _log_level(text: str) -> int:
         return LOG_LEVELS[text.lower()]
     except KeyError:
         raise argparse.ArgumentTypeError(
-            f"expected one of debug, info, warn, error; got {text!r}")
+            f"expected one of debug, info, warn, error; got {text!r}") from None
+
+
+def _dest(kind: str, flag: str) -> str:
+    return f"{kind}_{flag.replace('-', '_')}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,12 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--log-level", type=_log_level, default=logging.INFO,
         help="debug, info, warn or error (default info)")
     for name in IGNORED_WITH_VALUE:
-        add(f"--{name}", dest=f"ignored_{name}", action="append", help=argparse.SUPPRESS)
+        add(f"--{name}", dest=_dest("ignored", name), action="append", help=argparse.SUPPRESS)
     for name in IGNORED_SWITCHES:
-        add(f"--{name}", dest=f"ignored_{name}", action="append_const", const=None,
+        add(f"--{name}", dest=_dest("ignored", name), action="append_const", const=None,
             help=argparse.SUPPRESS)
     for name in REFUSED:
-        add(f"--{name}", dest=f"refused_{name}", help=argparse.SUPPRESS)
+        add(f"--{name}", dest=_dest("refused", name), help=argparse.SUPPRESS)
     return parser
 
 
@@ -155,12 +160,12 @@ def parse_options(argv: list[str] | None = None) -> ProxyOptions:
     parser = build_parser()
     args = parser.parse_args(argv)
     for name in REFUSED:
-        if getattr(args, f"refused_{name.replace('-', '_')}") is not None:
+        if getattr(args, _dest("refused", name)) is not None:
             parser.error(f"--{name} is not supported by kernel-proxy (UNIX domain sockets); "
                          "listen with --ip/--port and --api-ip/--api-port instead")
     ignored = []
     for name in (*IGNORED_WITH_VALUE, *IGNORED_SWITCHES):
-        values = getattr(args, f"ignored_{name.replace('-', '_')}")
+        values = getattr(args, _dest("ignored", name))
         for value in values or ():
             ignored.append(f"--{name}" if value is None else f"--{name} {value}")
     if bool(args.ssl_key) != bool(args.ssl_cert):

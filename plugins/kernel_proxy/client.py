@@ -1,0 +1,432 @@
+"""kernel-proxy's client side: one protocol per connection to the public port.
+
+A ``ClientConnection`` parses each request head with httptools, routes it,
+rewrites only the request line and the X-Forwarded-* headers, and hands the
+request to a ``BackendConnection``; request bodies are relayed as they
+arrive, never gathered. One request is in flight at a time: a pipelined
+request waits, with reading paused, until the previous response is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+import httptools
+
+from plugins.kernel_proxy.http1 import (
+    MAX_HEAD,
+    ChunkedScanner,
+    fetch_error_page,
+    forwarded,
+    origin_form,
+    response,
+)
+from plugins.kernel_proxy.routing import Route, Target, routing_path, upstream_path
+
+if TYPE_CHECKING:
+    from plugins.kernel_proxy.backend import BackendConnection
+    from plugins.kernel_proxy.server import ProxyServer
+
+log = logging.getLogger("kernelhub.kernel_proxy")
+
+# States of a client connection.
+HEAD, BODY, WAIT, TUNNEL, CLOSED = range(5)
+# Why reading from the client is paused: bits of ``ClientConnection.pauses``.
+_BACKPRESSURE, _PIPELINED, _CONNECTING = 1, 2, 4
+
+_TEXT = b"Content-Type: text/plain; charset=utf-8\r\n"
+
+
+class ClientConnection(asyncio.Protocol):
+    """One client connection to the public port: routes each request and relays it."""
+
+    __slots__ = (
+        "backend", "body_left", "buffer", "chunked", "chunks", "connecting", "content_length",
+        "head_request", "headers", "host", "io", "keep_alive", "mark_active", "message_done",
+        "method", "parser", "pauses", "peer", "pending", "pending_size", "quiet_since",
+        "request_done", "responded", "retry_head", "route", "server", "state", "target",
+        "transport", "upgrade", "url", "watchdog", "write_paused", "xfwd_present",
+    )
+
+    def __init__(self, server: ProxyServer) -> None:
+        self.server = server
+        self.mark_active = server.table.active.add
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.parser: httptools.HttpRequestParser | None = None
+        self.state = HEAD
+        self.buffer = b""
+        self.pauses = 0
+        self.write_paused = False
+        self.io = False  # traffic seen since the watchdog last looked
+        self.watchdog: asyncio.TimerHandle | None = None
+        self.backend: BackendConnection | None = None
+        self.connecting: asyncio.Task[None] | None = None
+        self.pending: list[bytes] | None = None  # for a backend still connecting
+        self.pending_size = 0
+        self.route: Route | None = None
+        self.target: Target | None = None
+        self.method = self.url = b""
+        self.keep_alive = True
+        self.upgrade = False
+        self.head_request = False
+        self.request_done = True
+        self.responded = False
+        self.retry_head: bytes | None = None
+        self.body_left = 0
+        self.chunks: ChunkedScanner | None = None
+
+    # connection events
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.server.tune(transport)
+        peer = transport.get_extra_info("peername")
+        self.peer = (peer[0] if isinstance(peer, tuple) else "").encode()
+        self.server.clients.add(self)
+        if self.server.watch_period:
+            self.quiet_since = self.server.loop.time()
+            self.watchdog = self.server.loop.call_later(self.server.watch_period, self._watch)
+
+    def data_received(self, data: bytes) -> None:
+        self.io = True
+        state = self.state
+        if state == BODY:
+            self.mark_active(self.route)
+            self._body(data)
+        elif state == TUNNEL:
+            self.mark_active(self.route)
+            self.backend.transport.write(data)  # type: ignore[union-attr]
+        elif state == HEAD:
+            if self.buffer:
+                data, self.buffer = self.buffer + data, b""
+            self._heads(data)
+        elif state == WAIT:
+            # The next pipelined request (or early websocket frames): it waits.
+            self.buffer += data
+            self._pause(_PIPELINED)
+
+    def eof_received(self) -> bool | None:
+        if self.state in (BODY, WAIT):
+            self.keep_alive = False  # half-closed: answer this request, then close
+            return True
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.state = CLOSED
+        self.server.clients.discard(self)
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+        if self.connecting is not None:
+            self.connecting.cancel()
+        self._drop_backend()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        if self.backend is not None:
+            self.backend.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.backend is not None:
+            self.backend.transport.resume_reading()
+
+    # requests
+
+    def _heads(self, data: bytes) -> None:
+        """Handle the request heads in ``data`` until one has to wait for its response."""
+        while True:
+            if data[:1] in (b"\r", b"\n"):
+                data = data.lstrip(b"\r\n")  # stray line ends between requests
+            end = data.find(b"\r\n\r\n")
+            if end < 0 or end >= MAX_HEAD:
+                if len(data) > MAX_HEAD:
+                    self._reject(431)
+                elif data:
+                    self.buffer = data
+                return
+            rest = data[end + 4:]
+            self._request(data[: end + 4])
+            if self.state == HEAD:  # answered here (health check): on to the next one
+                data = rest
+                continue
+            if rest:
+                if self.state == BODY:
+                    self._body(rest)
+                elif self.state == WAIT:
+                    self.buffer = rest
+                    self._pause(_PIPELINED)
+            return
+
+    def _request(self, head: bytes) -> None:
+        parser = self.parser
+        if parser is None:
+            parser = self.parser = httptools.HttpRequestParser(self)
+        self.url = self.host = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.content_length = 0
+        self.chunked = self.xfwd_present = self.message_done = self.upgrade = False
+        try:
+            parser.feed_data(head)
+        except httptools.HttpParserUpgrade:
+            self.upgrade = True
+        except httptools.HttpParserError as e:
+            log.debug("Bad request from %s: %s", self.peer.decode(), e)
+            return self._reject(400)
+        if not self.message_done or self.upgrade:
+            self.parser = None  # it expects a body: the next request gets a fresh parser
+        self.method = method = parser.get_method()
+        if method == b"CONNECT":
+            return self._reject(400)
+        self.head_request = method == b"HEAD"
+        self.request_done = not (self.chunked or self.content_length)
+        self.responded = False
+        url = self.url
+        if url == b"/_chp_healthz":
+            return self._respond(200, b'{"status": "OK"}', b"Content-Type: application/json\r\n")
+        if url[:1] != b"/":
+            url = origin_form(url)
+        raw_path, _, query = url.partition(b"?")
+        path, forward_path = routing_path(raw_path)
+        if forward_path is not raw_path:
+            url = forward_path + (b"?" + query if query else b"")
+        server = self.server
+        options = server.options
+        if options.host_routing:
+            path = "/" + self.host.split(b":")[0].decode("latin-1") + path
+        self.route = route = server.table.match(path)
+        if route is None:
+            return self.fail(404)
+        self.target = target = route.target
+        if target is None:
+            return self.fail(500)
+        url = upstream_path(url, 0 if options.include_prefix else route.strip,
+                            target.path if options.prepend_path else b"")
+        lines = head[head.find(b"\r\n") + 2: -2]
+        if options.x_forward:
+            lines = forwarded(lines, self.headers if self.xfwd_present else None, self.peer,
+                              self.host, server.public_tls, self.upgrade)
+        version = b"HTTP/1.1" if parser.get_http_version() == "1.1" else b"HTTP/1.0"
+        out = b"%s %s %s\r\n%s\r\n" % (method, url, version, lines)
+        if server.debug:
+            log.debug("PROXY %s %s to %s", method.decode(), self.url.decode("latin-1"),
+                      route.data["target"])
+        self.retry_head = out if self.request_done else None
+        self.chunks = ChunkedScanner() if self.chunked else None
+        self.body_left = self.content_length
+        self.state = WAIT if self.request_done else BODY
+        self.mark_active(route)
+        backend = server.take_idle(target.key)
+        if backend is None:
+            self.pending, self.pending_size = [out], len(out)
+            self.connecting = server.connect(self, target)
+        else:
+            self._attach(backend, reused=True)
+            backend.transport.write(out)
+
+    # httptools callbacks (request heads only)
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+        size = len(name)  # lengths first: most headers are none of these
+        if size == 4 and name.lower() == b"host":
+            self.host = value
+        elif size == 14 and name.lower() == b"content-length":
+            self.content_length = int(value)
+        elif size == 17 and name.lower() == b"transfer-encoding":
+            self.chunked = value.rstrip().lower().endswith(b"chunked")
+        elif size > 11 and name[:12].lower() == b"x-forwarded-":
+            self.xfwd_present = True
+
+    def on_headers_complete(self) -> None:
+        self.keep_alive = self.parser.should_keep_alive()  # type: ignore[union-attr]
+
+    def on_message_complete(self) -> None:
+        self.message_done = True
+
+    # request bodies
+
+    def _body(self, data: bytes) -> None:
+        """Relay request-body bytes; what follows the body is the next request."""
+        if self.chunks is None:
+            left, size = self.body_left, len(data)
+            if size < left:
+                self.body_left = left - size
+                return self._send(data)
+            self.body_left = 0
+            body, rest = (data, b"") if size == left else (data[:left], data[left:])
+        else:
+            try:
+                end = self.chunks.end(data)
+            except ValueError as e:
+                log.debug("Bad chunked body from %s: %s", self.peer.decode(), e)
+                return self._reject(400)
+            if end < 0:
+                return self._send(data)
+            body, rest = (data, b"") if end == len(data) else (data[:end], data[end:])
+        self._send(body)
+        self.request_done = True
+        self.state = WAIT
+        if rest:
+            self.buffer = rest
+            self._pause(_PIPELINED)
+
+    def _send(self, data: bytes) -> None:
+        if self.backend is not None:
+            self.backend.transport.write(data)
+        elif self.pending is not None:
+            self.pending.append(data)
+            self.pending_size += len(data)
+            if self.pending_size > self.server.high_water:
+                self._pause(_CONNECTING)
+
+    # the backend's side of the exchange
+
+    def _attach(self, backend: BackendConnection, reused: bool) -> None:
+        self.backend = backend
+        backend.start(self, reused)
+        if self.write_paused:
+            backend.transport.pause_reading()
+        if backend.write_paused:
+            self._pause(_BACKPRESSURE)
+
+    def backend_connected(self, backend: BackendConnection) -> None:
+        self.connecting = None
+        if self.state == CLOSED:
+            self.server.put_idle(backend)
+            return
+        self._attach(backend, reused=False)
+        backend.transport.writelines(self.pending)  # type: ignore[arg-type]
+        self.pending = None
+        self._resume(_CONNECTING)
+
+    def backend_failed(self, exc: BaseException) -> None:
+        self.connecting = self.pending = None
+        if self.state != CLOSED:
+            self.fail(503, exc)
+
+    def backend_lost(self, backend: BackendConnection, exc: BaseException | None) -> None:
+        """The backend hung up while serving this client."""
+        self.backend = None
+        if self.state == CLOSED:
+            return
+        if self.state != TUNNEL and not self.responded:
+            if backend.reused and self.retry_head is not None:
+                # A kept-alive connection the backend had closed meanwhile: retry once.
+                self.pending, self.pending_size = [self.retry_head], len(self.retry_head)
+                self.retry_head = None
+                self.connecting = self.server.connect(self, self.target)  # type: ignore[arg-type]
+                return
+            return self.fail(503, exc or ConnectionResetError("the backend closed the connection"))
+        self.close()  # mid-response or an open tunnel: the client sees the end too
+
+    def backend_paused(self) -> None:
+        self._pause(_BACKPRESSURE)
+
+    def backend_resumed(self) -> None:
+        self._resume(_BACKPRESSURE)
+
+    def response_done(self, keep_alive: bool) -> None:
+        """The response to this client's request is complete."""
+        self.backend = None
+        self._resume(_BACKPRESSURE)
+        if self.state != WAIT or not (keep_alive and self.keep_alive) or self.upgrade:
+            return self.close()
+        self.state = HEAD
+        data, self.buffer = self.buffer, b""
+        self._resume(_PIPELINED)
+        if data:
+            self._heads(data)
+
+    def start_tunnel(self) -> None:
+        """The backend accepted the upgrade: from now on bytes flow both ways untouched."""
+        self.state = TUNNEL
+        if self.buffer:
+            data, self.buffer = self.buffer, b""
+            self.backend.transport.write(data)  # type: ignore[union-attr]
+        self._resume(_PIPELINED)
+
+    def _drop_backend(self) -> None:
+        backend, self.backend = self.backend, None
+        if backend is not None:
+            backend.client = None
+            backend.transport.close()  # mid-exchange: not reusable
+
+    # answers from the proxy itself
+
+    def fail(self, code: int, exc: BaseException | None = None) -> None:
+        """Answer 404 (no route), 500 (bad target) or 503 (backend down), via --error-target."""
+        what = (self.method + b" " + self.url.split(b"?")[0]).decode("latin-1")
+        if code == 503:
+            log.warning("503 %s: %r", what, exc)
+        else:
+            log.info("%d %s", code, what)
+        error_target = self.server.options.error_target
+        if error_target and not self.upgrade:
+            self.state = WAIT
+            self.connecting = self.server.loop.create_task(self._error_page(error_target, code))
+        else:
+            self._respond(code, HTTPStatus(code).phrase.encode(), _TEXT)
+
+    async def _error_page(self, error_target: str, code: int) -> None:
+        page = await fetch_error_page(error_target, code, self.url)
+        self.connecting = None
+        if self.state == CLOSED:
+            return
+        headers, body = page or (_TEXT, HTTPStatus(code).phrase.encode())
+        self._respond(code, body, headers)
+
+    def _respond(self, status: int, body: bytes, headers: bytes) -> None:
+        close = not (self.keep_alive and self.request_done) or self.upgrade
+        self.transport.write(response(status, body, close, headers))
+        self.responded = True
+        if close:
+            return self.close()
+        self.state = WAIT
+        self.response_done(keep_alive=True)
+
+    def _reject(self, status: int) -> None:
+        """Answer a request that cannot be relayed, and hang up."""
+        if not self.responded and self.state != CLOSED:
+            self.transport.write(response(status, b"", close=True))
+        self.close()
+
+    def close(self) -> None:
+        """Close once what was written is sent; a backend still attached goes too."""
+        self.state = CLOSED
+        self._drop_backend()
+        self.transport.close()
+
+    # reading and timeouts
+
+    def _pause(self, why: int) -> None:
+        if not self.pauses:
+            self.transport.pause_reading()
+        self.pauses |= why
+
+    def _resume(self, why: int) -> None:
+        if self.pauses & why:
+            self.pauses &= ~why
+            if not self.pauses:
+                self.transport.resume_reading()
+
+    def _watch(self) -> None:
+        """Close a connection quiet for too long: idle between requests, or past --timeout."""
+        server = self.server
+        now = server.loop.time()
+        if self.io:  # a flag on the hot path; the clock is read only here
+            self.io = False
+            self.quiet_since = now
+        quiet = now - self.quiet_since
+        options = server.options
+        if self.state == HEAD:
+            if options.keep_alive_timeout and quiet >= options.keep_alive_timeout:
+                return self.close()
+        elif self.state != TUNNEL and options.timeout and quiet >= options.timeout:
+            return self.close()
+        self.watchdog = server.loop.call_later(server.watch_period, self._watch)
