@@ -106,5 +106,7 @@ async def login(hub: Hub, request: Request, data: dict[str, str]) -> User | None
         return None
     admin = True if name in hub.config.auth.admin_users else result.admin
     user = await hub.users.ensure(name, admin=admin)
+    if result.user_info and result.user_info != user.user_info:
+        await hub.users.set_user_info(user, result.user_info)
     log.info("User %s logged in", name)
     return user

@@ -20,7 +20,7 @@ from kernel.config.errors import ConfigError
 from kernel.config.loader import Loaded, load
 from kernel.db.database import DatabaseError
 from kernel.db.schema import SchemaError
-from kernel.hookcall import PluginError
+from kernel.hookcall import PluginError, bound_calls
 from kernel.security.cookie_secret import SecretError
 
 #: Errors that mean "fix your setup", printed without a traceback.
@@ -63,13 +63,10 @@ class KernelGroup(click.Group):
             loaded = load(config_path(os.environ.get("KERNELHUB_CONFIG")))
         except ConfigError:
             return  # the built-in commands still work; `serve` reports the error
-        before = set(self.commands)
-        for plugin, register in _cli_registrations(loaded):
-            register()
-            for name in set(self.commands) - before:
-                before.add(name)
-                self.commands[name].help = (self.commands[name].help or "") + \
-                    f"\n\n(From plugin {plugin}.)"
+        try:
+            add_plugin_commands(self, loaded)
+        except PluginError as e:
+            fail(e)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
@@ -83,10 +80,24 @@ class KernelGroup(click.Group):
         return super().list_commands(ctx)
 
 
-def _cli_registrations(loaded: Loaded) -> list[tuple[str, Any]]:
-    from kernel.hookcall import bound_calls
+def add_plugin_commands(group: click.Group, loaded: Loaded) -> None:
+    """Let each enabled plugin add its commands to ``group`` (the ``cli_commands`` hook).
 
-    return list(bound_calls(loaded.plugins.manager, "cli_commands", {"cli": cli}))
+    A plugin that takes a name already in use (a built-in command's or another
+    plugin's) is an error naming it, rather than silently replacing it.
+    """
+    for plugin, register in bound_calls(loaded.plugins.manager, "cli_commands", {"cli": group}):
+        before = dict(group.commands)
+        try:
+            register()
+        except Exception as e:
+            raise PluginError(plugin, "cli_commands", e) from e
+        for name, command in group.commands.items():
+            if name in before and before[name] is not command:
+                raise PluginError(plugin, "cli_commands", ValueError(
+                    f"the command name {name!r} is already taken"))
+            if name not in before:
+                command.help = (command.help or "") + f"\n\n(From plugin {plugin}.)"
 
 
 @click.group(cls=KernelGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -124,7 +135,7 @@ def generate_config(output: str, yes: bool, config_file: str | None) -> None:
         click.echo(text, nl=False)
         return
     answer_yes = yes
-    if not answer_yes and config_path(config_file):
+    if not answer_yes and config_file:  # only a config named with -c: ./hub.ini may be the target
         answer_yes = load_or_exit(config_file).config.hub.answer_yes
     target = Path(output)
     if target.exists() and not answer_yes and not click.confirm(

@@ -13,6 +13,10 @@ Four ways to call a hook:
 - ``each``: every plugin, awaiting each in order. ``strict=True`` stops at the
   first failure (a ``PluginError``); otherwise failures are logged and the
   other plugins still run.
+
+A ``HubError`` (an HTTP refusal, such as a 403) raised by a plugin in
+``first`` or a strict ``each`` is its deliberate answer and passes through
+as it is.
 - ``notify``: observers (``log``, ``metrics``). Never raises; an awaitable
   result runs in the background so the caller never waits.
 """
@@ -27,7 +31,14 @@ from typing import Any
 
 import pluggy
 
+from kernel.errors import HubError
+
 log = logging.getLogger("kernelhub.plugins")
+
+
+def _intended(error: Exception) -> bool:
+    """A HubError is a plugin's deliberate answer (a 403, say), not a failure."""
+    return isinstance(error, HubError)
 
 
 class PluginError(Exception):
@@ -88,6 +99,8 @@ class HookRunner:
                 if inspect.isawaitable(result):
                     result = await result
             except Exception as e:
+                if _intended(e):
+                    raise
                 raise PluginError(plugin, hook, e) from e
             if result is not None:
                 return result
@@ -104,19 +117,31 @@ class HookRunner:
                     await result
             except Exception as e:
                 if strict:
+                    if _intended(e):
+                        raise
                     raise PluginError(plugin, hook, e) from e
                 log.exception("plugin %r failed in hook %r", plugin, hook)
 
-    def notify(self, hook: str, **kwargs: Any) -> None:
-        """Tell every observer; never raises and never waits."""
+    def notify(self, hook: str, *, background: bool = True, **kwargs: Any) -> None:
+        """Tell every observer; never raises and never waits.
+
+        ``background``: whether an observer may return an awaitable (run as a
+        background task); if not, one that does is reported and dropped.
+        """
         for plugin, call in bound_calls(self.pm, hook, kwargs):
             try:
                 result = call()
             except Exception:
                 log.exception("plugin %r failed in hook %r", plugin, hook)
                 continue
-            if inspect.isawaitable(result):
+            if not inspect.isawaitable(result):
+                continue
+            if background:
                 self._run_in_background(plugin, hook, result)
+            else:
+                _discard(result)
+                log.error("plugin %r returned an awaitable from %r, which must be a plain "
+                          "function; its result is dropped", plugin, hook)
 
     def _run_in_background(self, plugin: str, hook: str, awaitable: Any) -> None:
         try:

@@ -46,7 +46,9 @@ def declare_options(options: OptionRegistry) -> None:
 
     Called once for every enabled plugin while the plugin manager is built,
     before ``hub.ini`` is validated, so that every key in the file can be
-    type-checked and every typo reported. Call ``options.add(section, name,
+    type-checked and every typo reported. Must be a plain function, not
+    returning an awaitable; an exception is a start-up error naming the
+    plugin. Call ``options.add(section, name,
     type, default, help)`` for each option (see
     ``kernel.config.options.OptionRegistry``). Use the section named after
     your plugin for its own options; ``[hub]``, ``[auth]``, ``[spawner]`` and
@@ -64,13 +66,15 @@ def declare_options(options: OptionRegistry) -> None:
 
 @hookspec
 def hub_startup(hub: Hub) -> Awaitable[None] | None:
-    """The hub is starting: the database is open and the proxy is running.
+    """The hub is starting: open what the plugin needs, start its background tasks.
 
-    Called once, in ``hub.ini`` order, inside the web server's start-up, after
-    the hub has loaded its users and servers and before it answers requests.
-    Start background tasks here (keep a handle in ``hub.stash`` to stop them
-    in ``hub_shutdown``). May return an awaitable. An exception stops the hub
-    from starting, with your plugin named in the error.
+    Called once, in ``hub.ini`` order, inside the web server's start-up: the
+    database is open and the users are loaded, but the proxy is not started
+    and servers left running by a previous hub are not taken over yet, so an
+    observer that opens a file here sees every event that follows. Keep
+    handles in ``hub.stash`` to close them in ``hub_shutdown``. May return an
+    awaitable. An exception stops the hub from starting, with your plugin
+    named in the error (and ``hub_shutdown`` is still called).
 
     :param hub: the running hub.
     """
@@ -78,12 +82,15 @@ def hub_startup(hub: Hub) -> Awaitable[None] | None:
 
 @hookspec
 def hub_shutdown(hub: Hub) -> Awaitable[None] | None:
-    """The hub is shutting down.
+    """The hub is shutting down: close what ``hub_startup`` opened.
 
-    Called once, in reverse ``hub.ini`` order, before servers are stopped
-    (``cleanup_servers``) and before the proxy is stopped (``cleanup_proxy``).
-    May return an awaitable. An exception is logged with the plugin's name and
-    does not stop the other plugins from shutting down.
+    Called once, in reverse ``hub.ini`` order, last: after servers were
+    stopped (``cleanup_servers``) and the proxy was stopped
+    (``cleanup_proxy``), so observers have seen those events. It is called
+    whenever ``hub_startup`` was called, even if some plugin's
+    ``hub_startup`` failed: check ``hub.stash`` before closing what you may
+    not have opened. May return an awaitable. An exception is logged with
+    the plugin's name and does not stop the other plugins from shutting down.
 
     :param hub: the running hub.
     """
@@ -108,12 +115,13 @@ def authenticate(hub: Hub, request: Request, data: dict[str, str]) -> Any:
     :param request: the login request (client address, headers).
     :param data: the submitted form fields.
     :return: ``None`` to refuse the login; the user name as a string; or a
-        dict with ``name`` and optionally ``admin`` (bool), ``groups``
-        (list of names), ``auth_state`` (dict, stored encrypted),
-        ``user_info`` (dict, shown in the API), as JupyterHub's
-        ``Authenticator.authenticate`` returns, and ``allowed`` (True when
-        the authenticator's own rules, such as PAM's ``allowed_groups``,
-        let the user in; ``[auth] blocked_users`` still wins).
+        dict with ``name`` and optionally ``admin`` (sets the admin flag; leave it
+        out to keep it as it is), ``user_info`` (a dict stored with the user and shown as
+        ``user_info`` in the REST API) and ``allowed`` (True when the
+        authenticator's own rules, such as PAM's ``allowed_groups``, let the
+        user in; ``[auth] blocked_users`` still wins), as JupyterHub's
+        ``Authenticator.authenticate`` returns. JupyterHub's ``groups`` and
+        ``auth_state`` keys are accepted but not used by this version.
     """
 
 
@@ -236,7 +244,8 @@ def metrics(hub: Hub, measurement: Measurement) -> None:
 
     Called for every enabled plugin, in ``hub.ini`` order, on the event loop,
     for every measurement the hub reports. Must be a plain function that
-    returns quickly and never blocks (queue the value; send it elsewhere).
+    returns quickly and never blocks (queue the value; send it elsewhere); an
+    awaitable it returns is dropped with an error in the log.
     An exception is logged with the plugin's name; the other plugins are
     still called.
 
@@ -296,9 +305,11 @@ def template_paths(hub: Hub) -> list[str]:
 def cli_commands(cli: click.Group) -> None:
     """Add subcommands to the ``kernel`` command line.
 
-    Called once for every enabled plugin when ``kernel`` starts. Register
-    with ``@cli.command()`` or ``cli.add_command(...)``; a name that is
-    already taken is an error.
+    Called once for every enabled plugin (of the hub.ini in
+    ``$KERNELHUB_CONFIG``, else ``./hub.ini``) when ``kernel`` looks for a
+    command it does not have built in. Register with ``@cli.command()`` or
+    ``cli.add_command(...)``; a name that is already taken is an error. Must
+    be a plain function, not returning an awaitable.
 
     :param cli: the ``kernel`` click group.
     """

@@ -64,6 +64,8 @@ class Hub:
         self.proxy: Proxy = self._role("route", "proxy_class", hub=self)
         self.http: httpx.AsyncClient | None = None
         self.started_at: float | None = None
+        self._plugins_started = False
+        self._stopped = False
 
     # -- before the web server starts -------------------------------------------
 
@@ -95,28 +97,32 @@ class Hub:
     # -- inside the web server's lifespan ------------------------------------------
 
     async def start(self) -> None:
+        """Start plugins, then the proxy, then take over servers left running.
+
+        Plugins start first and stop last, so that observers see every event.
+        On failure the caller (the web server's lifespan) calls ``stop``.
+        """
         began = time.monotonic()
         self.http = httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(10.0))
+        self._plugins_started = True
+        await self.hooks.each("hub_startup", strict=True, hub=self)
         if self.proxy.should_start:
             await self.proxy.start()
         await self.lifecycle.resume_all()
         await self.routes.check_routes()
         self.routes.supervise()
-        try:
-            await self.hooks.each("hub_startup", strict=True, hub=self)
-        except PluginError:
-            await self.stop()
-            raise
         self.started_at = time.monotonic()
         self.measure("hub_startup_duration_seconds", "timing", self.started_at - began)
         self.emit("hub.started", url=self.urls.public_url)
         log.info("kernelhub %s is running at %s", self.version, self.urls.public_url)
 
     async def stop(self) -> None:
-        """Shut down, honouring cleanup_servers and cleanup_proxy."""
+        """Shut down, honouring cleanup_servers and cleanup_proxy; once only."""
+        if self._stopped:
+            return
+        self._stopped = True
         options = self.config.hub
         self.emit("hub.stopping")
-        await self.hooks.each("hub_shutdown", strict=False, reverse=True, hub=self)
         await self.routes.stop()
         if options.cleanup_servers:
             await self.lifecycle.stop_all()
@@ -131,6 +137,8 @@ class Hub:
         close = getattr(self.proxy, "close", None)
         if close is not None:
             await close()
+        if self._plugins_started:
+            await self.hooks.each("hub_shutdown", strict=False, reverse=True, hub=self)
         await self.hooks.drain()
         if self.http is not None:
             await self.http.aclose()
@@ -158,5 +166,5 @@ class Hub:
 
     def measure(self, name: str, kind: MeasurementKind, value: float, **labels: str) -> None:
         """Tell the ``metrics`` hook about a measurement; never waits and never fails."""
-        self.hooks.notify("metrics", hub=self, measurement=Measurement(name, kind, value,
-                                                                       labels))
+        self.hooks.notify("metrics", background=False, hub=self,
+                          measurement=Measurement(name, kind, value, labels))

@@ -18,7 +18,9 @@ from urllib.parse import quote
 
 from kernel.db.fields import utcnow
 from kernel.errors import HubError
+from kernel.hookcall import PluginError
 from kernel.readiness import NotReady, wait_for_http
+from kernel.spawner import server_url
 
 if TYPE_CHECKING:
     from kernel.hub import Hub
@@ -183,11 +185,7 @@ class ServerLifecycle:
                                     f"{spawner.start_timeout:g} seconds (start_timeout)") from None
         finally:
             relay.cancel()
-        if isinstance(where, tuple):
-            ip, port = where
-            host = f"[{ip}]" if ":" in ip else (ip or "127.0.0.1")
-            return f"http://{host}:{port}"
-        return where.rstrip("/")
+        return server_url(where)
 
     # -- stopping ---------------------------------------------------------------
 
@@ -344,6 +342,9 @@ class ServerLifecycle:
 
 
 def _describe(error: BaseException) -> str:
+    """What to tell the user; the log has the details (plugin, traceback)."""
+    if isinstance(error, PluginError):
+        error = error.error
     if isinstance(error, HubError):
         return error.message
     return str(error) or type(error).__name__

@@ -25,7 +25,7 @@ ENTRY_POINT_GROUP = PROJECT_NAME
 #: Loaded whatever hub.ini says; `no:NAME` for these is an error.
 ESSENTIAL_PLUGINS: tuple[str, ...] = ("rest-api", "pages")
 #: On unless hub.ini says `no:NAME` in `[hub] plugins`.
-DEFAULT_PLUGINS: tuple[str, ...] = ()
+DEFAULT_PLUGINS: tuple[str, ...] = ("services",)
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,17 @@ ROLES: tuple[Role, ...] = (
     Role("spawn", "spawner_class", "spawner", "localprocess"),
     Role("route", "proxy_class", "proxy", "kernel-proxy"),
 )
+
+
+#: JupyterHub's class names for what kernelhub has as plugins, for a helpful error.
+JUPYTERHUB_CLASSES = {
+    "jupyterhub.auth.PAMAuthenticator": "pam",
+    "jupyterhub.auth.DummyAuthenticator": "dummy",
+    "jupyterhub.auth.NullAuthenticator": "null",
+    "jupyterhub.spawner.LocalProcessSpawner": "localprocess",
+    "jupyterhub.spawner.SimpleLocalProcessSpawner": "simple",
+    "jupyterhub.proxy.ConfigurableHTTPProxy": "configurable-http-proxy",
+}
 
 
 @dataclass(frozen=True)
@@ -158,6 +169,14 @@ def _enabled_with_reasons(
                 f"plugin {name!r} is essential and cannot be disabled",
                 section="hub", key="plugins",
             )
+        if name in selection.added:
+            raise ConfigError(f"plugin {name!r} is both enabled and disabled (no:{name})",
+                              section="hub", key="plugins")
+        chooser = next((r.option for r in ROLES if selection.chosen(r) == name), None)
+        if chooser:
+            raise ConfigError(f"no:{name} disables the plugin [hub] {chooser} chooses; "
+                              f"choose another in {chooser} instead", section="hub",
+                              key="plugins")
     enabled: dict[str, str] = {}
     for name in selection.added:
         enabled.setdefault(name, "[hub] plugins")
@@ -177,6 +196,12 @@ def _enabled_with_reasons(
 
 
 def _not_installed_message(name: str, installed: Mapping[str, EntryPoint]) -> str:
+    if name in JUPYTERHUB_CLASSES:
+        return (f"kernelhub chooses plugins by name, not by Python class: write "
+                f"{JUPYTERHUB_CLASSES[name]!r} for {name}")
+    if "." in name:
+        return (f"{name!r} looks like a Python class; kernelhub chooses plugins by name "
+                "(`kernel plugins` lists the installed ones)")
     close = difflib.get_close_matches(name, list(installed), n=1)
     if close:
         return f"plugin {name!r} is not installed; did you mean {close[0]!r}?"
@@ -207,13 +232,14 @@ def _check_hooks(pm: pluggy.PluginManager) -> None:
             opts = pm.parse_hookimpl_opts(plugin, attr)
             if opts is None:
                 continue
-            if attr not in known:
-                close = difflib.get_close_matches(attr, known, n=1)
+            hook = opts.get("specname") or attr
+            if hook not in known:
+                close = difflib.get_close_matches(hook, known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ConfigError(f"plugin {name!r} implements {attr!r}, which is not a "
+                raise ConfigError(f"plugin {name!r} implements {hook!r}, which is not a "
                                   f"kernelhub hook{hint}")
             if opts.get("wrapper") or opts.get("hookwrapper"):
-                raise ConfigError(f"plugin {name!r} declares {attr!r} as a wrapper; kernelhub "
+                raise ConfigError(f"plugin {name!r} declares {hook!r} as a wrapper; kernelhub "
                                   "hooks do not support wrappers")
     pm.check_pending()
 

@@ -31,6 +31,8 @@ class RouteKeeper:
         self.hub = hub
         self._checking = asyncio.Lock()
         self._supervisor: asyncio.Task[None] | None = None
+        #: Routespecs of servers this hub has routed (the proxy may hold more).
+        self._routed: set[str] = set()
 
     def server_route(self, server: Server) -> tuple[str, str, dict[str, Any]]:
         """(routespec, target, data) of a running server."""
@@ -41,10 +43,12 @@ class RouteKeeper:
     async def add_server(self, server: Server) -> None:
         routespec, target, data = self.server_route(server)
         await self._add(routespec, target, data)
-        self.hub.emit("route.added", routespec=routespec, target=target)
 
     async def remove_server(self, server: Server) -> None:
+        """Remove a server's route, if the hub routed it (once, however often asked)."""
         routespec = server.prefix(self.hub.urls.base_url)
+        if routespec not in self._routed:
+            return
         began = time.monotonic()
         status = "success"
         try:
@@ -55,6 +59,7 @@ class RouteKeeper:
         finally:
             self.hub.measure("proxy_delete_duration_seconds", "timing",
                              time.monotonic() - began, status=status)
+        self._routed.discard(routespec)
         self.hub.emit("route.removed", routespec=routespec)
 
     async def _add(self, routespec: str, target: str, data: dict[str, Any]) -> None:
@@ -68,6 +73,9 @@ class RouteKeeper:
         finally:
             self.hub.measure("proxy_add_duration_seconds", "timing", time.monotonic() - began,
                              status=status)
+        if routespec != HUB_ROUTESPEC:
+            self._routed.add(routespec)
+        self.hub.emit("route.added", routespec=routespec, target=target)
 
     def wanted_routes(self) -> dict[str, tuple[str, dict[str, Any]]]:
         """routespec -> (target, data) for the hub and every ready server."""
@@ -96,6 +104,8 @@ class RouteKeeper:
             for routespec in routes.keys() - wanted.keys() - unsettled:
                 log.info("Deleting stale route %s", routespec)
                 await self.hub.proxy.delete_route(routespec)
+                self._routed.discard(routespec)
+                self.hub.emit("route.removed", routespec=routespec)
             self.hub.measure("check_routes_duration_seconds", "timing",
                              time.monotonic() - began)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,8 @@ from urllib.parse import quote
 if TYPE_CHECKING:
     from kernel.hub import Hub
     from kernel.users import Server, User
+
+_FIELD = re.compile(r"\{(\w+)\}")
 
 
 class Spawner(ABC):
@@ -124,9 +127,13 @@ class Spawner(ABC):
     # -- what the server is given ---------------------------------------------
 
     def format(self, template: str) -> str:
-        """Fill ``{username}``, ``{servername}``, ``{userid}`` and ``{base_url}`` into text."""
-        return template.format(username=self.user.name, servername=self.name,
-                               userid=self.user.id, base_url=self.hub.urls.base_url)
+        """Fill ``{username}``, ``{servername}``, ``{userid}`` and ``{base_url}`` into text.
+
+        Other braces are left as they are, so a value such as ``{"a": 1}`` is safe.
+        """
+        fields = {"username": self.user.name, "servername": self.name,
+                  "userid": str(self.user.id), "base_url": self.hub.urls.base_url}
+        return _FIELD.sub(lambda m: fields.get(m.group(1), m.group(0)), template)
 
     @property
     def service_url(self) -> str:
@@ -186,3 +193,12 @@ class Spawner(ABC):
     def get_args(self) -> list[str]:
         """The command line: ``cmd`` then ``args`` (nothing else; the rest is environment)."""
         return [*self.cmd, *self.args]
+
+
+def server_url(where: str | tuple[str, int]) -> str:
+    """What ``Spawner.start`` returned, as a URL without a trailing slash."""
+    if isinstance(where, tuple):
+        ip, port = where
+        host = f"[{ip}]" if ":" in ip else (ip or "127.0.0.1")
+        return f"http://{host}:{port}"
+    return where.rstrip("/")

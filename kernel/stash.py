@@ -32,8 +32,8 @@ class Stash:
     def __getitem__(self, key: StashKey[T]) -> T:
         return cast(T, self._values[key])
 
-    def get(self, key: StashKey[T], default: T) -> T:
-        return cast(T, self._values.get(key, default))
+    def get(self, key: StashKey[T], default: T | None = None) -> T | None:
+        return cast("T | None", self._values.get(key, default))
 
     def setdefault(self, key: StashKey[T], default: T) -> T:
         return cast(T, self._values.setdefault(key, default))

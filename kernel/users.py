@@ -77,6 +77,8 @@ class User:
     last_activity: datetime | None = None
     cookie_id: str = ""
     groups: set[str] = field(default_factory=set)
+    #: What the authenticator reported about the user at the last login.
+    user_info: dict[str, Any] = field(default_factory=dict)
     servers: dict[str, Server] = field(default_factory=dict)
 
     def server(self, name: str = "") -> Server | None:
@@ -115,7 +117,8 @@ class UserRegistry:
         users: dict[int, User] = {}
         for row in orm.User.select().order_by(orm.User.id).iterator():
             users[row.id] = User(id=row.id, name=row.name, admin=row.admin, created=row.created,
-                                 last_activity=row.last_activity, cookie_id=row.cookie_id)
+                                 last_activity=row.last_activity, cookie_id=row.cookie_id,
+                                 user_info=row.user_info or {})
         membership = (orm.UserGroup.select(orm.UserGroup.user, orm.Group.name)
                       .join(orm.Group).tuples().iterator())
         for user_id, group_name in membership:
@@ -153,6 +156,10 @@ class UserRegistry:
         await self.db.run(orm.User.delete().where(orm.User.id == user.id).execute)
         self._users.pop(user.name, None)
         self._by_id.pop(user.id, None)
+
+    async def set_user_info(self, user: User, info: dict[str, Any]) -> None:
+        await self.db.run(orm.User.update(user_info=info).where(orm.User.id == user.id).execute)
+        user.user_info = info
 
     async def save_activity(self, user: User) -> None:
         await self.db.run(orm.User.update(last_activity=user.last_activity)

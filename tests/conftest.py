@@ -25,6 +25,8 @@ TEST_PLUGINS = {
     "raising-observer": "tests.fake_plugins.raising_observer",
     "async-logger": "tests.fake_plugins.async_logger",
     "options-plugin": "tests.fake_plugins.options_plugin",
+    "probe": "tests.fake_plugins.hook_probe",
+    "dict-authenticator": "tests.fake_plugins.dict_authenticator",
 }
 
 

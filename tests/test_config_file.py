@@ -67,22 +67,34 @@ def test_a_default_section_is_not_special(load_ini):
         load_ini("[DEFAULT]\nport = 1\n" + BASE)
 
 
-def test_a_hub_option_of_a_disabled_builtin_plugin_says_to_enable_it(load_ini):
-    with pytest.raises(ConfigError, match=r"\[hub\] statsd_host: this option belongs to "
-                                          r"plugin 'statsd', which is not enabled; add "
-                                          r"'statsd' to \[hub\] plugins"):
+def test_an_unavailable_option_of_a_disabled_plugin_says_it_is_unavailable(load_ini):
+    with pytest.raises(ConfigError, match=r"\[hub\] statsd_host: cannot be set in kernelhub: "
+                                          r"statsd metrics are not available"):
         load_ini(BASE + "statsd_host = localhost\n")
 
 
-def test_the_section_of_a_disabled_plugin_says_to_enable_it(load_ini):
+def test_the_section_of_a_disabled_role_plugin_says_to_choose_it(load_ini):
     with pytest.raises(ConfigError, match=r"\[simple\]: this section configures plugin "
-                                          r"'simple', which is not enabled; add 'simple' to "
-                                          r"\[hub\] plugins"):
+                                          r"'simple', which is not enabled; choose it with "
+                                          r"\[hub\] spawner_class = simple"):
         load_ini("[hub]\nauthenticator_class = dummy\nspawner_class = localprocess\n"
                  "[simple]\nhome_dir_template = /tmp/x\n")
+
+
+def test_the_section_of_a_disabled_plugin_says_to_enable_it(load_ini):
     with pytest.raises(ConfigError, match="configures plugin 'options-plugin', which is not "
-                                          "enabled"):
+                                          "enabled; add 'options-plugin' to \\[hub\\] plugins"):
         load_ini(BASE + "[options-plugin]\ncount = 2\n")
+
+
+def test_an_empty_section_of_a_disabled_plugin_is_harmless(load_ini):
+    load_ini(BASE + "[pam]\n")
+
+
+def test_a_jupyterhub_option_in_the_wrong_section_is_found_exactly(load_ini):
+    with pytest.raises(ConfigError, match=r"\[hub\] allowed_users: unknown option here; did "
+                                          r"you mean \[auth\] allowed_users"):
+        load_ini(BASE + "allowed_users = alice\n")
 
 
 def test_environment_variables_are_expanded(load_ini):
@@ -182,3 +194,23 @@ def test_no_file_means_the_defaults(installed):
     assert loaded.plugins.roles == {"authenticator_class": "pam",
                                     "spawner_class": "localprocess",
                                     "proxy_class": "kernel-proxy"}
+
+
+def test_a_table_with_known_keys_types_them_and_warns_about_the_rest(load_ini):
+    config = load_ini(BASE + "[hub.tornado_settings]\nslow_spawn_timeout = 2.5\n"
+                      "xsrf_cookies = true\n").config
+    assert config.hub.tornado_settings == {"slow_spawn_timeout": 2.5}
+    assert any("[hub.tornado_settings] xsrf_cookies is ignored: kernelhub understands "
+               "slow_spawn_timeout, slow_stop_timeout" in w for w in config.warnings)
+    with pytest.raises(ConfigError, match=r"\[hub.tornado_settings\] slow_stop_timeout: "
+                                          r"expected a number of at least 0"):
+        load_ini(BASE + "[hub.tornado_settings]\nslow_stop_timeout = soon\n")
+
+
+def test_a_collection_that_is_not_available_says_so(load_ini):
+    with pytest.raises(ConfigError, match=r"\[service:cull\]: cannot be used in kernelhub: "
+                                          r"services are not available"):
+        load_ini(BASE + "[service:cull]\n")
+    with pytest.raises(ConfigError, match=r"\[role:teachers\]: cannot be used in kernelhub: "
+                                          r"roles are not available"):
+        load_ini(BASE + "[role:teachers]\nscopes = admin:servers\n")

@@ -32,7 +32,7 @@ def test_only_enabled_plugins_are_registered(load_ini):
     loaded = load_ini(BASE)
     registered = {name for name, plugin in loaded.plugins.manager.list_name_plugin()
                   if plugin is not None}
-    assert registered == {"dummy", "simple", "kernel-proxy", "rest-api", "pages"}
+    assert registered == {"dummy", "simple", "kernel-proxy", "services", "rest-api", "pages"}
     assert loaded.plugins.manager.is_blocked("pam")
     assert loaded.plugins.manager.is_blocked("localprocess")
 
@@ -102,3 +102,21 @@ def test_plugin_infos_say_why_a_plugin_is_active(load_ini):
     assert infos["pages"].reason == "essential"
     assert infos["pam"].reason == "not enabled in hub.ini"
     assert "spawn" in infos["simple"].hooks
+
+
+def test_a_jupyterhub_class_name_gets_the_plugin_name(load_ini):
+    with pytest.raises(ConfigError, match=r"chooses plugins by name, not by Python class: "
+                                          r"write 'dummy' for jupyterhub.auth.Dummy"):
+        load_ini("[hub]\nauthenticator_class = jupyterhub.auth.DummyAuthenticator\n"
+                 "spawner_class = simple\n")
+
+
+def test_enabling_and_disabling_the_same_plugin_is_an_error(load_ini):
+    with pytest.raises(ConfigError, match="plugin 'first' is both enabled and disabled"):
+        load_ini(BASE + "plugins = first, no:first\n")
+
+
+def test_disabling_the_chosen_authenticator_is_an_error(load_ini):
+    with pytest.raises(ConfigError, match=r"no:dummy disables the plugin \[hub\] "
+                                          r"authenticator_class chooses"):
+        load_ini(BASE + "plugins = no:dummy\n")

@@ -52,15 +52,16 @@ def declare_core_options(options: OptionRegistry) -> None:
     _declare_spawner(options)
     _declare_proxy(options)
     _declare_groups(options)
+    _declare_roles(options)
 
 
 def _declare_plugin_choice(o: OptionRegistry) -> None:
     o.add("hub", "authenticator_class", Text(), "pam",
-          "The plugin that logs people in (pam, dummy, null, or an installed plugin).")
+          "The plugin that logs people in: pam, dummy, null, or another installed one.")
     o.add("hub", "spawner_class", Text(), "localprocess",
           "The plugin that starts users' servers (localprocess, simple, or an installed plugin).")
     o.add("hub", "proxy_class", Text(), "kernel-proxy",
-          "The plugin that routes the public address (kernel-proxy or configurable-http-proxy).")
+          "The plugin that routes the public address: kernel-proxy, or another installed one.")
     o.add("hub", "plugins", TextList(), [],
           "Further plugins to enable, in the order their hooks are called. `no:NAME` "
           "disables a plugin that is on by default. `kernel plugins` lists what is installed.")
@@ -218,32 +219,33 @@ def _declare_not_applicable(o: OptionRegistry) -> None:
     o.add("hub", "extra_log_handlers", Text(), "", "Extra Python log handlers.",
           unavailable="ship events elsewhere with a plugin implementing the `log` hook "
           "(docs/hooks/log.md), e.g. the kernelhub-jsonlog package")
-    o.add("hub", "tornado_settings", Table(), {},
-          "Extra settings for JupyterHub's tornado app. kernelhub understands "
-          "slow_spawn_timeout and slow_stop_timeout (seconds) and ignores the rest "
-          "with a warning.")
+    o.add("hub", "tornado_settings",
+          Table(Number(minimum=0), known=("slow_spawn_timeout", "slow_stop_timeout")), {},
+          "JupyterHub's tornado settings. kernelhub understands slow_spawn_timeout and "
+          "slow_stop_timeout: seconds an API start or stop waits before answering 202 "
+          "(default 10). Other keys are ignored with a warning.")
 
 
 def _declare_deprecated(o: OptionRegistry) -> None:
     o.add("hub", "admin_users", TextList(), [], "Users who are admins.",
-          deprecated="[auth] admin_users", renamed_to=("auth", "admin_users"))
+          deprecated="use [auth] admin_users", renamed_to=("auth", "admin_users"))
     o.add("hub", "confirm_no_ssl", Boolean(), False, "Does nothing.",
-          deprecated="nothing: it has no effect")
+          deprecated="it has no effect")
     o.add("hub", "extra_log_file", Text(), "", "Append the log to this file.",
-          deprecated="redirecting the output (kernel serve >> hub.log 2>&1)")
+          deprecated="redirect the output instead (kernel serve >> hub.log 2>&1)")
     o.add("hub", "hub_connect_port", Integer(minimum=0), 0, "The port servers use for the hub.",
-          deprecated="[hub] hub_connect_url")
+          deprecated="use [hub] hub_connect_url")
     o.add("hub", "proxy_api_ip", Text(), "", "The proxy's API address.",
-          deprecated="[proxy] api_url")
+          deprecated="use [proxy] api_url")
     o.add("hub", "proxy_api_port", Integer(minimum=0), 0, "The proxy's API port.",
-          deprecated="[proxy] api_url")
+          deprecated="use [proxy] api_url")
     o.add("hub", "proxy_auth_token", Text(), "", "The proxy's API token.",
-          deprecated="[proxy] auth_token", renamed_to=("proxy", "auth_token"))
+          deprecated="use [proxy] auth_token", renamed_to=("proxy", "auth_token"))
     o.add("hub", "proxy_cmd", Command(), [], "The command that starts the proxy.",
-          deprecated="[configurable-http-proxy] command",
+          deprecated="use [configurable-http-proxy] command",
           renamed_to=("configurable-http-proxy", "command"))
     o.add("hub", "debug_proxy", Boolean(), False, "Debug logging in the proxy.",
-          deprecated="[configurable-http-proxy] debug",
+          deprecated="use [configurable-http-proxy] debug",
           renamed_to=("configurable-http-proxy", "debug"))
 
 
@@ -319,3 +321,14 @@ def _declare_proxy(o: OptionRegistry) -> None:
 def _declare_groups(o: OptionRegistry) -> None:
     o.add("group:*", "users", TextList(), [],
           "Members of the group, added at start-up (existing members are kept).")
+
+
+def _declare_roles(o: OptionRegistry) -> None:
+    roles_not_yet = "roles are not available in this version of kernelhub yet"
+    for key, help_text in (("description", "What the role is for."),
+                           ("scopes", "The scopes the role grants."),
+                           ("users", "Users who hold the role."),
+                           ("groups", "Groups whose members hold the role."),
+                           ("services", "Services that hold the role.")):
+        o.add("role:*", key, TextList() if key != "description" else Text(),
+              "" if key == "description" else [], help_text, unavailable=roles_not_yet)

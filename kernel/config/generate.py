@@ -47,11 +47,13 @@ def generate_config(registry: OptionRegistry) -> str:
     for section in registry.sections():
         options = registry.in_section(section)
         header = section.replace(":*", ":NAME")
-        lines += ["", "", f"[{header}]"]
+        # A collection's header is an example: a real one names the item.
+        lines += ["", "", f"# [{header}]" if section.endswith(":*") else f"[{header}]"]
         if section in SECTION_HELP:
             lines.append(f"# {SECTION_HELP[section]}")
         elif section.endswith(":*"):
-            lines.append(f"# One [{header}] section per {section[:-2]}.")
+            lines.append(f"# One [{header}] section per {section[:-2]}, e.g. "
+                         f"[{section[:-2]}:example].")
         owners = {o.owner for o in options} - {"kernel"}
         if owners and section not in SECTION_HELP:
             lines.append(f"# Declared by plugin {', '.join(sorted(owners))}.")
@@ -68,7 +70,7 @@ def _option_lines(option: Option) -> list[str]:
     if option.owner != "kernel" and option.section in SECTION_HELP:
         notes.append(f"from plugin {option.owner}")
     if option.deprecated:
-        notes.append(f"deprecated: use {option.deprecated}")
+        notes.append(f"deprecated: {option.deprecated}")
     if option.unavailable:
         notes.append(f"not settable: {option.unavailable}")
     notes.append(f"type: {option.type.expectation()}")

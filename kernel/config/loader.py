@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import copy
 import difflib
+import inspect
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint
+
+import pluggy
 
 from kernel.config.core_options import declare_core_options
 from kernel.config.errors import ConfigError
@@ -27,6 +30,7 @@ from kernel.config.options import (
 from kernel.config.values import Config, Section
 from kernel.hookcall import bound_calls
 from kernel.plugin_manager import (
+    ROLES,
     Plugins,
     PluginSelection,
     build_plugins,
@@ -73,11 +77,22 @@ def load(
     return Loaded(_Validator(raw, registry, plugins, installed).run(), plugins)
 
 
-def declare_plugin_options(pm, registry: OptionRegistry) -> None:
+def declare_plugin_options(pm: pluggy.PluginManager, registry: OptionRegistry) -> None:
     """Call every registered plugin's ``declare_options``, attributing options to it."""
     for plugin, call in bound_calls(pm, "declare_options", {"options": registry}):
         with registry.declaring(plugin):
-            call()
+            try:
+                result = call()
+            except ConfigError:
+                raise
+            except Exception as e:
+                raise ConfigError(f"plugin {plugin!r} failed to declare its options: "
+                                  f"{type(e).__name__}: {e}") from e
+        if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
+                result.close()
+            raise ConfigError(f"plugin {plugin!r} declares its options with an async function; "
+                              "declare_options must be a plain function")
 
 
 def _selection(raw: RawIni, registry: OptionRegistry) -> PluginSelection:
@@ -132,8 +147,9 @@ class _Validator:
                 self._set_table(section, items)
             elif self._collection_kind(section):
                 self._set_collection_item(section, items)
-            else:
+            elif items or not self._is_disabled_plugin(section):
                 raise self._unknown_section(section)
+            # else: an empty section of an installed plugin that is off sets nothing.
         sections = {s: Section(s, v, self.explicit[s]) for s, v in self.values.items()}
         collections = {
             kind: {
@@ -161,7 +177,7 @@ class _Validator:
 
     def _deprecated(self, option: Option, value: object) -> None:
         where = self.raw.error("", option.section, option.name)
-        message = f"{str(where).rstrip(': ')} is deprecated; use {option.deprecated}"
+        message = f"{str(where).rstrip(': ')} is deprecated; {option.deprecated}"
         if option.renamed_to:
             section, key = option.renamed_to
             if self.registry.get(section, key) is None:
@@ -190,6 +206,8 @@ class _Validator:
         table = option.type.parse_table(  # type: ignore[attr-defined]
             {k: v.text for k, v in items.items()},
             lambda key, message: self.raw.error(message, section, key),
+            lambda key, message: self.warnings.append(
+                f"{str(self.raw.error('', section, key)).rstrip(': ')} {message}"),
         )
         self.values[option.section][option.name] = table
         self.explicit[option.section].add(option.name)
@@ -209,11 +227,18 @@ class _Validator:
             raise self.raw.error(f"a [{kind}:NAME] section needs a name after the colon",
                                  section)
         pattern = f"{kind}{COLLECTION_SEPARATOR}*"
-        values = {o.name: copy.deepcopy(o.default) for o in self.registry.in_section(pattern)}
+        options = self.registry.in_section(pattern)
+        if all(o.unavailable for o in options):
+            raise self.raw.error(f"cannot be used in kernelhub: {options[0].unavailable}",
+                                 section)
+        values = {o.name: copy.deepcopy(o.default) for o in options}
         for key, value in items.items():
             option = self.registry.get(pattern, key)
             if option is None:
                 raise self._unknown_key(section, key, declared_as=pattern)
+            if option.unavailable:
+                raise self.raw.error(f"cannot be set in kernelhub: {option.unavailable}",
+                                     section, key)
             values[key] = _parse(self.raw, option, value)
         self.collections[kind][name] = values
 
@@ -221,26 +246,34 @@ class _Validator:
 
     def _unknown_key(self, section: str, key: str, declared_as: str | None = None) -> ConfigError:
         declared_as = declared_as or section
-        here = [o.name for o in self.registry.in_section(declared_as)]
-        close = difflib.get_close_matches(key, here, n=1)
-        if close:
-            return self.raw.error(f"unknown option; did you mean {close[0]!r}?", section, key)
         elsewhere = [o for o in self.registry if o.name == key and not o.is_collection]
         if elsewhere:
             return self.raw.error(f"unknown option here; did you mean [{elsewhere[0].section}] "
                                   f"{key}?", section, key)
-        owner = self._disabled_owner(declared_as, key)
-        if owner:
+        here = [o.name for o in self.registry.in_section(declared_as)]
+        close = difflib.get_close_matches(key, here, n=1)
+        if close:
+            return self.raw.error(f"unknown option; did you mean {close[0]!r}?", section, key)
+        owned = self._disabled_owner(declared_as, key)
+        if owned:
+            owner, option = owned
+            if option.unavailable:
+                return self.raw.error(f"cannot be set in kernelhub: {option.unavailable}",
+                                      section, key)
             return self.raw.error(f"this option belongs to plugin {owner!r}, which is not "
-                                  f"enabled; add {owner!r} to [hub] plugins", section, key)
+                                  f"enabled; {self._how_to_enable(owner)}", section, key)
         return self.raw.error(f"unknown option (`kernel generate-config` lists every option of "
                               f"[{section}])", section, key)
 
+    def _is_disabled_plugin(self, section: str) -> bool:
+        name = section.partition(TABLE_SEPARATOR)[0].partition(COLLECTION_SEPARATOR)[0]
+        return name in self.installed and name not in self.plugins.order
+
     def _unknown_section(self, section: str) -> ConfigError:
         name = section.partition(TABLE_SEPARATOR)[0].partition(COLLECTION_SEPARATOR)[0]
-        if name in self.installed and name not in self.plugins.order:
+        if self._is_disabled_plugin(section):
             return self.raw.error(f"this section configures plugin {name!r}, which is not "
-                                  f"enabled; add {name!r} to [hub] plugins", section)
+                                  f"enabled; {self._how_to_enable(name)}", section)
         known = self.plain_sections + [f"{k}:NAME" for k in self.collections]
         close = difflib.get_close_matches(section, known, n=1)
         hint = f"did you mean [{close[0]}]? " if close else ""
@@ -249,12 +282,28 @@ class _Validator:
             "section for another plugin needs that plugin installed and enabled", section
         )
 
-    def _disabled_owner(self, section: str, key: str) -> str | None:
+    def _how_to_enable(self, plugin: str) -> str:
+        """Role plugins are chosen, not added: two authenticators would conflict."""
+        role = next((r for r in ROLES if r.hook in self._hooks_of(plugin)), None)
+        if role is not None:
+            return f"choose it with [hub] {role.option} = {plugin}"
+        return f"add {plugin!r} to [hub] plugins"
+
+    def _hooks_of(self, plugin: str) -> set[str]:
+        ep = self.installed[plugin]
+        if not _is_builtin(ep):
+            return set()  # never import a third-party plugin hub.ini did not enable
+        try:
+            module = ep.load()
+        except Exception:
+            return set()
+        pm = new_plugin_manager()
+        return {name for name in dir(module) if pm.parse_hookimpl_opts(module, name)}
+
+    def _disabled_owner(self, section: str, key: str) -> tuple[str, Option] | None:
         """The installed built-in plugin, not enabled, that declares [section] key."""
         for name, ep in self.installed.items():
-            if name in self.plugins.order or not ep.dist:
-                continue
-            if ep.dist.metadata["Name"] != BUILTIN_DISTRIBUTION:
+            if name in self.plugins.order or not _is_builtin(ep):
                 continue  # never import third-party code that hub.ini did not enable
             registry = OptionRegistry()
             pm = new_plugin_manager()
@@ -263,6 +312,11 @@ class _Validator:
                 declare_plugin_options(pm, registry)
             except Exception:
                 continue
-            if registry.get(section, key) is not None:
-                return name
+            option = registry.get(section, key)
+            if option is not None:
+                return name, option
         return None
+
+
+def _is_builtin(ep: EntryPoint) -> bool:
+    return bool(ep.dist) and ep.dist.metadata["Name"] == BUILTIN_DISTRIBUTION

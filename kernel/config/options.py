@@ -33,7 +33,7 @@ class Option:
     help: str
     #: The plugin that declared it ("kernel" for the kernel's own).
     owner: str = "kernel"
-    #: Setting it logs a warning that names this replacement.
+    #: Setting it logs a warning with this advice ("use [auth] admin_users").
     deprecated: str | None = None
     #: Where the value of a deprecated option goes: (section, name).
     renamed_to: tuple[str, str] | None = None

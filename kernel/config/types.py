@@ -229,12 +229,18 @@ class Table(OptionType):
     """
 
     values: OptionType = field(default_factory=Text)
+    #: When set, the only keys understood; others are dropped with a warning.
+    known: tuple[str, ...] = ()
     name = "a table"
     is_table = True
 
-    def parse_table(self, items: dict[str, str], fail: Callable[[str, str], Exception]) -> dict:
+    def parse_table(self, items: dict[str, str], fail: Callable[[str, str], Exception],
+                    warn: Callable[[str, str], None]) -> dict:
         parsed = {}
         for key, raw in items.items():
+            if self.known and key not in self.known:
+                warn(key, f"is ignored: kernelhub understands {', '.join(self.known)}")
+                continue
             try:
                 parsed[key] = self.values.parse(raw)
             except ValueError as e:

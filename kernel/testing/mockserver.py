@@ -4,7 +4,8 @@ It does what the hub needs from a single-user server and nothing more: it
 listens where ``JUPYTERHUB_SERVICE_URL`` says, answers under
 ``JUPYTERHUB_SERVICE_PREFIX`` (``{prefix}api`` for the hub's readiness
 check), and shows who it runs for. ``{prefix}env`` returns its
-``JUPYTERHUB_*`` environment as JSON, so tests can check the contract.
+environment, uid, pid and working folder as JSON, so tests can check the
+contract (it includes the server's token: this is for tests only).
 It is not a Jupyter server: there is no authentication at all.
 """
 
@@ -31,10 +32,9 @@ class MockServerHandler(BaseHTTPRequestHandler):
         elif path == f"{self.prefix}api":
             self._send(200, "application/json", json.dumps({"version": "mock"}))
         elif path == f"{self.prefix}env":
-            env = {k: v for k, v in os.environ.items()
-                   if k.startswith(("JUPYTERHUB_", "JPY_")) or k in ("USER", "HOME", "SHELL",
-                                                                    "MEM_LIMIT", "CPU_LIMIT")}
+            env = dict(os.environ)
             env["uid"] = str(os.getuid())
+            env["pid"] = str(os.getpid())
             env["cwd"] = os.getcwd()
             self._send(200, "application/json", json.dumps(env))
         else:

@@ -45,7 +45,8 @@ class Templates:
         search = [*options.template_paths, *plugin_paths, str(default_templates)]
         loader = jinja2.ChoiceLoader([
             jinja2.FileSystemLoader(search),
-            jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(str(default_templates))}),
+            jinja2.PrefixLoader({"default": jinja2.FileSystemLoader(str(default_templates))},
+                               delimiter=":"),
         ])
         self.env = jinja2.Environment(
             loader=loader, autoescape=True,

@@ -101,5 +101,5 @@ def user_model(hub: Hub, user: User) -> dict[str, Any]:
         "created": isoformat(user.created),
         "last_activity": isoformat(user.last_activity),
         "servers": {s.name: server_model(hub, s) for s in user.servers.values() if s.active},
-        "user_info": {},
+        "user_info": user.user_info,
     }

@@ -18,6 +18,12 @@ NOT_YET = "services are not available in this version of kernelhub yet"
 def declare_options(options: OptionRegistry) -> None:
     options.add("hub", "services", Text(), "",
                 "Services, as one [service:NAME] section each.", unavailable=NOT_YET)
+    for key, help_text in (("url", "Where the service answers; routed at /services/NAME/."),
+                           ("command", "The command that runs a managed service."),
+                           ("api_token", "The token an external service uses."),
+                           ("user", "The Unix user a managed service runs as."),
+                           ("cwd", "The working folder of a managed service.")):
+        options.add("service:*", key, Text(), "", help_text, unavailable=NOT_YET)
     options.add("hub", "service_tokens", Table(), {},
                 "API tokens for externally run services, `token = service` per line.",
                 unavailable=NOT_YET)

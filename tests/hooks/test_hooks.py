@@ -1,0 +1,187 @@
+"""One test per hook: the hub calls each hook when its docstring says, with what it says.
+
+The hub runs in this process (starlette's TestClient), with the `probe`
+plugin (tests/fake_plugins/hook_probe.py) recording every call, the real
+kernel-proxy, and real servers (kernel.testing.mockserver).
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from kernel.cli import add_plugin_commands, cli
+from kernel.config.loader import load
+from kernel.hookcall import PluginError
+from kernel.testing.hub import PASSWORD, hub_app
+from tests.fake_plugins import hook_probe
+from tests.fake_plugins.hook_probe import calls
+
+PROBE = {"hub": {"plugins": "probe"}, "probe": {"who": "the tests"}}
+
+
+@pytest.fixture
+def app(tmp_path, installed):
+    hook_probe.CALLS.clear()
+    return hub_app(tmp_path / "hub", PROBE, installed=installed)
+
+
+def login(client: TestClient, username: str = "alice", password: str = PASSWORD):
+    page = client.get("/hub/login")
+    xsrf = page.text.split('name="_xsrf" value="', 1)[1].split('"', 1)[0]
+    return client.post("/hub/login", data={"username": username, "password": password,
+                                           "_xsrf": xsrf}, follow_redirects=False)
+
+
+def api_xsrf(client: TestClient) -> dict[str, str]:
+    return {"X-XSRFToken": client.cookies.get("_xsrf")}
+
+
+def test_hook_declare_options(app):
+    config = app.state.hub.config
+    assert config.section("probe").who == "the tests"
+    assert config.registry.get("probe", "who").owner == "probe"
+
+
+def test_hook_web_routes(app):
+    response = TestClient(app).get("/hub/probe")
+    assert response.status_code == 200
+    assert response.text == "probe says hello to the tests"
+
+
+def test_hook_web_middleware(app):
+    client = TestClient(app)
+    assert client.get("/hub/probe").headers["x-probe"] == "seen"
+    assert client.get("/hub/api/").headers["x-probe"] == "seen"
+
+
+def test_hook_template_paths(app):
+    client = TestClient(app)
+    assert '<p id="probe">probe page for the tests</p>' in client.get("/hub/probe?html=1").text
+    login_page = client.get("/hub/login").text
+    assert "<title>Probe sign-in</title>" in login_page  # overridden ...
+    assert 'name="password"' in login_page  # ... by extending the default
+
+
+def test_hook_authenticate(tmp_path, installed):
+    app = hub_app(tmp_path, {"hub": {"authenticator_class": "dict-authenticator"}},
+                  installed=installed)
+    client = TestClient(app)
+    assert login(client, "Boss", "wrong").status_code == 403
+    assert login(client, "Boss", "open sesame").status_code == 302
+    boss = app.state.hub.users.get("boss")  # normalised to lower case
+    assert boss is not None and boss.admin
+    assert client.get("/hub/api/user").json()["name"] == "boss"
+
+
+def test_hook_redirect(app):
+    client = TestClient(app)
+    login(client)
+    probe = client.get("/hub/user-redirect/probe-page", follow_redirects=False)
+    assert probe.headers["location"] == "/hub/probe?via=redirect"
+    other = client.get("/hub/user-redirect/lab?x=1", follow_redirects=False)
+    assert other.headers["location"] == "/user/alice/lab?x=1"  # the default, unchanged
+
+
+def test_hook_log(app):
+    client = TestClient(app)
+    client.get("/hub/api/")
+    login(client)
+    assert "request" in calls("log")
+    assert "login" in calls("log")
+
+
+def test_hook_metrics(app):
+    TestClient(app).get("/hub/api/")
+    login(TestClient(app))
+    assert "request_duration_seconds" in calls("metrics")
+    assert "login_duration_seconds" in calls("metrics")
+
+
+def test_hook_cli_commands(tmp_path, installed):
+    loaded = load(tmp_path / "hub.ini", text="[hub]\nplugins = probe\n"
+                  "authenticator_class = dummy\nspawner_class = simple\n", environ={},
+                  installed=installed)
+    group = type(cli)(name="kernel")
+    add_plugin_commands(group, loaded)
+    result = CliRunner().invoke(group, ["probe"])
+    assert result.output == "probe command ran\n"
+    assert "(From plugin probe.)" in group.commands["probe"].help
+
+
+def test_hook_hub_startup(app):
+    with TestClient(app):
+        assert calls("hub_startup") == ["the tests"]
+        assert calls("hub_shutdown") == []
+
+
+def test_hook_hub_shutdown(app):
+    with TestClient(app):
+        pass
+    assert calls("hub_shutdown") == [""]
+
+
+def _start_and_stop(app) -> dict[str, str]:
+    """Start alice's server through the API, read its environment, stop it."""
+    with TestClient(app) as client:
+        login(client)
+        started = client.post("/hub/api/users/alice/server", headers=api_xsrf(client))
+        assert started.status_code == 201, started.text
+        hub = app.state.hub
+        env = httpx.get(f"{hub.users.get('alice').server('').url}/user/alice/env").json()
+        stopped = client.delete("/hub/api/users/alice/server", headers=api_xsrf(client))
+        assert stopped.status_code == 204
+    return env
+
+
+def test_hook_pre_spawn_start(app):
+    env = _start_and_stop(app)
+    assert calls("pre_spawn_start") == ["alice/"]
+    assert env["PROBE"] == "set by pre_spawn_start"
+
+
+def test_hook_post_spawn_stop(app):
+    _start_and_stop(app)
+    assert calls("post_spawn_stop") == ["alice/"]
+
+
+def test_hook_spawn(app):
+    env = _start_and_stop(app)
+    # The `simple` plugin's spawner ran the server: the hub's own user, its home folder.
+    assert env["JUPYTERHUB_USER"] == "alice"
+    assert env["HOME"].endswith("/home/alice")
+    assert env["cwd"] == env["HOME"]
+
+
+def test_hook_route(app):
+    with TestClient(app) as client:
+        login(client)
+        assert client.post("/hub/api/users/alice/server",
+                           headers=api_xsrf(client)).status_code == 201
+        hub = app.state.hub
+        # The proxy plugin (kernel-proxy, the default) added alice's route ...
+        routes = httpx.get(f"{hub.proxy.api_url}/api/routes",
+                           headers={"Authorization": f"token {hub.proxy.auth_token}"}).json()
+        assert routes["/user/alice"]["target"] == hub.users.get("alice").server("").url
+        assert routes["/user/alice"]["user"] == "alice"
+        assert routes["/"]["hub"] is True
+        # ... and the public port reaches her server through it.
+        public = f"http://127.0.0.1:{hub.urls.public_port}"
+        assert "Hello, alice" in httpx.get(f"{public}/user/alice/").text
+
+
+def test_a_plugin_command_cannot_replace_another(tmp_path, installed):
+    loaded = load(tmp_path / "hub.ini", text="[hub]\nplugins = probe\n"
+                  "authenticator_class = dummy\nspawner_class = simple\n", environ={},
+                  installed=installed)
+    group = type(cli)(name="kernel")
+
+    @group.command("probe")
+    def builtin() -> None:
+        """A command that was there first."""
+
+    with pytest.raises(PluginError, match="plugin 'probe' failed in hook 'cli_commands': "
+                                          "ValueError: the command name 'probe' is already"):
+        add_plugin_commands(group, loaded)
