@@ -72,9 +72,9 @@ class ServerLifecycle:
         if server.pending == "spawn" and server.task is not None:
             return server.task
         if server.pending is not None:
-            raise HubError(400, f"{server.full_name.rstrip('/')} is pending {server.pending}")
+            raise HubError(400, f"{server.log_name} is pending {server.pending}")
         if server.ready:
-            raise HubError(400, f"{server.full_name.rstrip('/')} is already running")
+            raise HubError(400, f"{server.log_name} is already running")
         self._check_limits()
         if user_options is not None:
             server.user_options = user_options
@@ -83,7 +83,7 @@ class ServerLifecycle:
         server.progress.reset()
         server.progress.add({"progress": 0, "message": "Server requested"})
         self.hub.emit("spawn.requested", user=server.user.name, server=server.name)
-        server.task = asyncio.create_task(self._spawn(server), name=f"spawn {server.full_name}")
+        server.task = asyncio.create_task(self._spawn(server), name=f"spawn {server.log_name}")
         return server.task
 
     def _check_limits(self) -> None:
@@ -122,14 +122,14 @@ class ServerLifecycle:
                                 exit_status=spawner.poll)
             await hub.routes.add_server(server)
         except asyncio.CancelledError:
-            log.info("Spawn of %s cancelled", server.full_name)
+            log.info("Spawn of %s cancelled", server.log_name)
             server.progress.finish({"progress": 100, "failed": True,
                                     "message": "Spawn cancelled"})
             await asyncio.shield(self._cleanup(server, spawner, stop=True))
             return
         except Exception as e:
             message = _describe(e)
-            log.error("Spawn of %s failed: %s", server.full_name, message,
+            log.error("Spawn of %s failed: %s", server.log_name, message,
                       exc_info=not isinstance(e, HubError | NotReady | TimeoutError))
             server.progress.finish({"progress": 100, "failed": True,
                                     "message": f"Spawn failed: {message}"})
@@ -145,8 +145,7 @@ class ServerLifecycle:
             "progress": 100, "ready": True, "message": f"Server ready at {prefix}",
             "html_message": f'Server ready at <a href="{prefix}">{prefix}</a>', "url": prefix,
         })
-        log.info("%s's server %s is ready at %s after %.2f s", server.user.name,
-                 repr(server.name) if server.name else "(default)", server.url, elapsed)
+        log.info("Server %s is ready at %s after %.2f s", server.log_name, server.url, elapsed)
         hub.emit("spawn.ready", user=server.user.name, server=server.name, url=server.url,
                  duration=elapsed)
         hub.measure("server_spawn_duration_seconds", "timing", elapsed, status="success",
@@ -195,7 +194,7 @@ class ServerLifecycle:
             return server.task
         spawning = server.task if server.pending == "spawn" else None
         server.task = asyncio.create_task(self._stop(server, now=now, spawning=spawning),
-                                          name=f"stop {server.full_name}")
+                                          name=f"stop {server.log_name}")
         return server.task
 
     async def _stop(self, server: Server, *, now: bool,
@@ -220,11 +219,10 @@ class ServerLifecycle:
                 await spawner.stop(now=now)
         except Exception:
             status = "failure"
-            log.exception("Stopping %s failed; forgetting it anyway", server.full_name)
+            log.exception("Stopping %s failed; forgetting it anyway", server.log_name)
         finally:
             await asyncio.shield(self._cleanup(server, spawner, stop=False))
-        log.info("%s's server %s stopped", server.user.name,
-                 repr(server.name) if server.name else "(default)")
+        log.info("Server %s stopped", server.log_name)
         self.hub.emit("stop", user=server.user.name, server=server.name)
         self.hub.measure("server_stop_seconds", "timing", time.monotonic() - began,
                          status=status)
@@ -236,11 +234,11 @@ class ServerLifecycle:
             try:
                 await spawner.stop(now=True)
             except Exception:
-                log.exception("Stopping %s after a failed spawn failed", server.full_name)
+                log.exception("Stopping %s after a failed spawn failed", server.log_name)
         try:
             await hub.routes.remove_server(server)
         except Exception:
-            log.exception("Removing the route of %s failed", server.full_name)
+            log.exception("Removing the route of %s failed", server.log_name)
         if spawner is not None:
             spawner.clear_state()
             await hub.hooks.each("post_spawn_stop", strict=False, hub=hub, user=server.user,
@@ -263,7 +261,7 @@ class ServerLifecycle:
         if spawner is None or spawner.poll_interval <= 0:
             return
         server.poller = asyncio.create_task(self._poll(server, spawner),
-                                            name=f"poll {server.full_name}")
+                                            name=f"poll {server.log_name}")
 
     async def _poll(self, server: Server, spawner: Spawner) -> None:
         while True:
@@ -274,8 +272,8 @@ class ServerLifecycle:
             status = await spawner.poll()
             if status is not None:
                 break
-        log.warning("%s's server %s exited with status %s; removing its route",
-                    server.user.name, repr(server.name) if server.name else "(default)", status)
+        log.warning("Server %s exited with status %s; removing its route", server.log_name,
+                    status)
         self.hub.emit("server.died", user=server.user.name, server=server.name, status=status)
         server.pending = "stop"
         server.poller = None
@@ -315,14 +313,14 @@ class ServerLifecycle:
                                     exit_status=spawner.poll)
                 await hub.routes.add_server(server)
                 server.pending = None
-                log.info("%s's server is still running at %s", server.user.name, server.url)
+                log.info("Server %s is still running at %s", server.log_name, server.url)
                 self._poll_in_background(server)
                 return
-            log.info("%s's server is gone (status %s); cleaning up", server.full_name, status)
+            log.info("Server %s is gone (status %s); cleaning up", server.log_name, status)
             await self._cleanup(server, spawner, stop=False)
         except Exception as e:
-            log.warning("%s's server could not be resumed (%s); stopping it",
-                        server.full_name, _describe(e))
+            log.warning("Server %s could not be resumed (%s); stopping it",
+                        server.log_name, _describe(e))
             await self._cleanup(server, spawner, stop=True)
 
     async def stop_all(self) -> None:

@@ -60,7 +60,13 @@ class Server:
 
     @property
     def full_name(self) -> str:
+        """``alice/`` or ``alice/gpu``, as the REST API names servers."""
         return f"{self.user.name}/{self.name}"
+
+    @property
+    def log_name(self) -> str:
+        """``alice`` or ``alice:gpu``, as JupyterHub names servers in messages."""
+        return f"{self.user.name}:{self.name}" if self.name else self.user.name
 
     def prefix(self, base_url: str) -> str:
         """The public URL path of this server, e.g. /user/alice/ or /user/alice/gpu/."""

@@ -14,6 +14,7 @@ import os
 import shlex
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,7 @@ class LocalProcessSpawner(Spawner):
         if self.shell_cmd:
             command = [*self.shell_cmd, shlex.join(command)]
         env = self.get_env()
+        env["PATH"] = _with_hub_bin(env.get("PATH", ""))
         log.info("Starting %s's server: %s", self.user.name, shlex.join(command))
         try:
             self.process = await asyncio.create_subprocess_exec(
@@ -164,6 +166,17 @@ class LocalProcessSpawner(Spawner):
                 return True
             await asyncio.sleep(0.05)
         return not process_alive(self.pid, self.start_ticks)
+
+
+def _with_hub_bin(path: str) -> str:
+    """PATH with the hub's own bin folder first, so servers find what is installed with it.
+
+    A hub run as /opt/hub/bin/kernel without activating its virtualenv would
+    otherwise start servers that cannot find jupyterhub-singleuser.
+    """
+    hub_bin = str(Path(sys.executable).parent)
+    return path if hub_bin in path.split(os.pathsep) else os.pathsep.join(
+        p for p in (hub_bin, path) if p)
 
 
 def _popen_value(text: str) -> Any:

@@ -106,7 +106,7 @@ async def progress(request: Request) -> Response:
     elif server.pending == "spawn" or server.progress.failed:
         events = server.progress.follow()
     else:
-        raise HubError(400, f"{server.full_name.rstrip('/')} is not starting...")
+        raise HubError(400, f"{server.log_name} is not starting...")
     return StreamingResponse(_event_stream(events), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
