@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from kernel.testing.hub import running_hub
+
+V1_DUMP = Path(__file__).parent.parent / "data" / "schema-v1.sql"
 
 
 def wait_until(condition, timeout: float = 20.0, interval: float = 0.1):
@@ -136,3 +140,52 @@ def test_a_killed_server_is_noticed_within_poll_interval(tmp_path):
         os.kill(pid, signal.SIGKILL)
         wait_until(lambda: client.get("hub/api/user").json()["servers"] == {}, timeout=5)
         assert client.get("user/erin/", follow_redirects=True).status_code == 424
+
+
+def test_without_cleanup_a_restarted_hub_takes_over_the_proxy_and_servers(tmp_path):
+    sections = {"hub": {"cleanup_servers": "false", "cleanup_proxy": "false"},
+                "proxy": {"auth_token": "a-token-that-survives-restarts"}}
+    with running_hub(tmp_path / "hub", sections) as hub:
+        client = hub.client()
+        client.login("frank")
+        client.post("hub/api/users/frank/server",
+                    headers={"X-XSRFToken": client.cookies["_xsrf"]})
+        server = int(client.get("user/frank/env").json()["pid"])
+        proxy = int((hub.directory / "proxy.pid").read_text())
+        assert hub.stop() == 0
+
+        # The hub is down; the proxy and the server run on, and frank's server answers.
+        os.kill(server, 0)
+        os.kill(proxy, 0)
+        assert "Hello, frank" in httpx.get(f"{hub.url}user/frank/").text
+
+        hub.start()
+        assert int((hub.directory / "proxy.pid").read_text()) == proxy  # taken over
+        model = client.get("hub/api/user").json()
+        assert model["servers"][""]["ready"] is True
+        assert int(client.get("user/frank/env").json()["pid"]) == server
+    for pid in (server, proxy):
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_upgrade_db_upgrades_an_old_database_at_start_up(tmp_path):
+    directory = tmp_path / "hub"
+    directory.mkdir()
+    with sqlite3.connect(directory / "old.sqlite") as connection:
+        connection.executescript(V1_DUMP.read_text())
+    sections = {"hub": {"db_url": f"sqlite:///{directory / 'old.sqlite'}",
+                        "upgrade_db": "true"}}
+    with running_hub(directory, sections) as hub:
+        client = hub.client()
+        client.login("alice")  # alice is in the old database, an admin
+        assert client.get("hub/api/user").json()["admin"] is True
+    assert len(list(directory.glob("old.sqlite.*.bak"))) == 1
+
+
+def test_reset_db_starts_with_an_empty_database(tmp_path):
+    with running_hub(tmp_path / "hub") as hub:
+        hub.client().login("gone")
+    with running_hub(tmp_path / "hub", {"hub": {"reset_db": "true"},
+                                        "auth": {"allow_all": "false"}}) as hub:
+        # allow_existing_users would let "gone" in again, had it survived the reset.
+        assert hub.client().login("gone").status_code == 403

@@ -1,0 +1,57 @@
+"""Where things listen and how they are reached: bind_url, hub_bind_url, hub_connect_*."""
+
+from __future__ import annotations
+
+import socket
+
+from kernel.urls import hub_urls
+
+BASE = "[hub]\nauthenticator_class = dummy\nspawner_class = simple\n"
+
+
+def urls(load_ini, extra: str = ""):
+    return hub_urls(load_ini(BASE + extra).config)
+
+
+def test_the_defaults_match_jupyterhub(load_ini):
+    u = urls(load_ini)
+    assert (u.public_scheme, u.public_ip, u.public_port, u.base_url) == ("http", "", 8000, "/")
+    assert (u.hub_bind_ip, u.hub_bind_port) == ("127.0.0.1", 8081)
+    assert u.hub_api_url == "http://127.0.0.1:8081/hub/api"
+    assert u.public_url == "http://localhost:8000/"
+
+
+def test_bind_url_sets_scheme_ip_port_and_base_url(load_ini):
+    u = urls(load_ini, "bind_url = http://10.0.0.5:9000/jupyter\n")
+    assert (u.public_ip, u.public_port, u.base_url) == ("10.0.0.5", 9000, "/jupyter/")
+    assert u.hub_prefix == "/jupyter/hub/"
+    assert u.hub_api_url == "http://127.0.0.1:8081/jupyter/hub/api"
+
+
+def test_ip_port_and_base_url_override_bind_url(load_ini):
+    u = urls(load_ini, "bind_url = http://10.0.0.5:9000/jupyter\nip = 127.0.0.1\nport = 9100\n"
+                       "base_url = /lab\n")
+    assert (u.public_ip, u.public_port, u.base_url) == ("127.0.0.1", 9100, "/lab/")
+
+
+def test_hub_bind_url_wins_over_hub_ip_and_hub_port(load_ini):
+    u = urls(load_ini, "hub_ip = 10.1.1.1\nhub_port = 1\nhub_bind_url = http://127.0.0.2:9999\n")
+    assert (u.hub_bind_ip, u.hub_bind_port) == ("127.0.0.2", 9999)
+    assert u.hub_connect == "http://127.0.0.2:9999"
+
+
+def test_a_hub_on_every_interface_is_reached_by_host_name(load_ini):
+    u = urls(load_ini, "hub_ip = 0.0.0.0\n")
+    assert u.hub_connect == f"http://{socket.gethostname()}:8081"
+
+
+def test_hub_connect_ip_and_url_choose_how_servers_reach_the_hub(load_ini):
+    assert urls(load_ini, "hub_ip = 0.0.0.0\nhub_connect_ip = hub.internal\n"
+                ).hub_connect == "http://hub.internal:8081"
+    u = urls(load_ini, "hub_connect_url = https://hub.internal:443/ignored/path\n")
+    assert u.hub_api_url == "https://hub.internal:443/hub/api"
+
+
+def test_tls_on_the_public_side_makes_the_public_url_https(load_ini):
+    u = urls(load_ini, "ssl_cert = /x.crt\nssl_key = /x.key\nport = 443\n")
+    assert u.public_url == "https://localhost/"
