@@ -10,6 +10,7 @@ Everything a plugin can reach hangs off the ``hub`` argument of its hooks:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -22,14 +23,18 @@ from kernel.config.loader import Loaded
 from kernel.db import schema
 from kernel.db.database import Database
 from kernel.events import Event, Measurement, MeasurementKind
+from kernel.groups import GroupRegistry
 from kernel.hookcall import HookRunner, PluginError
 from kernel.lifecycle import ServerLifecycle
 from kernel.oauth import OAuthClients
+from kernel.permissions import Permissions
 from kernel.proxy import Proxy
+from kernel.roles import apply_config_roles
 from kernel.routes import RouteKeeper
 from kernel.security.cookie_secret import load_cookie_secret
 from kernel.security.signing import CookieSigner
 from kernel.sessions import SessionStore
+from kernel.shares import ShareRegistry
 from kernel.spawner import Spawner
 from kernel.stash import Stash
 from kernel.tokens import TokenStore
@@ -54,6 +59,9 @@ class Hub:
         max_age = options.cookie_max_age_days * 86400
         self.db = Database(options.db_url, options.db_kwargs, debug=options.debug_db)
         self.users = UserRegistry(self.db)
+        self.groups = GroupRegistry(self.db, self.users)
+        self.shares = ShareRegistry(self.db, self.users)
+        self.permissions = Permissions(self)
         self.tokens = TokenStore(self.db)
         self.sessions = SessionStore(self.db, max_age)
         self.oauth_clients = OAuthClients(self.db)
@@ -64,6 +72,10 @@ class Hub:
         self.proxy: Proxy = self._role("route", "proxy_class", hub=self)
         self.http: httpx.AsyncClient | None = None
         self.started_at: float | None = None
+        #: What shutdown does; from hub.ini, changed by POST /hub/api/shutdown.
+        self.cleanup_servers: bool = options.cleanup_servers
+        self.cleanup_proxy: bool = options.cleanup_proxy
+        self._shutdown_requested = asyncio.Event()
         self._plugins_started = False
         self._stopped = False
 
@@ -90,7 +102,11 @@ class Hub:
         schema.check(db, how_to_upgrade=how)
         schema.initialize(db)
         apply_config(self.config)
+        apply_config_roles(self.config)
         self.users.load()
+        self.groups.load()
+        self.shares.load()
+        self.permissions.load()
         self.sessions.load()
         log.info("Loaded %d user(s) from %s", len(self.users), self.db.url.split("://")[0])
 
@@ -121,16 +137,15 @@ class Hub:
         if self._stopped:
             return
         self._stopped = True
-        options = self.config.hub
         self.emit("hub.stopping")
         await self.routes.stop()
-        if options.cleanup_servers:
+        if self.cleanup_servers:
             await self.lifecycle.stop_all()
         else:
             self.lifecycle.forget_all()
             log.info("Leaving users' servers running (cleanup_servers = false)")
         if self.proxy.should_start:
-            if options.cleanup_proxy:
+            if self.cleanup_proxy:
                 await self.proxy.stop()
             else:
                 log.info("Leaving the proxy running (cleanup_proxy = false)")
@@ -143,6 +158,14 @@ class Hub:
         if self.http is not None:
             await self.http.aclose()
         self.db.close()
+
+    def request_shutdown(self) -> None:
+        """Ask the web server to shut down (as SIGTERM does); returns at once."""
+        self._shutdown_requested.set()
+
+    async def shutdown_requested(self) -> None:
+        """Wait until someone asks the hub to shut down (the web server's trigger)."""
+        await self._shutdown_requested.wait()
 
     # -- roles ------------------------------------------------------------------
 

@@ -188,14 +188,30 @@ class ServerLifecycle:
 
     # -- stopping ---------------------------------------------------------------
 
-    def request_stop(self, server: Server, *, now: bool = False) -> asyncio.Task[None]:
-        """Begin stopping ``server`` (or cancel its spawn); the task ends when it stopped."""
+    def request_stop(self, server: Server, *, now: bool = False,
+                     remove: bool = False) -> asyncio.Task[None]:
+        """Begin stopping ``server`` (or cancel its spawn); the task ends when it stopped.
+
+        ``remove``: then delete the (named) server's record for good.
+        """
         if server.pending == "stop" and server.task is not None:
             return server.task
         spawning = server.task if server.pending == "spawn" else None
-        server.task = asyncio.create_task(self._stop(server, now=now, spawning=spawning),
+        server.task = asyncio.create_task(self._stop_then_remove(server, now, spawning, remove),
                                           name=f"stop {server.log_name}")
         return server.task
+
+    async def _stop_then_remove(self, server: Server, now: bool,
+                                spawning: asyncio.Task[None] | None, remove: bool) -> None:
+        await self._stop(server, now=now, spawning=spawning)
+        if remove:
+            await self.remove(server)
+
+    async def remove(self, server: Server) -> None:
+        """Delete a stopped named server for good, with its shares."""
+        await self.hub.users.delete_server(server)
+        self.hub.shares.forget_server(server)
+        self.hub.permissions.changed()
 
     async def _stop(self, server: Server, *, now: bool,
                     spawning: asyncio.Task[None] | None) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.utils import LifespanFailureError
+from starlette.types import ASGIApp
 
 from kernel.config.loader import Loaded
 from kernel.hub import Hub
@@ -43,7 +44,7 @@ def serve(loaded: Loaded) -> None:
     app = build_app(hub)
     with _pid_file(loaded.config.hub.pid_file):
         try:
-            asyncio.run(_serve(app, _hypercorn_config(hub)))
+            asyncio.run(_serve(app, hub, _hypercorn_config(hub)))
         except LifespanFailureError:
             error = getattr(app.state, "startup_error", None)
             raise StartupFailed(f"the hub could not start: {error}") from error
@@ -63,20 +64,22 @@ def _hypercorn_config(hub: Hub) -> HypercornConfig:
     return config
 
 
-async def _serve(app, config: HypercornConfig) -> None:
-    shutdown = asyncio.Event()
+async def _serve(app: ASGIApp, hub: Hub, config: HypercornConfig) -> None:
     loop = asyncio.get_running_loop()
+    signalled = False
 
     def on_signal(signum: int) -> None:
-        if shutdown.is_set():
+        nonlocal signalled
+        if signalled:
             log.warning("Second %s: exiting now", signal.Signals(signum).name)
             os._exit(1)
+        signalled = True
         log.info("Received %s, shutting down", signal.Signals(signum).name)
-        shutdown.set()
+        hub.request_shutdown()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
-    await hypercorn_serve(app, config, shutdown_trigger=shutdown.wait)
+    await hypercorn_serve(app, config, shutdown_trigger=hub.shutdown_requested)
 
 
 @contextmanager

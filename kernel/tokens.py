@@ -97,15 +97,32 @@ class TokenStore:
             return None
         return info
 
+    async def of_user(self, user_id: int) -> list[orm.APIToken]:
+        """A user's tokens that have not expired, oldest first."""
+        now = utcnow()
+        query = (orm.APIToken.select()
+                 .where((orm.APIToken.user == user_id)
+                        & (orm.APIToken.expires_at.is_null() | (orm.APIToken.expires_at > now)))
+                 .order_by(orm.APIToken.id))
+        return await self.db.run(lambda: list(query))
+
+    async def get(self, token_id: int) -> orm.APIToken | None:
+        row = await self.db.run(orm.APIToken.get_or_none, orm.APIToken.id == token_id)
+        if row is not None and row.expires_at is not None and row.expires_at <= utcnow():
+            return None
+        return row
+
     async def revoke(self, token_id: int) -> None:
         await self.db.run(orm.APIToken.delete().where(orm.APIToken.id == token_id).execute)
         self._forget(lambda info: info.id == token_id)
 
     async def revoke_where(self, *, user_id: int | None = None, server_id: int | None = None,
-                           session_id: str | None = None) -> None:
-        """Revoke every token of a user, of a server, or of one login session."""
+                           session_id: str | None = None,
+                           oauth_client_id: int | None = None) -> None:
+        """Revoke every token matching all the given conditions (at least one)."""
         conditions = [(orm.APIToken.user, user_id), (orm.APIToken.server, server_id),
-                      (orm.APIToken.session_id, session_id)]
+                      (orm.APIToken.session_id, session_id),
+                      (orm.APIToken.oauth_client, oauth_client_id)]
         if all(value is None for _, value in conditions):
             raise ValueError("revoke_where needs a user, a server or a session")
         query = orm.APIToken.delete()
@@ -116,7 +133,8 @@ class TokenStore:
         self._forget(lambda info: all(
             value is None or getattr(info, name) == value
             for name, value in (("user_id", user_id), ("server_id", server_id),
-                                ("session_id", session_id))))
+                                ("session_id", session_id),
+                                ("oauth_client_id", oauth_client_id))))
 
     def _remember(self, key: str, info: TokenInfo | None) -> None:
         self._cache[key] = info

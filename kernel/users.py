@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -163,6 +163,27 @@ class UserRegistry:
         self._users.pop(user.name, None)
         self._by_id.pop(user.id, None)
 
+    async def rename(self, user: User, new_name: str) -> None:
+        """Give the user a new name (the caller has checked it is free and valid)."""
+        await self.db.run(orm.User.update(name=new_name).where(orm.User.id == user.id).execute)
+        old = user.name
+        user.name = new_name
+        # Rebuilt rather than re-inserted: iteration order is creation order.
+        self._users = {(new_name if name == old else name): u for name, u in self._users.items()}
+
+    async def delete_server(self, server: Server) -> None:
+        """Forget a (stopped) named server for good (its shares go with it)."""
+        await self.db.run(orm.Server.delete().where(orm.Server.id == server.id).execute)
+        server.user.servers.pop(server.name, None)
+
+    async def rename_server(self, server: Server, new_name: str) -> None:
+        await self.db.run(orm.Server.update(name=new_name)
+                          .where(orm.Server.id == server.id).execute)
+        user = server.user
+        del user.servers[server.name]
+        server.name = new_name
+        user.servers[new_name] = server
+
     async def set_user_info(self, user: User, info: dict[str, Any]) -> None:
         await self.db.run(orm.User.update(user_info=info).where(orm.User.id == user.id).execute)
         user.user_info = info
@@ -170,6 +191,20 @@ class UserRegistry:
     async def save_activity(self, user: User) -> None:
         await self.db.run(orm.User.update(last_activity=user.last_activity)
                           .where(orm.User.id == user.id).execute)
+
+    async def record_activity(self, user: User, latest: datetime | None,
+                              servers: list[tuple[Server, datetime]],
+                              resolution_seconds: float) -> None:
+        """Keep the newest activity times, skipping writes that would move a stored time by
+        less than ``resolution_seconds`` (activity_resolution)."""
+        resolution = timedelta(seconds=resolution_seconds)
+        for server, when in servers:
+            if server.last_activity is None or when > server.last_activity + resolution:
+                server.last_activity = when
+                await self.save_server(server)
+        if latest and (user.last_activity is None or latest > user.last_activity + resolution):
+            user.last_activity = latest
+            await self.save_activity(user)
 
     async def server(self, user: User, name: str = "") -> Server:
         """The user's server record ``name``, created (stopped) if it does not exist yet."""

@@ -211,6 +211,6 @@ def test_a_collection_that_is_not_available_says_so(load_ini):
     with pytest.raises(ConfigError, match=r"\[service:cull\]: cannot be used in kernelhub: "
                                           r"services are not available"):
         load_ini(BASE + "[service:cull]\n")
-    with pytest.raises(ConfigError, match=r"\[role:teachers\]: cannot be used in kernelhub: "
-                                          r"roles are not available"):
-        load_ini(BASE + "[role:teachers]\nscopes = admin:servers\n")
+    with pytest.raises(ConfigError, match=r"\[role:teachers\] services: cannot be set in "
+                                          r"kernelhub: services are not available"):
+        load_ini(BASE + "[role:teachers]\nservices = cull\n")

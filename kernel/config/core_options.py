@@ -324,11 +324,11 @@ def _declare_groups(o: OptionRegistry) -> None:
 
 
 def _declare_roles(o: OptionRegistry) -> None:
-    roles_not_yet = "roles are not available in this version of kernelhub yet"
-    for key, help_text in (("description", "What the role is for."),
-                           ("scopes", "The scopes the role grants."),
-                           ("users", "Users who hold the role."),
-                           ("groups", "Groups whose members hold the role."),
-                           ("services", "Services that hold the role.")):
-        o.add("role:*", key, TextList() if key != "description" else Text(),
-              "" if key == "description" else [], help_text, unavailable=roles_not_yet)
+    o.add("role:*", "description", Text(), "", "What the role is for.")
+    o.add("role:*", "scopes", TextList(), [],
+          "The scopes the role grants, e.g. `list:users, read:users:activity, "
+          "admin:servers!group=physics`.")
+    o.add("role:*", "users", TextList(), [], "Users who hold the role.")
+    o.add("role:*", "groups", TextList(), [], "Groups whose members hold the role.")
+    o.add("role:*", "services", TextList(), [], "Services that hold the role.",
+          unavailable="services are not available in this version of kernelhub yet")

@@ -55,8 +55,46 @@ def _v2_roles(db: pw.Database) -> None:
                       holder_map("service_role_map", "services", "service")])
 
 
+def _v3_shares(db: pw.Database) -> None:
+    """Shares of servers with users and groups, and share codes."""
+
+    class Base(pw.Model):
+        class Meta:
+            database = db
+
+    def frozen(table: str) -> type[pw.Model]:
+        return type(table, (Base,), {"Meta": type("Meta", (), {"table_name": table})})
+
+    servers, users, groups = frozen("servers"), frozen("users"), frozen("groups")
+
+    class Share(Base):
+        server = pw.ForeignKeyField(servers, on_delete="CASCADE")
+        user = pw.ForeignKeyField(users, null=True, on_delete="CASCADE")
+        group = pw.ForeignKeyField(groups, null=True, on_delete="CASCADE")
+        scopes = pw.TextField()
+        created_at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "shares"
+
+    class ShareCode(Base):
+        server = pw.ForeignKeyField(servers, on_delete="CASCADE")
+        code_hash = pw.CharField(max_length=128, unique=True)
+        scopes = pw.TextField()
+        created_at = pw.DateTimeField()
+        expires_at = pw.DateTimeField(null=True, index=True)
+        exchange_count = pw.IntegerField(default=0)
+        last_exchanged_at = pw.DateTimeField(null=True)
+
+        class Meta:
+            table_name = "share_codes"
+
+    db.create_tables([Share, ShareCode])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(2, "roles and who holds them", _v2_roles),
+    Migration(3, "shares of servers, and share codes", _v3_shares),
 ]
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)

@@ -1,17 +1,31 @@
-"""What the API endpoints share: reading JSON bodies, permission checks, and the models."""
+"""What the API endpoints share: JSON bodies, who may do what, pagination, the models.
+
+Authorization follows JupyterHub: an endpoint accepts any one of a list of
+scopes; a caller without any of them gets 403, and a caller holding one only
+for other resources gets 404, so that nobody learns what exists beyond
+their reach. Models show only the fields the caller's scopes cover.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from kernel.errors import HubError
 from kernel.hub import Hub
+from kernel.scopes import Scopes
 from kernel.users import Server, User
-from kernel.web.identity import Identity, check_xsrf, identify
+from kernel.web.identity import Identity, check_xsrf, hub_of, identify
+
+PAGINATION_MEDIA_TYPE = "application/jupyterhub-pagination+json"
+#: JupyterHub's api_page_default_limit and api_page_max_limit.
+PAGE_DEFAULT_LIMIT = 50
+PAGE_MAX_LIMIT = 200
 
 
 def isoformat(when: datetime | None) -> str | None:
@@ -23,40 +37,80 @@ def isoformat(when: datetime | None) -> str | None:
 
 async def json_body(request: Request) -> Any:
     """The request's JSON body; None when empty; 400 when it is not JSON."""
+    content_type = request.headers.get("content-type", "")
     body = await request.body()
     if not body.strip():
         return None
+    if content_type and "json" not in content_type:
+        raise HubError(400, f"Expected a JSON body (Content-Type: application/json), not "
+                            f"{content_type.split(';')[0]}")
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise HubError(400, "Invalid JSON in body of request") from None
 
 
+async def json_object(request: Request, *, allowed: set[str] | None = None,
+                      required: bool = False) -> dict[str, Any]:
+    """The body as a JSON object (empty if there is none and it is not required)."""
+    body = await json_body(request)
+    if body is None and not required:
+        return {}
+    if not isinstance(body, dict):
+        raise HubError(400, "The request body must be a JSON object")
+    if allowed is not None and body.keys() - allowed:
+        unknown = ", ".join(sorted(body.keys() - allowed))
+        raise HubError(400, f"Unknown fields in the request body: {unknown}")
+    return body
+
+
+def expect(body: dict[str, Any], key: str, kind: type | tuple[type, ...],
+           description: str) -> Any:
+    """``body[key]`` if it is of the expected type, else 400 naming the field."""
+    value = body[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    # JSON true is not a number, although Python's bool is an int.
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise HubError(400, f"{key} must be {description}")
+    return value
+
+
 async def caller(request: Request) -> Identity:
-    """The authenticated caller; 403 without credentials, or without XSRF for cookie writes."""
+    """The authenticated caller; 403 without credentials.
+
+    Cookie-authenticated requests that change things must carry the XSRF
+    token, and a cookie-authenticated POST with a non-JSON content type is
+    refused (a form on another site cannot forge a JSON request).
+    """
     identity = await identify(request)
     if identity is None:
         raise HubError(403, "Missing or invalid credentials.")
     if identity.by_cookie and request.method not in ("GET", "HEAD", "OPTIONS"):
+        content_type = request.headers.get("content-type", "")
+        if request.method == "POST" and content_type and "json" not in content_type:
+            raise HubError(403, "Missing or invalid credentials.")
         check_xsrf(request, None)
     return identity
 
 
-def require(identity: Identity, scope: str, user_name: str) -> None:
-    """403 unless the caller may use ``scope`` on ``user_name``'s resources.
+def scopes_of(request: Request, identity: Identity) -> Scopes:
+    return hub_of(request).permissions.scopes(identity)
 
-    A login session, or a token that inherits its owner's rights, may act on
-    the owner's own resources, and an admin's on everyone's. Other tokens
-    need the scope itself, for that user.
-    """
-    owner = identity.user
-    token_scopes = identity.token.scopes if identity.token is not None else ("inherit",)
-    if "inherit" in token_scopes and (owner.admin or owner.name == user_name):
-        return
-    if scope in token_scopes or f"{scope}!user={user_name}" in token_scopes:
-        return
+
+def authorize(request: Request, identity: Identity, *needed: str, user: str | None = None,
+              server: str | None = None, group: str | None = None,
+              service: str | None = None) -> Scopes:
+    """The caller's scopes, if any of ``needed`` covers the resource; else 403 or 404."""
+    hub = hub_of(request)
+    scopes = scopes_of(request, identity)
+    for scope in needed:
+        if scopes.allows(scope, user=user, server=server, group=group, service=service,
+                         groups_of=hub.permissions.groups_of):
+            return scopes
+    if any(scopes.holds(scope) for scope in needed):
+        raise HubError(404, "No access to resources or resources not found")
     raise HubError(403, f"Action is not authorized with current scopes; requires any of "
-                        f"[{scope}]")
+                        f"[{', '.join(needed)}]")
 
 
 def target_user(hub: Hub, name: str) -> User:
@@ -66,12 +120,59 @@ def target_user(hub: Hub, name: str) -> User:
     return user
 
 
-def server_model(hub: Hub, server: Server) -> dict[str, Any]:
+# -- pagination ------------------------------------------------------------------
+
+
+class Page:
+    """offset/limit from the query, JupyterHub's way: a bare list, or items + _pagination."""
+
+    def __init__(self, request: Request, *, always_paginated: bool = False) -> None:
+        self.request = request
+        self.paginated = (always_paginated
+                          or PAGINATION_MEDIA_TYPE in request.headers.get("accept", ""))
+        self.offset = self._number("offset", 0)
+        limit = self._number("limit", PAGE_DEFAULT_LIMIT if self.paginated else PAGE_MAX_LIMIT)
+        self.limit = max(1, min(limit, PAGE_MAX_LIMIT))
+
+    def _number(self, name: str, default: int) -> int:
+        raw = self.request.query_params.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise HubError(400, f"{name} must be a whole number, not {raw!r}") from None
+        if value < 0 and name == "offset":
+            raise HubError(400, "offset must not be negative")
+        return value
+
+    def response(self, items: Any, total: int) -> Response:
+        """JSON for one page of ``items`` (already sliced) out of ``total``."""
+        if not self.paginated:
+            return JSONResponse(items)
+        following = self.offset + self.limit
+        next_page = None
+        if following < total:
+            query = dict(self.request.query_params)
+            query.update(offset=str(following), limit=str(self.limit))
+            url = str(self.request.url.replace(query=urlencode(query)))
+            next_page = {"offset": following, "limit": self.limit, "url": url}
+        return JSONResponse({"items": items, "_pagination": {
+            "offset": self.offset, "limit": self.limit, "total": total, "next": next_page}})
+
+    def slice(self, items: list[Any]) -> list[Any]:
+        return items[self.offset:self.offset + self.limit]
+
+
+# -- models ------------------------------------------------------------------------
+
+
+def server_model(hub: Hub, server: Server, *, with_state: bool = False) -> dict[str, Any]:
     prefix = server.prefix(hub.urls.base_url)
     api_user = f"{hub.urls.hub_prefix}api/users/{server.user.name}"
     progress = (f"{api_user}/servers/{server.name}/progress" if server.name
                 else f"{api_user}/server/progress")
-    return {
+    model = {
         "name": server.name,
         "display_name": server.display_name or server.name,
         "full_name": server.full_name,
@@ -86,20 +187,54 @@ def server_model(hub: Hub, server: Server) -> dict[str, Any]:
         "full_url": None,
         "full_progress_url": None,
     }
+    if with_state:
+        model["state"] = server.state
+    return model
 
 
-def user_model(hub: Hub, user: User) -> dict[str, Any]:
+#: Which fields of the user model each scope reveals (JupyterHub's model filtering).
+USER_FIELDS = {
+    "read:users": ("kind", "name", "user_info", "admin", "roles", "groups", "server",
+                   "pending", "created", "last_activity"),
+    "read:users:name": ("kind", "name", "user_info", "admin"),
+    "read:users:groups": ("kind", "name", "groups"),
+    "read:users:activity": ("kind", "name", "last_activity"),
+    "read:servers": ("kind", "name", "servers"),
+    "read:roles:users": ("kind", "name", "roles", "admin"),
+}
+
+
+def user_model(hub: Hub, user: User, scopes: Scopes | None = None, *,
+               include_stopped: bool = False) -> dict[str, Any]:
+    """The user model; with ``scopes``, only the fields they cover for this user."""
     default = user.server("")
-    return {
+    servers = user.servers.values() if include_stopped else user.running_servers
+    with_state = scopes is None or _covers(hub, scopes, "admin:server_state", user)
+    full = {
         "kind": "user",
         "name": user.name,
         "admin": user.admin,
-        "roles": ["admin", "user"] if user.admin else ["user"],
+        "roles": sorted(hub.permissions.role_names(user)),
         "groups": sorted(user.groups),
         "server": default.prefix(hub.urls.base_url) if default and default.ready else None,
         "pending": default.pending if default else None,
         "created": isoformat(user.created),
         "last_activity": isoformat(user.last_activity),
-        "servers": {s.name: server_model(hub, s) for s in user.servers.values() if s.active},
+        "servers": {s.name: server_model(hub, s, with_state=with_state) for s in servers},
         "user_info": user.user_info,
     }
+    if scopes is None:
+        return full
+    fields: set[str] = set()
+    for scope, visible in USER_FIELDS.items():
+        if _covers(hub, scopes, scope, user):
+            fields.update(visible)
+    return {key: value for key, value in full.items() if key in fields}
+
+
+def _covers(hub: Hub, scopes: Scopes, scope: str, user: User) -> bool:
+    return scopes.allows(scope, user=user.name, groups_of=hub.permissions.groups_of)
+
+
+def can_see_user(hub: Hub, scopes: Scopes, user: User) -> bool:
+    return any(_covers(hub, scopes, scope, user) for scope in USER_FIELDS)

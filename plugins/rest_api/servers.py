@@ -1,4 +1,4 @@
-"""Starting and stopping servers, their progress stream, and activity reports.
+"""Servers: start, stop, read, create, rename and remove them; their progress stream.
 
 POST waits up to ``slow_spawn_timeout`` (10 s) for the server: 201 when it
 is ready by then, else 202 while it goes on starting. DELETE waits up to
@@ -9,23 +9,32 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from kernel.db.fields import utcnow
 from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.users import Server, User
 from kernel.web.identity import hub_of
-from plugins.rest_api.base import caller, json_body, require, target_user
+from plugins.rest_api.base import (
+    authorize,
+    caller,
+    expect,
+    json_body,
+    json_object,
+    server_model,
+    target_user,
+)
 
 #: Seconds between keep-alive lines on an idle progress stream.
 KEEPALIVE_SECONDS = 8.0
+#: JupyterHub 6's rule for new server names: a short, lower-case, URL-safe slug.
+SERVER_NAME = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,29}")
 
 
 def _timeout(hub: Hub, name: str) -> float:
@@ -33,61 +42,167 @@ def _timeout(hub: Hub, name: str) -> float:
     return hub.config.hub.tornado_settings.get(name, 10.0)
 
 
-def _server_name(hub: Hub, request: Request) -> str:
-    name = request.path_params.get("server_name", "")
-    if name and not hub.config.hub.allow_named_servers:
+def _names(request: Request) -> tuple[str, str]:
+    return request.path_params["name"], request.path_params.get("server_name", "")
+
+
+def _check_named_servers(hub: Hub, server_name: str) -> None:
+    if server_name and not hub.config.hub.allow_named_servers:
         raise HubError(400, "Named servers are not enabled.")
-    return name
+
+
+def _existing(user: User, server_name: str) -> Server:
+    server = user.server(server_name)
+    if server is None:
+        raise HubError(404, f"{user.name} has no server named {server_name!r}")
+    return server
+
+
+async def _new_server(hub: Hub, user: User, server_name: str) -> Server:
+    """A new server record, within the limits on named servers."""
+    if server_name:
+        if not SERVER_NAME.fullmatch(server_name):
+            raise HubError(400, f"Invalid server_name {server_name!r}: use up to 30 lower-case "
+                                "letters, digits and single hyphens, starting with a letter")
+        limit = hub.config.hub.named_server_limit_per_user
+        named = [s for s in user.servers.values() if s.name]
+        if limit and len(named) >= limit:
+            raise HubError(400, f"User {user.name} already has the maximum of {limit} named "
+                                "servers. One must be deleted before a new server can be "
+                                "created")
+    return await hub.users.server(user, server_name)
 
 
 async def start_server(request: Request) -> Response:
     hub = hub_of(request)
     identity = await caller(request)
-    user = target_user(hub, request.path_params["user_name"])
-    require(identity, "servers", user.name)
-    name = _server_name(hub, request)
-    options = _user_options(await json_body(request))
-    server = await hub.users.server(user, name)
+    user_name, server_name = _names(request)
+    authorize(request, identity, "start:servers", server=f"{user_name}/{server_name}")
+    _check_named_servers(hub, server_name)
+    user = target_user(hub, user_name)
+    request_body = _server_request(await json_body(request))
+    server = user.server(server_name) or await _new_server(hub, user, server_name)
     if server.pending == "spawn":
-        return Response(status_code=202)
-    task = hub.lifecycle.request_spawn(server, options)
+        return Response(status_code=202, media_type="text/plain")
+    if "display_name" in request_body:
+        server.display_name = request_body["display_name"]
+    task = hub.lifecycle.request_spawn(server, request_body.get("user_options"))
     done, _ = await asyncio.wait([task], timeout=_timeout(hub, "slow_spawn_timeout"))
     if not done:
-        return Response(status_code=202)
+        return Response(status_code=202, media_type="text/plain")
     if server.ready:
-        return Response(status_code=201)
+        return Response(status_code=201, media_type="text/plain")
     failed = server.progress.failed
     raise HubError(500, failed["message"] if failed else "The spawn failed")
 
 
-def _user_options(body: Any) -> dict[str, Any] | None:
-    """JupyterHub's back-compat rule: a body without the known keys is user_options whole."""
+def _server_request(body: Any) -> dict[str, Any]:
+    """display_name and user_options from a body, with JupyterHub's back-compat rule:
+    a body with neither key is the user_options whole; no body reuses the last ones."""
     if body is None:
-        return None
+        return {}
     if not isinstance(body, dict):
         raise HubError(400, "The request body must be a JSON object")
-    if "user_options" in body or "display_name" in body:
-        options = body.get("user_options")
-        if options is not None and not isinstance(options, dict):
-            raise HubError(400, "user_options must be a JSON object")
-        return options
-    return body
+    if "user_options" not in body and "display_name" not in body:
+        return {"user_options": body}
+    request: dict[str, Any] = {}
+    if body.get("user_options") is not None:
+        request["user_options"] = expect(body, "user_options", dict, "a JSON object")
+    if "display_name" in body:
+        request["display_name"] = _display_name(body)
+    return request
+
+
+def _display_name(body: dict[str, Any]) -> str:
+    name = expect(body, "display_name", str, "a string")
+    if not 1 <= len(name) <= 255 or not name.isprintable():
+        raise HubError(400, "display_name must be 1 to 255 printable characters")
+    return name
+
+
+async def create_server(request: Request) -> Response:
+    """PUT: create a named server without starting it."""
+    hub = hub_of(request)
+    identity = await caller(request)
+    user_name, server_name = _names(request)
+    authorize(request, identity, "start:servers", server=f"{user_name}/{server_name}")
+    if not server_name:
+        raise HubError(409, "The default server always exists")
+    _check_named_servers(hub, server_name)
+    user = target_user(hub, user_name)
+    if user.server(server_name) is not None:
+        raise HubError(409, f"{user_name} already has a server named {server_name}")
+    request_body = _server_request(await json_body(request))
+    server = await _new_server(hub, user, server_name)
+    server.display_name = request_body.get("display_name", "")
+    server.user_options = request_body.get("user_options") or {}
+    await hub.users.save_server(server)
+    return JSONResponse(server_model(hub, server), status_code=201)
+
+
+async def get_server(request: Request) -> Response:
+    hub = hub_of(request)
+    identity = await caller(request)
+    user_name, server_name = _names(request)
+    scopes = authorize(request, identity, "read:servers", server=f"{user_name}/{server_name}")
+    server = _existing(target_user(hub, user_name), server_name)
+    with_state = scopes.allows("admin:server_state", server=server.full_name,
+                               groups_of=hub.permissions.groups_of)
+    return JSONResponse(server_model(hub, server, with_state=with_state))
+
+
+async def change_server(request: Request) -> Response:
+    """PATCH: rename, or set display_name or user_options, of a stopped server."""
+    hub = hub_of(request)
+    identity = await caller(request)
+    user_name, server_name = _names(request)
+    authorize(request, identity, "start:servers", server=f"{user_name}/{server_name}")
+    user = target_user(hub, user_name)
+    server = _existing(user, server_name)
+    body = await json_object(request, allowed={"name", "display_name", "user_options"},
+                             required=True)
+    if not body:
+        raise HubError(400, "Nothing to change: give name, display_name or user_options")
+    if server.active:
+        raise HubError(400, f"{server.log_name} is active; stop it before changing it")
+    if "name" in body:
+        new_name = expect(body, "name", str, "a string")
+        if not server_name or not new_name:
+            raise HubError(400, "The default server cannot be renamed")
+        if user.server(new_name) is not None:
+            raise HubError(409, f"{user_name} already has a server named {new_name}")
+        if not SERVER_NAME.fullmatch(new_name):
+            raise HubError(400, f"Invalid server_name {new_name!r}")
+        await hub.users.rename_server(server, new_name)
+    if "display_name" in body:
+        server.display_name = _display_name(body)
+    if "user_options" in body:
+        server.user_options = expect(body, "user_options", dict, "a JSON object")
+    await hub.users.save_server(server)
+    return JSONResponse(server_model(hub, server))
 
 
 async def stop_server(request: Request) -> Response:
     hub = hub_of(request)
     identity = await caller(request)
-    user = target_user(hub, request.path_params["user_name"])
-    require(identity, "servers", user.name)
-    name = _server_name(hub, request)
-    server = user.server(name)
+    user_name, server_name = _names(request)
+    authorize(request, identity, "delete:servers", server=f"{user_name}/{server_name}")
+    _check_named_servers(hub, server_name)
+    user = target_user(hub, user_name)
+    body = await json_object(request, allowed={"remove"})
+    remove = expect(body, "remove", bool, "true or false") if "remove" in body else False
+    if remove and not server_name:
+        raise HubError(400, "The default server cannot be removed")
+    server = user.server(server_name)
     if server is None:
-        if name:
-            raise HubError(404, f"{user.name} has no server named {name}")
+        if server_name:
+            raise HubError(404, f"{user_name} has no server named {server_name}")
         return Response(status_code=204)
     if not server.active:
+        if remove:
+            await hub.lifecycle.remove(server)
         return Response(status_code=204)
-    task = hub.lifecycle.request_stop(server)
+    task = hub.lifecycle.request_stop(server, remove=remove)
     done, _ = await asyncio.wait([task], timeout=_timeout(hub, "slow_stop_timeout"))
     return Response(status_code=204 if done else 202)
 
@@ -95,12 +210,9 @@ async def stop_server(request: Request) -> Response:
 async def progress(request: Request) -> Response:
     hub = hub_of(request)
     identity = await caller(request)
-    user = target_user(hub, request.path_params["user_name"])
-    require(identity, "read:servers", user.name)
-    name = request.path_params.get("server_name", "")
-    server = user.server(name)
-    if server is None:
-        raise HubError(404, f"{user.name} has no server named {name!r}")
+    user_name, server_name = _names(request)
+    authorize(request, identity, "read:servers", server=f"{user_name}/{server_name}")
+    server = _existing(target_user(hub, user_name), server_name)
     if server.ready:
         events = _ready_only(hub, server)
     elif server.pending == "spawn" or server.progress.failed:
@@ -137,64 +249,15 @@ async def _event_stream(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[
         next_event.cancel()
 
 
-async def activity(request: Request) -> Response:
-    """Servers report their users' activity here (JUPYTERHUB_ACTIVITY_URL)."""
-    hub = hub_of(request)
-    identity = await caller(request)
-    user = target_user(hub, request.path_params["user_name"])
-    require(identity, "users:activity", user.name)
-    body = await json_body(request)
-    if not isinstance(body, dict) or not ("last_activity" in body or "servers" in body):
-        raise HubError(400, "Expected last_activity and/or servers in the body")
-    latest = _timestamp(body.get("last_activity")) if "last_activity" in body else None
-    servers = body.get("servers") or {}
-    if not isinstance(servers, dict):
-        raise HubError(400, "servers must be a JSON object")
-    updates: list[tuple[Server, datetime]] = []
-    for name, report in servers.items():
-        server = user.server(name)
-        if server is None or not isinstance(report, dict):
-            raise HubError(400, f"No such server {name!r} for user {user.name}")
-        when = _timestamp(report.get("last_activity"))
-        updates.append((server, when))
-        latest = max(latest, when) if latest else when
-    await _record_activity(hub, user, latest, updates)
-    return Response(status_code=200)
-
-
-def _timestamp(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise HubError(400, f"last_activity must be an ISO 8601 timestamp, not {value!r}")
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise HubError(400, f"last_activity {value!r} is not an ISO 8601 timestamp") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    if when > utcnow() + timedelta(minutes=59):
-        raise HubError(400, f"last_activity {value!r} is more than an hour in the future")
-    return when
-
-
-async def _record_activity(hub: Hub, user: User, latest: datetime | None,
-                           updates: list[tuple[Server, datetime]]) -> None:
-    """Keep the newest time; skip writes closer than activity_resolution to the stored one."""
-    resolution = timedelta(seconds=hub.config.hub.activity_resolution)
-    for server, when in updates:
-        if server.last_activity is None or when > server.last_activity + resolution:
-            server.last_activity = when
-            await hub.users.save_server(server)
-    if latest and (user.last_activity is None or latest > user.last_activity + resolution):
-        user.last_activity = latest
-        await hub.users.save_activity(user)
-
-
 ROUTES = [
-    Route("/api/users/{user_name}/server", start_server, methods=["POST"]),
-    Route("/api/users/{user_name}/server", stop_server, methods=["DELETE"]),
-    Route("/api/users/{user_name}/servers/{server_name}", start_server, methods=["POST"]),
-    Route("/api/users/{user_name}/servers/{server_name}", stop_server, methods=["DELETE"]),
-    Route("/api/users/{user_name}/server/progress", progress, methods=["GET"]),
-    Route("/api/users/{user_name}/servers/{server_name}/progress", progress, methods=["GET"]),
-    Route("/api/users/{user_name}/activity", activity, methods=["POST"]),
+    Route("/api/users/{name}/server", start_server, methods=["POST"]),
+    Route("/api/users/{name}/server", stop_server, methods=["DELETE"]),
+    Route("/api/users/{name}/server", get_server, methods=["GET"]),
+    Route("/api/users/{name}/server/progress", progress, methods=["GET"]),
+    Route("/api/users/{name}/servers/{server_name}", start_server, methods=["POST"]),
+    Route("/api/users/{name}/servers/{server_name}", stop_server, methods=["DELETE"]),
+    Route("/api/users/{name}/servers/{server_name}", get_server, methods=["GET"]),
+    Route("/api/users/{name}/servers/{server_name}", create_server, methods=["PUT"]),
+    Route("/api/users/{name}/servers/{server_name}", change_server, methods=["PATCH"]),
+    Route("/api/users/{name}/servers/{server_name}/progress", progress, methods=["GET"]),
 ]

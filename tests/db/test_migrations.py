@@ -39,7 +39,7 @@ def test_upgrading_backs_up_sqlite_then_migrates_and_keeps_the_data(v1_database)
     db = Database(f"sqlite:///{v1_database}")
     try:
         steps = db.call(schema.upgrade, db.peewee)
-        assert steps[0] == "2: roles and who holds them"
+        assert steps == ["2: roles and who holds them", "3: shares of servers, and share codes"]
         assert db.call(schema.stored_version, db.peewee) == SCHEMA_VERSION
         db.call(schema.check, db.peewee, how_to_upgrade="")
         alice = db.call(orm.User.get, orm.User.name == "alice")
@@ -70,22 +70,31 @@ def test_reset_empties_the_database(database):
     assert database.call(schema.stored_version, database.peewee) == SCHEMA_VERSION
 
 
-def test_the_roles_migration_runs_on_every_engine(database):
-    # A version-1 database is today's schema without the tables version 2 added.
+def test_every_migration_runs_on_every_engine(database):
+    # A version-1 database is today's schema without the tables later versions added.
     database.call(schema.initialize, database.peewee)
+    added_since_v1 = [orm.ShareCode, orm.Share, orm.UserRole, orm.GroupRole, orm.ServiceRole,
+                      orm.Role]
 
     def back_to_version_1():
-        database.peewee.drop_tables([orm.UserRole, orm.GroupRole, orm.ServiceRole, orm.Role])
+        database.peewee.drop_tables(added_since_v1)
         orm.SchemaVersion.update(version=1).execute()
 
     database.call(back_to_version_1)
     database.call(orm.User.create, name="alice")
-    assert database.call(schema.upgrade, database.peewee) == ["2: roles and who holds them"]
+    assert database.call(schema.upgrade, database.peewee) == [
+        "2: roles and who holds them", "3: shares of servers, and share codes"]
 
-    def use_roles():
+    def use_new_tables():
+        alice = orm.User.get(name="alice")
         role = orm.Role.create(name="grader", scopes=["read:users"])
-        orm.UserRole.create(user=orm.User.get(name="alice"), role=role)
-        orm.User.delete().execute()  # cascades to the user's roles
-        return orm.UserRole.select().count()
+        orm.UserRole.create(user=alice, role=role)
+        server = orm.Server.create(user=alice, name="")
+        orm.Share.create(server=server, user=orm.User.create(name="bob"),
+                         scopes=["access:servers!server=alice/"])
+        orm.ShareCode.create(server=server, code_hash="h", scopes=[])
+        orm.User.delete().where(orm.User.name == "alice").execute()  # cascades
+        return (orm.UserRole.select().count(), orm.Share.select().count(),
+                orm.ShareCode.select().count())
 
-    assert database.call(use_roles) == 0
+    assert database.call(use_new_tables) == (0, 0, 0)

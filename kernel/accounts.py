@@ -1,0 +1,114 @@
+"""Managing users: create, rename, delete, and change admin rights, groups and roles.
+
+What the REST API and the admin page do to a user, with everything that must
+follow: permission caches forgotten, a deleted user's servers stopped and
+sessions ended, a renamed user's servers stopped first (their addresses
+contain the name).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from kernel.auth import username_problem
+from kernel.db import models as orm
+from kernel.errors import HubError
+
+if TYPE_CHECKING:
+    from kernel.hub import Hub
+    from kernel.users import User
+
+
+def check_new_name(hub: Hub, name: object) -> str:
+    """A valid, unused user name, or 400/409."""
+    if not isinstance(name, str):
+        raise HubError(400, "A user name must be a string")
+    problem = username_problem(hub, name)
+    if problem:
+        shown = name if len(name) <= 40 else name[:40] + "..."
+        raise HubError(400, f"Invalid user name {shown!r}: {problem}")
+    if name in hub.users:
+        raise HubError(409, f"User {name} already exists")
+    return name
+
+
+async def create_user(hub: Hub, name: str, *, admin: bool = False) -> User:
+    check_new_name(hub, name)
+    user = await hub.users.add(name, admin=admin)
+    hub.permissions.changed()
+    hub.emit("user.created", user=name, admin=admin)
+    return user
+
+
+async def set_admin(hub: Hub, user: User, admin: bool) -> None:
+    if user.admin != admin:
+        await hub.users.set_admin(user, admin)
+        hub.permissions.changed()
+
+
+async def rename_user(hub: Hub, user: User, new_name: str) -> None:
+    check_new_name(hub, new_name)
+    if any(s.active for s in user.servers.values()):
+        raise HubError(400, f"{user.name} has running servers; stop them before renaming")
+    old = user.name
+    await hub.users.rename(user, new_name)
+    hub.groups.rename_user(old, new_name, user.groups)
+    hub.permissions.changed()
+    hub.emit("user.renamed", user=new_name, old=old)
+
+
+async def delete_user(hub: Hub, user: User) -> None:
+    """Stop the user's servers, end their sessions, then delete them and their tokens."""
+    if any(s.pending == "stop" for s in user.servers.values()):
+        raise HubError(400, f"{user.name}'s server is in the process of stopping; try again "
+                            "shortly")
+    stops = [hub.lifecycle.request_stop(s) for s in user.servers.values() if s.active]
+    if stops:
+        await asyncio.gather(*stops, return_exceptions=True)
+    await hub.sessions.revoke_user(user.id)
+    await hub.tokens.revoke_where(user_id=user.id)
+    hub.groups.forget_user(user)
+    hub.shares.forget_user(user.id)
+    await hub.users.delete(user)
+    hub.permissions.changed()
+    hub.emit("user.deleted", user=user.name)
+
+
+async def set_groups(hub: Hub, user: User, names: list[str]) -> None:
+    """Make ``names`` exactly the user's groups (400 for a group that does not exist)."""
+    groups = []
+    for name in names:
+        group = hub.groups.get(name)
+        if group is None:
+            raise HubError(400, f"No such group: {name}")
+        groups.append(group)
+    for group in [hub.groups.get(n) for n in user.groups - set(names)]:
+        if group is not None:
+            await hub.groups.remove_members(group, [user])
+    for group in groups:
+        await hub.groups.add_members(group, [user])
+    hub.permissions.changed()
+
+
+async def set_roles(hub: Hub, user: User, names: list[str]) -> None:
+    """Make ``names`` exactly the roles assigned to the user (built-in ones are implied)."""
+    roles = hub.permissions.roles
+    unknown = [n for n in names if n not in roles.roles]
+    if unknown:
+        raise HubError(400, f"No such role: {', '.join(unknown)}")
+    for_tokens = [n for n in names if n in ("server", "token")]
+    if for_tokens:
+        raise HubError(400, f"The {for_tokens[0]} role is for tokens, not users")
+    assignable = [n for n in names if n not in ("user", "admin")]
+    await hub.db.run(_replace_user_roles, user.id, assignable)
+    roles.users[user.id] = set(assignable)
+    if "admin" in names and not user.admin:
+        await hub.users.set_admin(user, True)
+    hub.permissions.changed()
+
+
+def _replace_user_roles(user_id: int, names: list[str]) -> None:
+    orm.UserRole.delete().where(orm.UserRole.user == user_id).execute()
+    for role in orm.Role.select().where(orm.Role.name.in_(names)):
+        orm.UserRole.create(user=user_id, role=role)

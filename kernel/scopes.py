@@ -1,0 +1,252 @@
+"""Scopes: JupyterHub's permission model, expanded, filtered, intersected and checked.
+
+A scope names a permission (``read:users``) and may be limited by a filter
+to one user, server, group or service (``read:users!user=alice``,
+``access:servers!server=alice/gpu``, ``read:groups!group=physics``,
+``access:services!service=grader``). A scope implies its subscopes
+(``users`` implies ``read:users``, which implies ``read:users:name``, ...),
+with the same filter. Roles are named lists of scopes (``kernel.roles``).
+
+``Scopes`` holds an expanded set and answers "may this caller do X to that
+resource?": yes; no, the scope is missing (403); or no, the caller holds the
+scope only for other resources (404, which hides whether the resource
+exists), as JupyterHub answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+#: Every scope: (what it allows, the scopes it implies).
+SCOPE_DEFINITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "self": ("Your own resources (expands to the owner's user-level scopes).", ()),
+    "inherit": ("Everything the token's owner may do.", ()),
+    "admin-ui": ("The admin page.", ()),
+    "admin:users": ("Create, change and delete users, with their auth state.",
+                    ("admin:auth_state", "users", "read:roles:users", "delete:users")),
+    "admin:auth_state": ("Read users' auth state.", ()),
+    "users": ("Read and change users (except admin rights).",
+              ("read:users", "list:users", "users:activity")),
+    "delete:users": ("Delete users.", ()),
+    "list:users": ("List users' names.", ("read:users:name",)),
+    "read:users": ("Read user models.",
+                   ("read:users:name", "read:users:groups", "read:users:activity")),
+    "read:users:name": ("Read users' names.", ()),
+    "read:users:groups": ("Read users' group membership.", ()),
+    "read:users:activity": ("Read users' last activity.", ()),
+    "users:activity": ("Report users' activity.", ("read:users:activity",)),
+    "read:roles": ("Read role assignments.",
+                   ("read:roles:users", "read:roles:services", "read:roles:groups")),
+    "read:roles:users": ("Read users' roles.", ()),
+    "read:roles:services": ("Read services' roles.", ()),
+    "read:roles:groups": ("Read groups' roles.", ()),
+    "admin:servers": ("Start, stop and read servers, with their spawner state.",
+                      ("admin:server_state", "servers")),
+    "admin:server_state": ("Read servers' spawner state.", ()),
+    "servers": ("Start, stop and read servers.",
+                ("read:servers", "start:servers", "delete:servers")),
+    "read:servers": ("Read servers' models.", ("read:users:name",)),
+    "start:servers": ("Create, start and change servers.", ()),
+    "delete:servers": ("Stop and remove servers.", ()),
+    "tokens": ("Create, read and revoke API tokens.", ("read:tokens",)),
+    "read:tokens": ("Read API tokens.", ()),
+    "admin:groups": ("Create, change and delete groups.",
+                     ("groups", "read:roles:groups", "delete:groups")),
+    "groups": ("Read groups and change their members and properties.",
+               ("read:groups", "list:groups")),
+    "list:groups": ("List groups' names.", ("read:groups:name",)),
+    "read:groups": ("Read group models.", ("read:groups:name",)),
+    "read:groups:name": ("Read groups' names.", ()),
+    "delete:groups": ("Delete groups.", ()),
+    "admin:services": ("Create and delete services, and read them.",
+                       ("list:services", "read:services", "read:roles:services")),
+    "list:services": ("List services' names.", ("read:services:name",)),
+    "read:services": ("Read service models.", ("read:services:name",)),
+    "read:services:name": ("Read services' names.", ()),
+    "read:hub": ("Read the hub's details (/info).", ()),
+    "access:servers": ("Use servers through their web interface and API.", ()),
+    "access:services": ("Use services through their web interface and API.", ()),
+    "shares": ("Share servers with users and groups.",
+               ("access:servers", "read:shares", "users:shares", "groups:shares")),
+    "read:shares": ("Read who a server is shared with.", ()),
+    "users:shares": ("Read and leave users' shares.", ("read:users:shares",)),
+    "read:users:shares": ("Read the servers shared with users.", ()),
+    "groups:shares": ("Read and leave groups' shares.", ("read:groups:shares",)),
+    "read:groups:shares": ("Read the servers shared with groups.", ()),
+    "proxy": ("Read and sync the proxy's routing table.", ()),
+    "shutdown": ("Shut the hub down.", ()),
+    "read:metrics": ("Read the hub's metrics (/hub/metrics).", ()),
+}
+
+#: What `self` means: a user's own resources.
+SELF_SCOPES = ("read:users", "users:shares", "read:shares", "users:activity", "servers",
+               "tokens", "access:servers")
+
+#: Granted to every token on top of its scopes, so that whoami works.
+IDENTIFY_SCOPES = ("read:users:name!user", "read:users:groups!user")
+
+FILTER_KINDS = ("user", "server", "group", "service")
+
+
+class ScopeError(ValueError):
+    """A scope that does not exist or is written wrongly; the message says which."""
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who bare filters (``!user``, ``!server``, ``!service``) and ``self`` refer to."""
+
+    user: str | None = None
+    #: ``user/name`` of the server a server's token or OAuth client belongs to.
+    server: str | None = None
+    service: str | None = None
+
+
+#: A scope's filter: (kind, value), or None for unfiltered.
+Filter = tuple[str, str] | None
+GroupsOf = Callable[[str], Iterable[str]]
+
+
+def parse(scope: str) -> tuple[str, Filter | str]:
+    """``read:users!user=alice`` -> ("read:users", ("user", "alice")); bare filters kept."""
+    base, _, rest = scope.partition("!")
+    if base not in SCOPE_DEFINITIONS and not base.startswith("custom:"):
+        raise ScopeError(f"unknown scope {base!r}")
+    if not rest:
+        return base, None
+    kind, equals, value = rest.partition("=")
+    if kind not in FILTER_KINDS:
+        raise ScopeError(f"unknown filter {rest!r} in {scope!r} (use !user=, !server=, "
+                         "!group= or !service=)")
+    if not equals:
+        return base, kind  # a bare filter, filled from the owner
+    if not value or (kind == "server" and "/" not in value):
+        raise ScopeError(f"bad filter value in {scope!r}")
+    return base, (kind, value)
+
+
+def check(scopes: Iterable[str]) -> list[str]:
+    """The scopes, each checked to exist and be well written (ScopeError otherwise)."""
+    return [scope for scope in scopes if parse(scope)]
+
+
+class Scopes:
+    """An expanded set of scopes: base scope -> the filters it holds (None = everything)."""
+
+    def __init__(self, grants: Mapping[str, set[Filter]] | None = None) -> None:
+        self._grants: dict[str, set[Filter]] = {k: set(v) for k, v in (grants or {}).items()}
+
+    @classmethod
+    def expand(cls, scopes: Iterable[str], owner: Owner) -> Scopes:
+        """Expand scopes (and `self`) into every implied subscope, filling bare filters."""
+        expanded = cls()
+        for scope in scopes:
+            base, filter_ = parse(scope)
+            if base == "self":
+                if owner.user:
+                    for own in SELF_SCOPES:
+                        expanded._add_with_subscopes(own, ("user", owner.user))
+                continue
+            if base == "inherit":
+                expanded._grants.setdefault("inherit", set()).add(None)
+                continue
+            if isinstance(filter_, str):
+                filter_ = _fill(filter_, owner)
+                if filter_ is None:
+                    continue  # e.g. `!server` for an owner without a server: grants nothing
+            expanded._add_with_subscopes(base, filter_)
+        return expanded
+
+    def _add_with_subscopes(self, base: str, filter_: Filter) -> None:
+        self._grants.setdefault(base, set()).add(filter_)
+        for sub in SCOPE_DEFINITIONS.get(base, ("", ()))[1]:
+            sub_filter = filter_
+            if filter_ and filter_[0] == "server" and sub.startswith("read:users"):
+                # A server filter means its owner for user-level scopes.
+                sub_filter = ("user", filter_[1].split("/", 1)[0])
+            self._add_with_subscopes(sub, sub_filter)
+
+    # -- questions ------------------------------------------------------------------
+
+    @property
+    def inherits(self) -> bool:
+        return "inherit" in self._grants
+
+    def holds(self, base: str) -> bool:
+        """Whether any grant of ``base`` is held, for any resource."""
+        return bool(self._grants.get(base))
+
+    def allows(self, base: str, *, user: str | None = None, server: str | None = None,
+               group: str | None = None, service: str | None = None,
+               groups_of: GroupsOf = lambda _: ()) -> bool:
+        """Whether ``base`` covers the resource (a user, a ``user/name`` server, a group, a
+        service), or covers everything when no resource is named."""
+        filters = self._grants.get(base, set())
+        if None in filters:
+            return True
+        if server is not None and user is None:
+            user = server.split("/", 1)[0]
+        resource = {"user": user, "server": server, "group": group, "service": service}
+        for kind, value in filters:  # type: ignore[misc]
+            if value == resource[kind]:
+                return True
+            if kind == "group" and user is not None and value in groups_of(user):
+                return True
+        return False
+
+    def filters(self, base: str) -> set[Filter]:
+        return set(self._grants.get(base, set()))
+
+    def intersect(self, other: Scopes, groups_of: GroupsOf) -> Scopes:
+        """What both allow: a token's scopes limited to what its owner may do now."""
+        if self.inherits:
+            return other
+        result = Scopes()
+        for base in self._grants.keys() & other._grants.keys():
+            mine, theirs = self._grants[base], other._grants[base]
+            kept = {f for f in mine if _covered(f, theirs, groups_of)}
+            kept |= {f for f in theirs if _covered(f, mine, groups_of)}
+            if kept:
+                result._grants[base] = {None} if None in kept else kept
+        return result
+
+    def __or__(self, other: Scopes) -> Scopes:
+        merged = Scopes(self._grants)
+        for base, filters in other._grants.items():
+            merged._grants.setdefault(base, set()).update(filters)
+        return merged
+
+    def as_list(self) -> list[str]:
+        """Sorted scope strings, as the API shows them."""
+        return sorted(base if f is None else f"{base}!{f[0]}={f[1]}"
+                      for base, filters in self._grants.items()
+                      for f in ({None} if None in filters else filters))
+
+    def __repr__(self) -> str:
+        return f"Scopes({self.as_list()})"
+
+
+def _fill(kind: str, owner: Owner) -> Filter:
+    value = {"user": owner.user, "server": owner.server, "service": owner.service}.get(kind)
+    return (kind, value) if value else None
+
+
+def _covered(filter_: Filter, by: set[Filter], groups_of: GroupsOf) -> bool:
+    """Whether a grant with ``filter_`` lies within the grants ``by``."""
+    if None in by:
+        return True
+    if filter_ is None:
+        return False
+    if filter_ in by:
+        return True
+    kind, value = filter_
+    user = value.split("/", 1)[0] if kind == "server" else value if kind == "user" else None
+    if user is None:
+        return False
+    for kind, holder in by:  # type: ignore[misc]
+        if (kind, holder) == ("user", user):
+            return True
+        if kind == "group" and holder in groups_of(user):
+            return True
+    return False

@@ -1,0 +1,174 @@
+"""API tokens: list, create (with a note, an expiry and scopes), read and revoke."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from kernel.auth import login
+from kernel.db import models as orm
+from kernel.errors import HubError
+from kernel.hub import Hub
+from kernel.scopes import Owner, ScopeError, Scopes, check
+from kernel.users import User
+from kernel.web.identity import Identity, check_xsrf, hub_of, identify
+from plugins.rest_api.base import (
+    authorize,
+    caller,
+    expect,
+    isoformat,
+    json_object,
+    target_user,
+)
+
+
+def token_model(hub: Hub, row: orm.APIToken, owner: User) -> dict[str, Any]:
+    scopes = Scopes.expand(row.scopes, Owner(user=owner.name)).as_list()
+    return {
+        "id": f"a{row.id}",
+        "kind": "api_token",
+        "user": owner.name,
+        "roles": [],
+        "scopes": scopes,
+        "note": row.note,
+        "created": isoformat(row.created),
+        "last_activity": isoformat(row.last_activity),
+        "expires_at": isoformat(row.expires_at),
+        "session_id": row.session_id,
+        "oauth_client": "JupyterHub" if row.oauth_client_id is None else row.note,
+    }
+
+
+async def list_tokens(request: Request) -> Response:
+    hub = hub_of(request)
+    identity = await caller(request)
+    name = request.path_params["name"]
+    authorize(request, identity, "read:tokens", user=name)
+    user = target_user(hub, name)
+    rows = await hub.tokens.of_user(user.id)
+    return JSONResponse({"api_tokens": [token_model(hub, r, user) for r in rows]})
+
+
+async def create_token(request: Request) -> Response:
+    hub = hub_of(request)
+    name = request.path_params["name"]
+    body = await json_object(request, allowed={"note", "expires_in", "scopes", "roles", "auth"})
+    identity = await _token_creator(request, body)
+    authorize(request, identity, "tokens", user=name)
+    user = target_user(hub, name)
+    note = expect(body, "note", str, "a string") if body.get("note") is not None else ""
+    expires_in = body.get("expires_in")
+    if expires_in is not None:
+        expires_in = expect(body, "expires_in", (int, float), "a number of seconds")
+        if expires_in < 0:
+            raise HubError(400, "expires_in must not be negative")
+    scopes = _requested_scopes(hub, body)
+    _check_held(hub, identity, user, scopes)
+    if identity.user is not user:
+        note = note or f"Requested via api by user {identity.user.name}"
+    token, row = await hub.tokens.issue(user_id=user.id, scopes=scopes, note=note,
+                                        expires_in=expires_in or None)
+    model = token_model(hub, row, user)
+    model["token"] = token
+    return JSONResponse(model, status_code=201)
+
+
+async def _token_creator(request: Request, body: dict[str, Any]) -> Identity:
+    """The caller, who may instead log in with the `auth` field (username and password)."""
+    identity = await identify(request)
+    if identity is None:
+        auth = body.get("auth")
+        if not isinstance(auth, dict):
+            raise HubError(403, "Missing or invalid credentials.")
+        user = await login(hub_of(request), request,
+                           {k: str(v) for k, v in auth.items() if isinstance(v, str)})
+        if user is None:
+            raise HubError(403, "Missing or invalid credentials.")
+        return Identity(user=user)
+    if identity.by_cookie:
+        check_xsrf(request, None)
+    return identity
+
+
+def _requested_scopes(hub: Hub, body: dict[str, Any]) -> list[str]:
+    if body.get("scopes") is not None and body.get("roles") is not None:
+        raise HubError(400, "Give scopes or roles, not both")
+    if body.get("roles") is not None:
+        roles = expect(body, "roles", list, "a list of role names")
+        known = hub.permissions.roles.roles
+        unknown = [r for r in roles if not isinstance(r, str) or r not in known]
+        if unknown:
+            raise HubError(400, f"No such role: {', '.join(map(str, unknown))}")
+        return [scope for r in roles for scope in known[r].scopes]
+    if body.get("scopes") is None:
+        return ["inherit"]  # the `token` role: everything the owner may do
+    scopes = expect(body, "scopes", list, "a list of scopes")
+    if not all(isinstance(s, str) for s in scopes):
+        raise HubError(400, "scopes must be a list of strings")
+    try:
+        return check(scopes)
+    except ScopeError as e:
+        raise HubError(400, str(e)) from None
+
+
+def _check_held(hub: Hub, identity: Identity, owner: User, scopes: list[str]) -> None:
+    """403 for a scope the token's owner does not hold (a token cannot grant more)."""
+    held = hub.permissions.user_scopes(owner)
+    granting = hub.permissions.scopes(identity)
+    missing = []
+    for scope in scopes:
+        wanted = Scopes.expand([scope], Owner(user=owner.name))
+        if wanted.inherits:
+            continue
+        for limit in (held, granting):
+            if set(wanted.intersect(limit, hub.permissions.groups_of).as_list()) != \
+                    set(wanted.as_list()):
+                missing.append(scope)
+                break
+    if missing:
+        raise HubError(403, f"Not assigning requested scopes {', '.join(missing)}: not held "
+                            f"by {owner.name}")
+
+
+async def _owned_token(hub: Hub, user: User, token_id: str) -> orm.APIToken:
+    number = token_id[1:] if token_id.startswith("a") else ""
+    row = await hub.tokens.get(int(number)) if number.isdigit() else None
+    if row is None or row.user_id != user.id:
+        raise HubError(404, f"No such token: {token_id}")
+    return row
+
+
+async def get_token(request: Request) -> Response:
+    hub = hub_of(request)
+    identity = await caller(request)
+    name = request.path_params["name"]
+    authorize(request, identity, "read:tokens", user=name)
+    user = target_user(hub, name)
+    row = await _owned_token(hub, user, request.path_params["token_id"])
+    return JSONResponse(token_model(hub, row, user))
+
+
+async def delete_token(request: Request) -> Response:
+    hub = hub_of(request)
+    identity = await caller(request)
+    name = request.path_params["name"]
+    authorize(request, identity, "tokens", user=name)
+    user = target_user(hub, name)
+    row = await _owned_token(hub, user, request.path_params["token_id"])
+    if row.oauth_client_id is not None:
+        # Revoking an OAuth token revokes the user's whole grant to that client.
+        await hub.tokens.revoke_where(user_id=user.id, oauth_client_id=row.oauth_client_id)
+    else:
+        await hub.tokens.revoke(row.id)
+    return Response(status_code=204)
+
+
+ROUTES = [
+    Route("/api/users/{name}/tokens", list_tokens, methods=["GET"]),
+    Route("/api/users/{name}/tokens", create_token, methods=["POST"]),
+    Route("/api/users/{name}/tokens/{token_id}", get_token, methods=["GET"]),
+    Route("/api/users/{name}/tokens/{token_id}", delete_token, methods=["DELETE"]),
+]
