@@ -10,6 +10,10 @@ import pluggy
 
 __version__ = "0.1.0"
 
+#: The JupyterHub release whose contracts kernelhub serves; clients (jupyterhub-singleuser,
+#: the idle culler) read it from the API and the X-JupyterHub-Version header.
+JUPYTERHUB_VERSION = "6.1.1"
+
 #: The pluggy project name; also the entry-point group plugins register under.
 PROJECT_NAME = "kernelhub"
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from kernel import __version__
+from kernel import JUPYTERHUB_VERSION, __version__
 from kernel.bootstrap import apply_config
 from kernel.config.loader import Loaded
 from kernel.db import schema
@@ -48,6 +48,8 @@ class Hub:
     """One hub: built from a loaded config, prepared, then started inside the web server."""
 
     version = __version__
+    #: What the API reports as its version: the JupyterHub contract it serves.
+    api_version = JUPYTERHUB_VERSION
 
     def __init__(self, loaded: Loaded) -> None:
         self.config = loaded.config

@@ -20,6 +20,7 @@ from kernel.db.fields import utcnow
 from kernel.errors import HubError
 from kernel.hookcall import PluginError
 from kernel.readiness import NotReady, wait_for_http
+from kernel.roles import BUILTIN_ROLES
 from kernel.spawner import server_url
 
 if TYPE_CHECKING:
@@ -34,12 +35,6 @@ def oauth_client_id(server: Server) -> str:
     """The server's OAuth client id (also its cookie name), as JupyterHub names it."""
     client = f"jupyterhub-user-{quote(server.user.name, safe='')}"
     return f"{client}-{quote(server.name, safe='')}" if server.name else client
-
-
-def server_token_scopes(server: Server) -> list[str]:
-    """The scopes of a server's own API token: JupyterHub's `server` role."""
-    return [f"users:activity!user={server.user.name}",
-            f"access:servers!server={server.full_name}"]
 
 
 def access_scopes(server: Server) -> list[str]:
@@ -59,6 +54,8 @@ class ServerLifecycle:
         self.hub = hub
         #: Every server that is not fully stopped (kept so no check walks all users).
         self.active: set[Server] = set()
+        #: Spawns that failed in a row (consecutive_failure_limit).
+        self.failures_in_a_row = 0
 
     # -- spawning -------------------------------------------------------------
 
@@ -137,8 +134,10 @@ class ServerLifecycle:
             hub.measure("server_spawn_duration_seconds", "timing", time.monotonic() - began,
                         status="failure", reason=_failure_reason(e))
             await asyncio.shield(self._cleanup(server, spawner, stop=True))
+            self._count_failure()
             return
         server.pending = None
+        self.failures_in_a_row = 0
         elapsed = time.monotonic() - began
         prefix = server.prefix(hub.urls.base_url)
         server.progress.finish({
@@ -152,12 +151,24 @@ class ServerLifecycle:
                     reason="")
         self._poll_in_background(server)
 
+    def _count_failure(self) -> None:
+        """Shut down after consecutive_failure_limit failures in a row, as JupyterHub does."""
+        self.failures_in_a_row += 1
+        limit = self.hub.config.spawner.consecutive_failure_limit
+        if limit and self.failures_in_a_row >= limit:
+            log.critical("%d spawns failed in a row (consecutive_failure_limit = %d): shutting "
+                         "the hub down; check the spawner's configuration and the log above",
+                         self.failures_in_a_row, limit)
+            self.hub.request_shutdown()
+
     async def _give_credentials(self, spawner: Spawner, server: Server) -> None:
         """The server's own API token and OAuth client, as the single-user contract needs."""
         hub = self.hub
         await hub.tokens.revoke_where(server_id=server.id)
         token, _ = await hub.tokens.issue(
-            user_id=server.user.id, server_id=server.id, scopes=server_token_scopes(server),
+            user_id=server.user.id, server_id=server.id,
+            # The `server` role's bare filters are filled from the token's owner and server.
+            scopes=spawner.server_token_scopes or list(BUILTIN_ROLES["server"][1]),
             note=f"Server at {server.prefix(hub.urls.base_url)}")
         spawner.api_token = token
         spawner.oauth_client_id = oauth_client_id(server)
@@ -166,7 +177,8 @@ class ServerLifecycle:
             identifier=spawner.oauth_client_id, secret=token,
             redirect_uri=f"{server.prefix(hub.urls.base_url)}oauth_callback",
             description=f"Server at {server.prefix(hub.urls.base_url)}",
-            allowed_scopes=spawner.oauth_client_allowed_scopes)
+            allowed_scopes=spawner.oauth_client_allowed_scopes,
+            access_scopes=spawner.oauth_access_scopes)
 
     async def _start(self, spawner: Spawner, server: Server) -> str:
         """Await spawner.start() within start_timeout, relaying its progress; the URL."""

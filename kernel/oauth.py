@@ -1,14 +1,40 @@
-"""OAuth clients the hub knows: one per server and per service, with hashed secrets."""
+"""OAuth clients and authorization codes: the data side of the hub's OAuth provider.
+
+Every server (and every service with a URL) is an OAuth client: it sends its
+users to the hub to log in, gets a short-lived code back, and exchanges it
+for an access token. Client secrets and codes are stored only as hashes; a
+code works once, for five minutes, for the client and redirect URI it was
+issued to, and with PKCE when the client asked for it.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from kernel.db import models as orm
-from kernel.security.tokens import hash_token
+from kernel.db.fields import utcnow
+from kernel.security.tokens import check_token, digest_code, hash_token
 
 if TYPE_CHECKING:
     from kernel.db.database import Database
+
+#: How long an authorization code can be exchanged (JupyterHub: 300 s).
+CODE_LIFETIME = timedelta(seconds=300)
+
+
+class OAuthError(Exception):
+    """An OAuth request refused with one of RFC 6749's error codes."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
 
 
 class OAuthClients:
@@ -16,21 +42,70 @@ class OAuthClients:
         self.db = db
 
     async def register(self, *, identifier: str, secret: str, redirect_uri: str,
-                       description: str, allowed_scopes: list[str]) -> None:
+                       description: str, allowed_scopes: list[str],
+                       access_scopes: list[str]) -> None:
         """Create or update a client; the secret is stored hashed."""
-        await self.db.run(_upsert, identifier, hash_token(secret), redirect_uri, description,
-                          allowed_scopes)
+        fields = {"secret_hash": hash_token(secret), "redirect_uri": redirect_uri,
+                  "description": description, "allowed_scopes": allowed_scopes,
+                  "access_scopes": access_scopes}
+        await self.db.run(_upsert, identifier, fields)
 
     async def get(self, identifier: str) -> orm.OAuthClient | None:
         return await self.db.run(
             orm.OAuthClient.get_or_none, orm.OAuthClient.identifier == identifier)
 
+    async def issue_code(self, client: orm.OAuthClient, *, user_id: int,
+                         session_id: str | None, scopes: list[str], redirect_uri: str,
+                         code_challenge: str | None, code_challenge_method: str | None) -> str:
+        code = secrets.token_urlsafe(24)
+        await self.db.run(
+            orm.OAuthCode.create, code_hash=digest_code(code), client=client.id, user=user_id,
+            session_id=session_id, scopes=scopes, redirect_uri=redirect_uri,
+            code_challenge=code_challenge, code_challenge_method=code_challenge_method,
+            expires_at=utcnow() + CODE_LIFETIME)
+        return code
 
-def _upsert(identifier: str, secret_hash: str, redirect_uri: str, description: str,
-            allowed_scopes: list[str]) -> None:
-    fields = {"secret_hash": secret_hash, "redirect_uri": redirect_uri,
-              "description": description, "allowed_scopes": allowed_scopes}
+    async def redeem_code(self, *, client_id: str, client_secret: str, code: str,
+                          redirect_uri: str, code_verifier: str | None
+                          ) -> tuple[orm.OAuthClient, orm.OAuthCode]:
+        """Check a token request and use up its code; OAuthError when anything is off."""
+        client = await self.get(client_id)
+        if client is None or not check_token(client_secret, client.secret_hash):
+            raise OAuthError("invalid_client", "Unknown client, or wrong client secret", 401)
+        row = await self.db.run(_take_code, digest_code(code))
+        if row is None or row.client_id != client.id:
+            raise OAuthError("invalid_grant", "The code is not valid (it may have been used)")
+        if row.expires_at <= utcnow():
+            raise OAuthError("invalid_grant", "The code has expired")
+        if row.redirect_uri and redirect_uri != row.redirect_uri:
+            raise OAuthError("invalid_grant", "redirect_uri differs from the authorization's")
+        if row.code_challenge and not pkce_matches(row.code_challenge,
+                                                   row.code_challenge_method, code_verifier):
+            raise OAuthError("invalid_grant", "The code_verifier does not match (PKCE)")
+        return client, row
+
+
+def pkce_matches(challenge: str, method: str | None, verifier: str | None) -> bool:
+    """RFC 7636: the verifier hashes (S256) or equals (plain) the challenge."""
+    if not verifier:
+        return False
+    if (method or "plain") == "S256":
+        digest = hashlib.sha256(verifier.encode()).digest()
+        verifier = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return hmac.compare_digest(verifier, challenge)
+
+
+def _upsert(identifier: str, fields: dict[str, object]) -> None:
     updated = (orm.OAuthClient.update(**fields)
                .where(orm.OAuthClient.identifier == identifier).execute())
     if not updated:
         orm.OAuthClient.create(identifier=identifier, **fields)
+
+
+def _take_code(code_hash: str) -> orm.OAuthCode | None:
+    """Read and delete a code in one transaction: a code works once."""
+    with orm.OAuthCode._meta.database.atomic():
+        row = orm.OAuthCode.get_or_none(orm.OAuthCode.code_hash == code_hash)
+        if row is not None:
+            orm.OAuthCode.delete().where(orm.OAuthCode.id == row.id).execute()
+        return row

@@ -23,7 +23,7 @@ from kernel.config.errors import ConfigError
 ENTRY_POINT_GROUP = PROJECT_NAME
 
 #: Loaded whatever hub.ini says; `no:NAME` for these is an error.
-ESSENTIAL_PLUGINS: tuple[str, ...] = ("rest-api", "pages")
+ESSENTIAL_PLUGINS: tuple[str, ...] = ("rest-api", "pages", "oauth-provider")
 #: On unless hub.ini says `no:NAME` in `[hub] plugins`.
 DEFAULT_PLUGINS: tuple[str, ...] = ("services",)
 

@@ -74,7 +74,9 @@ class Spawner(ABC):
         #: Scopes that grant access to this server (JUPYTERHUB_OAUTH_ACCESS_SCOPES).
         self.oauth_access_scopes: list[str] = []
         #: Scopes the server may request for its users' tokens.
-        self.oauth_client_allowed_scopes: list[str] = []
+        self.oauth_client_allowed_scopes: list[str] = list(options.oauth_client_allowed_scopes)
+        #: Scopes of the server's own token; empty means the `server` role's.
+        self.server_token_scopes: list[str] = list(options.server_token_scopes)
 
     @property
     def name(self) -> str:

@@ -11,6 +11,7 @@ from kernel.config.options import OptionRegistry
 from kernel.config.types import (
     URL,
     Boolean,
+    Choice,
     Command,
     Integer,
     IPNetworks,
@@ -305,6 +306,20 @@ def _declare_spawner(o: OptionRegistry) -> None:
           "Memory guarantee, passed to the server as MEM_GUARANTEE.")
     o.add("spawner", "cpu_guarantee", Text(), "",
           "CPU guarantee, passed to the server as CPU_GUARANTEE.")
+    o.add("spawner", "options_form", Text(), "",
+          "HTML form fields shown before a server starts (a <select>, <input>s); what the "
+          "user picks becomes the server's user_options. Empty: start at once.")
+    o.add("spawner", "options_from_form", Choice(("passthrough", "simple")), "passthrough",
+          "How form fields become user_options: passthrough keeps every value as a list; "
+          "simple unwraps single values and turns a ticked checkbox (on) into true.")
+    o.add("spawner", "server_token_scopes", TextList(), [],
+          "Scopes of each server's own API token. Default: the server role's "
+          "(report activity, let the server's users in).")
+    o.add("spawner", "oauth_client_allowed_scopes", TextList(), [],
+          "Scopes a server may ask for on behalf of the people who log in to it.")
+    o.add("spawner", "consecutive_failure_limit", Integer(minimum=0), 0,
+          "Shut the hub down after this many spawn failures in a row (a broken setup "
+          "would otherwise keep failing). 0: never.")
 
 
 def _declare_proxy(o: OptionRegistry) -> None:

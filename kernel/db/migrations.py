@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import peewee as pw
+from playhouse.migrate import SchemaMigrator, migrate
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,16 @@ def _v3_shares(db: pw.Database) -> None:
     db.create_tables([Share, ShareCode])
 
 
+def _v4_oauth_access_scopes(db: pw.Database) -> None:
+    """Which scopes let a user into an OAuth client's server or service."""
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.add_column("oauth_clients", "access_scopes", pw.TextField(default="[]")))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(2, "roles and who holds them", _v2_roles),
     Migration(3, "shares of servers, and share codes", _v3_shares),
+    Migration(4, "the access scopes of OAuth clients", _v4_oauth_access_scopes),
 ]
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)

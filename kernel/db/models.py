@@ -99,7 +99,10 @@ class OAuthClient(BaseModel):
     description = pw.CharField(max_length=1023, default="")
     secret_hash = pw.CharField(max_length=255, default="")
     redirect_uri = pw.CharField(max_length=1023, default="")
+    #: Scopes the client may request for the tokens it gets.
     allowed_scopes = JSONField(default=list)
+    #: Scopes any one of which lets a user in (access:servers!server=alice/).
+    access_scopes = JSONField(default=list)
     created = UTCDateTimeField(default=utcnow)
 
     class Meta:

@@ -28,7 +28,7 @@ class HubHeaders:
 
     def __init__(self, app: ASGIApp, hub: Hub) -> None:
         self.app = app
-        self.version = hub.version
+        self.version = hub.api_version
         self.api_prefix = hub.urls.hub_prefix + "api"
         report = f"report-uri {hub.urls.hub_prefix}security/csp-report"
         self.page_csp = f"frame-ancestors 'none'; {report}"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote, urlencode
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -88,13 +90,15 @@ async def home(request: Request) -> Response:
 
 
 async def spawn(request: Request) -> Response:
-    """Start the server (if it is not running) and show its progress."""
+    """Start the server (if it is not running) and show its progress.
+
+    With an ``options_form``, a GET shows the form and its POST starts the
+    server with what was chosen as ``user_options``.
+    """
     identity = await logged_in(request)
     if isinstance(identity, Response):
         return identity
     hub = hub_of(request)
-    if request.method == "POST":
-        check_xsrf(request, (await request.form()).get("_xsrf"))  # type: ignore[arg-type]
     server_name = request.path_params.get("server_name",
                                           hub.config.hub.default_server_name)
     if server_name and not hub.config.hub.allow_named_servers:
@@ -102,10 +106,32 @@ async def spawn(request: Request) -> Response:
     user, server_name = owned_server(hub, identity, request.path_params.get("user_name"),
                                      server_name)
     server = await hub.users.server(user, server_name)
+    next_url = request.query_params.get("next")
+    user_options = None
+    if request.method == "POST":
+        form = await request.form()
+        check_xsrf(request, form.get("_xsrf"))  # type: ignore[arg-type]
+        user_options = options_from_form(hub, form)
+    elif hub.config.spawner.options_form and not server.active:
+        return request.app.state.templates.render(
+            request, "spawn.html", server=server, options_form=hub.config.spawner.options_form,
+            action=_spawn_url(hub, server) + (f"?{urlencode({'next': next_url})}"
+                                              if next_url else ""))
     if not server.active:
-        hub.lifecycle.request_spawn(server)
-    return RedirectResponse(_pending_url(hub, server, request.query_params.get("next")),
-                            status_code=302)
+        hub.lifecycle.request_spawn(server, user_options)
+    return RedirectResponse(_pending_url(hub, server, next_url), status_code=302)
+
+
+def options_from_form(hub: Hub, form: FormData) -> dict[str, Any]:
+    """The submitted form as user_options, per [spawner] options_from_form."""
+    fields = {key: form.getlist(key) for key in form if key != "_xsrf"}
+    if hub.config.spawner.options_from_form == "passthrough":
+        return fields
+    simple: dict[str, Any] = {}
+    for key, values in fields.items():
+        value = values[0] if len(values) == 1 else values
+        simple[key] = True if value == "on" else value
+    return simple
 
 
 def _pending_url(hub: Hub, server: Server, next_url: str | None) -> str:

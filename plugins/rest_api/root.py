@@ -14,7 +14,8 @@ from plugins.rest_api.base import authorize, caller, expect, json_object, scopes
 
 async def api_root(request: Request) -> Response:
     hub = hub_of(request)
-    return JSONResponse({"version": hub.version}, headers={"Access-Control-Allow-Origin": "*"})
+    return JSONResponse({"version": hub.api_version},
+                        headers={"Access-Control-Allow-Origin": "*"})
 
 
 async def health(request: Request) -> Response:
@@ -28,7 +29,8 @@ async def info(request: Request) -> Response:
     infos = hub.plugins.infos
     roles = hub.plugins.roles
     return JSONResponse({
-        "version": hub.version,
+        "version": hub.api_version,
+        "kernelhub_version": hub.version,
         "python": sys.version,
         "sys_executable": sys.executable,
         "spawner": {"class": roles["spawner_class"],

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from playhouse.migrate import SchemaMigrator, migrate
 
 from kernel.db import models as orm
 from kernel.db import schema
@@ -39,7 +40,8 @@ def test_upgrading_backs_up_sqlite_then_migrates_and_keeps_the_data(v1_database)
     db = Database(f"sqlite:///{v1_database}")
     try:
         steps = db.call(schema.upgrade, db.peewee)
-        assert steps == ["2: roles and who holds them", "3: shares of servers, and share codes"]
+        assert steps == ["2: roles and who holds them", "3: shares of servers, and share codes",
+                         "4: the access scopes of OAuth clients"]
         assert db.call(schema.stored_version, db.peewee) == SCHEMA_VERSION
         db.call(schema.check, db.peewee, how_to_upgrade="")
         alice = db.call(orm.User.get, orm.User.name == "alice")
@@ -78,12 +80,15 @@ def test_every_migration_runs_on_every_engine(database):
 
     def back_to_version_1():
         database.peewee.drop_tables(added_since_v1)
+        migrate(SchemaMigrator.from_database(database.peewee).drop_column(
+            "oauth_clients", "access_scopes"))
         orm.SchemaVersion.update(version=1).execute()
 
     database.call(back_to_version_1)
     database.call(orm.User.create, name="alice")
     assert database.call(schema.upgrade, database.peewee) == [
-        "2: roles and who holds them", "3: shares of servers, and share codes"]
+        "2: roles and who holds them", "3: shares of servers, and share codes",
+        "4: the access scopes of OAuth clients"]
 
     def use_new_tables():
         alice = orm.User.get(name="alice")
@@ -93,6 +98,7 @@ def test_every_migration_runs_on_every_engine(database):
         orm.Share.create(server=server, user=orm.User.create(name="bob"),
                          scopes=["access:servers!server=alice/"])
         orm.ShareCode.create(server=server, code_hash="h", scopes=[])
+        orm.OAuthClient.create(identifier="c", access_scopes=["access:servers!user=bob"])
         orm.User.delete().where(orm.User.name == "alice").execute()  # cascades
         return (orm.UserRole.select().count(), orm.Share.select().count(),
                 orm.ShareCode.select().count())

@@ -1,0 +1,86 @@
+"""Real infrastructure for end-to-end tests: Unix accounts, the single-user venv, Chromium."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import skip_or_fail
+
+#: A venv any user can read, with jupyterhub (for jupyterhub-singleuser), jupyterlab and
+#: ipykernel; made from /usr/bin/python3 by .ci/run.
+SINGLEUSER_VENV = Path(os.environ.get("KERNELHUB_SINGLEUSER_VENV", "/opt/kernelhub-singleuser"))
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent.parent.parent / "test-artifacts"
+PASSWORD = "S3cret-pw-for-tests"
+
+
+@pytest.fixture(scope="session")
+def singleuser_cmd() -> str:
+    command = SINGLEUSER_VENV / "bin" / "jupyterhub-singleuser"
+    if not os.access(command, os.X_OK):
+        skip_or_fail(f"no jupyterhub-singleuser at {command}: make the venv with "
+                     f"`/usr/bin/python3 -m venv {SINGLEUSER_VENV}` and install jupyterhub, "
+                     "jupyterlab and ipykernel into it (or set KERNELHUB_SINGLEUSER_VENV)")
+    return str(command)
+
+
+@pytest.fixture
+def unix_user() -> Iterator[Callable[[], pwd.struct_passwd]]:
+    """Makes real Unix accounts (with a home and the password PASSWORD); removes them after."""
+    if os.geteuid() != 0:
+        skip_or_fail("creating Unix accounts needs root")
+    made: list[str] = []
+
+    def make() -> pwd.struct_passwd:
+        name = f"kh{secrets.token_hex(4)}"
+        subprocess.run(["useradd", "-m", "-s", "/bin/bash", name], check=True)
+        subprocess.run(["chpasswd"], input=f"{name}:{PASSWORD}", text=True, check=True)
+        made.append(name)
+        return pwd.getpwnam(name)
+
+    yield make
+    for name in made:
+        subprocess.run(["pkill", "-KILL", "-u", name], check=False)
+        subprocess.run(["userdel", "-r", "-f", name], check=False, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Debian's), driven by Playwright; never a downloaded browser."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed (pip install playwright)")
+    if not CHROMIUM.exists():
+        skip_or_fail(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--disable-quic"])
+        yield browser
+        browser.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a screenshot as a test artifact; its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def uid_of(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no Uid line for process {pid}")
+
