@@ -51,9 +51,14 @@ def unix_user() -> Iterator[Callable[[], pwd.struct_passwd]]:
         subprocess.run(["userdel", "-r", "-f", name], check=False, capture_output=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium (Debian's), driven by Playwright; never a downloaded browser."""
+    """Headless Chromium (Debian's), driven by Playwright; never a downloaded browser.
+
+    Module-scoped, not session-scoped: Playwright's sync API keeps an event loop
+    running in this thread while it is open, which asyncio.run() in later tests
+    cannot share.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
