@@ -9,6 +9,7 @@ import pytest
 from kernel.config.errors import ConfigError
 from kernel.events import Event
 from kernel.hookcall import HookRunner
+from kernel.plugin_manager import DEFAULT_PLUGINS, ESSENTIAL_PLUGINS
 from tests.fake_plugins import recorder
 
 BASE = "[hub]\nauthenticator_class = dummy\nspawner_class = simple\n"
@@ -32,7 +33,8 @@ def test_only_enabled_plugins_are_registered(load_ini):
     loaded = load_ini(BASE)
     registered = {name for name, plugin in loaded.plugins.manager.list_name_plugin()
                   if plugin is not None}
-    assert registered == {"dummy", "simple", "kernel-proxy", "services", "rest-api", "pages"}
+    assert registered == {"dummy", "simple", "kernel-proxy", *DEFAULT_PLUGINS,
+                          *ESSENTIAL_PLUGINS}
     assert loaded.plugins.manager.is_blocked("pam")
     assert loaded.plugins.manager.is_blocked("localprocess")
 
