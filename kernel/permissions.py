@@ -29,7 +29,7 @@ class Permissions:
 
     def load(self) -> None:
         """Read roles and their holders (call on a database thread, at start-up)."""
-        self.roles = load_roles()
+        self.roles = load_roles(admin_access=self.hub.config.hub.admin_access)
         self.changed()
 
     def changed(self) -> None:

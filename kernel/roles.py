@@ -55,11 +55,21 @@ class RoleAssignments:
                 for scope in self.roles[name].scopes]
 
 
-def load_roles() -> RoleAssignments:
+def admin_scopes(admin_access: bool) -> list[str]:
+    """The admin role's scopes. Without [hub] admin_access, admins manage servers but
+    cannot open them, nor share them (which would let them open them)."""
+    if admin_access:
+        return list(ADMIN_SCOPES)
+    limited = [s for s in ADMIN_SCOPES if s not in ("access:servers", "shares")]
+    return [*limited, "read:shares", "users:shares", "groups:shares"]
+
+
+def load_roles(*, admin_access: bool) -> RoleAssignments:
     """Read roles and assignments (call on a database thread)."""
     loaded = RoleAssignments()
     for name, (description, scopes) in BUILTIN_ROLES.items():
         loaded.roles[name] = Role(name, list(scopes), description)
+    loaded.roles["admin"].scopes = admin_scopes(admin_access)
     for row in orm.Role.select():
         loaded.roles[row.name] = Role(row.name, list(row.scopes), row.description,
                                       row.from_config)

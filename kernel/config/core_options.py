@@ -135,7 +135,8 @@ def _declare_security(o: OptionRegistry) -> None:
           "Treat tokens from api_tokens and services as random keys (hashed once) instead of "
           "passwords (hashed with many rounds). Only if they come from a good random source.")
     o.add("hub", "admin_access", Boolean(), False,
-          "Let admins open other users' servers. Tell your users if you turn this on.")
+          "Let admins open (and share) other users' servers. Off, admins still start, stop "
+          "and manage servers but cannot see into them. Tell your users if you turn it on.")
 
 
 def _declare_servers(o: OptionRegistry) -> None:

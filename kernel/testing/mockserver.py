@@ -6,7 +6,8 @@ listens where ``JUPYTERHUB_SERVICE_URL`` says, answers under
 check), and shows who it runs for. ``{prefix}env`` returns its
 environment, uid, pid and working folder as JSON, so tests can check the
 contract (it includes the server's token: this is for tests only).
-It is not a Jupyter server: there is no authentication at all.
+``MOCKSERVER_START_DELAY`` (seconds) makes it slow to start. It is not a
+Jupyter server: there is no authentication at all.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import os
 import signal
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -58,6 +60,8 @@ class MockServerHandler(BaseHTTPRequestHandler):
 
 
 def main() -> None:
+    # A slow server, for tests of what happens while spawns are pending.
+    time.sleep(float(os.environ.get("MOCKSERVER_START_DELAY", "0")))
     url = urlsplit(os.environ["JUPYTERHUB_SERVICE_URL"])
     MockServerHandler.prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", url.path or "/")
     server = ThreadingHTTPServer((url.hostname or "", url.port or 8888), MockServerHandler)

@@ -142,3 +142,17 @@ def test_a_restart_without_cleanup_keeps_a_running_kernel(tmp_path, singleuser_c
         server_pid = admin(hub).get(f"/users/{alice.pw_name}/server").json()["state"]["pid"]
     for pid in (proxy_pid, server_pid):
         os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("admin_access", ["false", "true"])
+def test_admins_open_users_servers_only_with_admin_access(tmp_path, singleuser_cmd, unix_user,
+                                                          admin_access):
+    alice = unix_user()
+    with running_hub(tmp_path / "hub", sections(singleuser_cmd,
+                                                hub={"admin_access": admin_access})) as hub:
+        start(hub, alice.pw_name)
+        answer = httpx.get(f"{hub.url}user/{alice.pw_name}/api/status",
+                           headers={"Authorization": f"token {ADMIN_TOKEN}"})
+        assert answer.status_code == (200 if admin_access == "true" else 403)
+        # Either way, the admin can stop the server.
+        assert admin(hub).delete(f"/users/{alice.pw_name}/server").status_code == 204
