@@ -167,6 +167,37 @@ def plugins(config_file: str | None) -> None:
             click.echo(f"    options: {names}")
 
 
+@cli.command("import-config")
+@click.argument("jupyterhub_config", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default="hub.ini",
+              show_default=True, help="Where to write; `-` prints it.")
+@click.option("-y", "--yes", is_flag=True, help="Overwrite an existing file without asking.")
+def import_config(jupyterhub_config: str, output: str, yes: bool) -> None:
+    """Translate a jupyterhub_config.py into hub.ini, naming what cannot be translated."""
+    from kernel.config.generate import all_declarations
+    from kernel.config.jupyterhub_import import record, translate
+
+    try:
+        recorded = record(jupyterhub_config)
+    except Exception as e:  # the file is Python: anything can go wrong in it
+        fail(ConfigError(f"running it failed: {type(e).__name__}: {e}",
+                         file=jupyterhub_config))
+    translation = translate(recorded, all_declarations())
+    text = translation.to_ini(jupyterhub_config)
+    for item in translation.skipped:
+        click.secho(f"not translated: {item}", err=True, fg="yellow")
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    target = Path(output)
+    if target.exists() and not yes and not click.confirm(
+            f"{target} exists. Overwrite it?", default=False):
+        click.echo("Nothing written.")
+        return
+    target.write_text(text)
+    click.echo(f"Wrote {target}; check it with `kernel plugins -c {target}`")
+
+
 @cli.command("upgrade-db")
 @config_option
 def upgrade_db(config_file: str | None) -> None:
