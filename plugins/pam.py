@@ -59,10 +59,9 @@ def _check(hub: Hub, username: str, password: str) -> dict[str, Any] | None:
     """The blocking PAM conversation; a dict for the authenticate hook, or None."""
     options = hub.config.section(SECTION)
     try:
+        # check= asks PAM's account stage too (locked, expired, not allowed now).
         pamela.authenticate(username, password, service=options.service,
-                            encoding=options.encoding)
-        if options.check_account:
-            pamela.check_account(username, service=options.service, encoding=options.encoding)
+                            encoding=options.encoding, check=options.check_account)
     except pamela.PAMError as e:
         log.warning("PAM refused %r (service %s): %s", username, options.service, e)
         return None

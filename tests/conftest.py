@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import pwd
+import secrets
 import socket
+import subprocess
+from collections.abc import Callable, Iterator
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -13,6 +17,8 @@ from kernel.plugin_manager import installed_plugins
 
 #: In CI every real dependency must be there: a missing one fails instead of skipping.
 IN_CI = os.environ.get("CI", "").lower() == "true"
+#: The password of the Unix accounts the tests make.
+PASSWORD = "S3cret-pw-for-tests"
 
 TEST_PLUGINS = {
     "import-fails": "tests.fake_plugins.import_fails",
@@ -60,3 +66,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture
+def unix_user() -> Iterator[Callable[[], pwd.struct_passwd]]:
+    """Makes real Unix accounts (with a home and the password PASSWORD); removes them after."""
+    if os.geteuid() != 0:
+        skip_or_fail("creating Unix accounts needs root")
+    made: list[str] = []
+
+    def make() -> pwd.struct_passwd:
+        name = f"kh{secrets.token_hex(4)}"
+        subprocess.run(["useradd", "-m", "-s", "/bin/bash", name], check=True)
+        subprocess.run(["chpasswd"], input=f"{name}:{PASSWORD}", text=True, check=True)
+        made.append(name)
+        return pwd.getpwnam(name)
+
+    yield make
+    for name in made:
+        subprocess.run(["pkill", "-KILL", "-u", name], check=False)
+        subprocess.run(["userdel", "-r", "-f", name], check=False, capture_output=True)

@@ -267,6 +267,9 @@ def _declare_auth(o: OptionRegistry) -> None:
           "A regular expression every user name must match in full.")
     o.add("auth", "username_map", Table(), {},
           "Rename users at login, `login-name = hub-name` per line.")
+    o.add("auth", "auto_login", Boolean(), False,
+          "Skip the hub's login form and go straight to the authenticator's own login "
+          "(for authenticators that send people elsewhere to log in, such as OAuth).")
 
 
 def _declare_spawner(o: OptionRegistry) -> None:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import pwd
-import secrets
-import subprocess
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +14,6 @@ from tests.conftest import skip_or_fail
 SINGLEUSER_VENV = Path(os.environ.get("KERNELHUB_SINGLEUSER_VENV", "/opt/kernelhub-singleuser"))
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent.parent.parent / "test-artifacts"
-PASSWORD = "S3cret-pw-for-tests"
 
 
 @pytest.fixture(scope="session")
@@ -29,26 +24,6 @@ def singleuser_cmd() -> str:
                      f"`/usr/bin/python3 -m venv {SINGLEUSER_VENV}` and install jupyterhub, "
                      "jupyterlab and ipykernel into it (or set KERNELHUB_SINGLEUSER_VENV)")
     return str(command)
-
-
-@pytest.fixture
-def unix_user() -> Iterator[Callable[[], pwd.struct_passwd]]:
-    """Makes real Unix accounts (with a home and the password PASSWORD); removes them after."""
-    if os.geteuid() != 0:
-        skip_or_fail("creating Unix accounts needs root")
-    made: list[str] = []
-
-    def make() -> pwd.struct_passwd:
-        name = f"kh{secrets.token_hex(4)}"
-        subprocess.run(["useradd", "-m", "-s", "/bin/bash", name], check=True)
-        subprocess.run(["chpasswd"], input=f"{name}:{PASSWORD}", text=True, check=True)
-        made.append(name)
-        return pwd.getpwnam(name)
-
-    yield make
-    for name in made:
-        subprocess.run(["pkill", "-KILL", "-u", name], check=False)
-        subprocess.run(["userdel", "-r", "-f", name], check=False, capture_output=True)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from kernel.testing.hub import running_hub
-from tests.e2e.conftest import PASSWORD, screenshot, uid_of
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import screenshot, uid_of
 from tests.e2e.kernels import execute, start_kernel
 
 ADMIN_TOKEN = "admin-token-for-the-singleuser-tests"
