@@ -10,10 +10,13 @@ as JupyterHub's ``Authenticator.get_authenticated_user`` does.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from kernel.errors import HubError
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -88,12 +91,25 @@ def is_allowed(hub: Hub, name: str, result: AuthResult) -> bool:
 
 
 async def login(hub: Hub, request: Request, data: dict[str, str]) -> User | None:
-    """The user a login form identifies, created if new; None if refused."""
+    """The user a login form identifies, created if new; None if refused.
+
+    Raises HubError 429 while repeated failures for this name or client
+    address make it wait (see kernel.security.throttle).
+    """
+    attempted = data.get("username", "")
+    client = hub.client_address(request)
+    wait = hub.login_throttle.retry_after(attempted, client)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        log.warning("Throttled login for %r from %s: %d s to wait", attempted, client, seconds)
+        unit = "second" if seconds == 1 else "seconds"
+        raise HubError(429, f"Too many failed logins. Try again in {seconds} {unit}.",
+                       headers={"Retry-After": str(seconds)})
     answer = await hub.hooks.first("authenticate", hub=hub, request=request, data=data)
     result = AuthResult.from_hook(answer)
-    attempted = data.get("username", "")
     if result is None:
-        log.warning("Failed login for %r", attempted)
+        hub.login_throttle.failed(attempted, client)
+        log.warning("Failed login for %r from %s", attempted, client)
         return None
     name = normalize_username(hub, result.name)
     problem = username_problem(hub, name)
@@ -104,6 +120,7 @@ async def login(hub: Hub, request: Request, data: dict[str, str]) -> User | None
         log.warning("Refused login for %r: not allowed (see [auth] allowed_users, "
                     "allow_all, allow_existing_users and blocked_users)", name)
         return None
+    hub.login_throttle.succeeded(attempted)
     admin = True if name in hub.config.auth.admin_users else result.admin
     user = await hub.users.ensure(name, admin=admin)
     if result.user_info and result.user_info != user.user_info:

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 import httpx
+from starlette.requests import HTTPConnection
 
 from kernel import JUPYTERHUB_VERSION, __version__
 from kernel.bootstrap import apply_config
@@ -33,6 +34,7 @@ from kernel.roles import apply_config_roles
 from kernel.routes import RouteKeeper
 from kernel.security.cookie_secret import load_cookie_secret
 from kernel.security.signing import CookieSigner
+from kernel.security.throttle import LoginThrottle
 from kernel.sessions import SessionStore
 from kernel.shares import ShareRegistry
 from kernel.spawner import Spawner
@@ -40,6 +42,7 @@ from kernel.stash import Stash
 from kernel.tokens import TokenStore
 from kernel.urls import hub_urls
 from kernel.users import Server, UserRegistry
+from kernel.web.client_address import client_address, trusted_networks
 
 log = logging.getLogger("kernelhub")
 
@@ -69,6 +72,9 @@ class Hub:
         self.oauth_clients = OAuthClients(self.db)
         self.signer = CookieSigner(
             load_cookie_secret(options.cookie_secret, options.cookie_secret_file), max_age)
+        self.login_throttle = LoginThrottle(self.config.auth.throttle_failed_logins,
+                                            self.config.auth.throttle_max_delay)
+        self._trusted = trusted_networks(options.trusted_downstream_ips)
         self.lifecycle = ServerLifecycle(self)
         self.routes = RouteKeeper(self)
         self.proxy: Proxy = self._role("route", "proxy_class", hub=self)
@@ -160,6 +166,11 @@ class Hub:
         if self.http is not None:
             await self.http.aclose()
         self.db.close()
+
+    def client_address(self, request: HTTPConnection) -> str:
+        """Who sent a request, through the proxies [hub] trusted_downstream_ips names."""
+        return client_address(request.client.host if request.client else None,
+                              request.headers.getlist("x-forwarded-for"), self._trusted)
 
     def request_shutdown(self) -> None:
         """Ask the web server to shut down (as SIGTERM does); returns at once."""

@@ -267,6 +267,13 @@ def _declare_auth(o: OptionRegistry) -> None:
           "A regular expression every user name must match in full.")
     o.add("auth", "username_map", Table(), {},
           "Rename users at login, `login-name = hub-name` per line.")
+    o.add("auth", "throttle_failed_logins", Integer(minimum=0), 5,
+          "Failed logins for one user name before each further attempt must wait (1 s, "
+          "then 2, 4 ... up to throttle_max_delay); a client address gets four times as "
+          "many. It slows a password-guessing loop without locking the real person out. "
+          "0: off.")
+    o.add("auth", "throttle_max_delay", Number(minimum=1), 60.0,
+          "The longest wait, in seconds, between login attempts of a throttled user name.")
     o.add("auth", "auto_login", Boolean(), False,
           "Skip the hub's login form and go straight to the authenticator's own login "
           "(for authenticators that send people elsewhere to log in, such as OAuth).")
