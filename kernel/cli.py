@@ -21,10 +21,12 @@ from kernel.config.loader import Loaded, load
 from kernel.db.database import DatabaseError
 from kernel.db.schema import SchemaError
 from kernel.hookcall import PluginError, bound_calls
+from kernel.security.auth_state import AuthStateError
 from kernel.security.cookie_secret import SecretError
 
 #: Errors that mean "fix your setup", printed without a traceback.
-SETUP_ERRORS = (ConfigError, DatabaseError, SchemaError, SecretError, PluginError)
+SETUP_ERRORS = (ConfigError, DatabaseError, SchemaError, SecretError, AuthStateError,
+                PluginError)
 
 config_option = click.option(
     "-c", "--config", "config_file", type=click.Path(dir_okay=False), envvar="KERNELHUB_CONFIG",

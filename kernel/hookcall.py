@@ -5,11 +5,13 @@ in pluggy's order, so that a result that is an awaitable can be awaited, the
 first non-None answer can stop the call, and an exception can be reported
 with the name of the plugin that raised it.
 
-Four ways to call a hook:
+Five ways to call a hook:
 
 - ``collect``: every plugin, synchronously; results as a list (routes,
   template folders). A failure is a ``PluginError``.
 - ``first``: plugins in order until one returns non-None, awaiting each.
+- ``pipe``: a value passed through every plugin in order, each answer
+  (when not None) replacing it for the next.
 - ``each``: every plugin, awaiting each in order. ``strict=True`` stops at the
   first failure (a ``PluginError``); otherwise failures are logged and the
   other plugins still run.
@@ -105,6 +107,22 @@ class HookRunner:
             if result is not None:
                 return result
         return None
+
+    async def pipe(self, hook: str, value_name: str, value: Any, **kwargs: Any) -> Any:
+        """Pass ``value`` through every plugin in order; a non-None answer replaces it."""
+        for impl in implementations(self.pm, hook):
+            args = {**kwargs, value_name: value}
+            try:
+                result = impl.function(**{name: args[name] for name in impl.argnames})
+                if inspect.isawaitable(result):
+                    result = await result
+            except Exception as e:
+                if _intended(e):
+                    raise
+                raise PluginError(impl.plugin_name, hook, e) from e
+            if result is not None:
+                value = result
+        return value
 
     async def each(self, hook: str, *, strict: bool, reverse: bool = False,
                    **kwargs: Any) -> None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.routing import BaseRoute
 
+    from kernel.auth import AuthResult
     from kernel.config.options import OptionRegistry
     from kernel.events import Event, Measurement
     from kernel.hub import Hub
@@ -122,6 +123,47 @@ def authenticate(hub: Hub, request: Request, data: dict[str, str]) -> Any:
         user in; ``[auth] blocked_users`` still wins), as JupyterHub's
         ``Authenticator.authenticate`` returns. JupyterHub's ``groups`` and
         ``auth_state`` keys are accepted but not used by this version.
+    """
+
+
+@hookspec
+def post_auth(hub: Hub, request: Request, result: AuthResult) -> Any:
+    """Change or refuse a successful login before the hub accepts it.
+
+    Called after ``authenticate`` succeeded, for every enabled plugin in
+    ``hub.ini`` order, each seeing what the previous one returned: look up
+    the person's groups elsewhere, add ``user_info``, rename them, or refuse
+    them. May return an awaitable. This is JupyterHub's ``post_auth_hook``.
+
+    :param hub: the running hub.
+    :param request: the login request.
+    :param result: the login so far (``kernel.auth.AuthResult``: ``name``,
+        ``admin``, ``allowed``, ``user_info``, ``auth_state``, ``groups``).
+    :return: a changed ``AuthResult`` (or a dict, as ``authenticate`` may
+        return) to use from now on; ``None`` to leave it as it is. Raise
+        ``kernel.errors.HubError(403, message)`` to refuse the login with
+        that message.
+    """
+
+
+@hookspec
+def refresh_user(hub: Hub, user: User) -> Any:
+    """Is this person's login still good? The authenticator's periodic re-check.
+
+    Called for a logged-in user at most every ``[auth] auth_refresh_age``
+    seconds, when they use the hub, and before their server starts when
+    ``[auth] refresh_pre_spawn`` is on. Implement it in an authenticator whose
+    logins can expire or change (an OAuth token, a directory's groups).
+    Called in ``hub.ini`` order until one plugin answers. May return an
+    awaitable.
+
+    :param hub: the running hub.
+    :param user: the logged-in user (``hub.users.auth_state(user)`` reads
+        their decrypted auth state).
+    :return: ``None`` or ``True``: nothing changed; ``False``: the login is
+        no longer good, so the user is logged out everywhere and must log in
+        again; a dict: changes, as ``authenticate`` returns them (``admin``,
+        ``auth_state``, ``user_info``).
     """
 
 

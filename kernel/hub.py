@@ -19,8 +19,10 @@ import httpx
 from starlette.requests import HTTPConnection
 
 from kernel import JUPYTERHUB_VERSION, __version__
+from kernel.auth import username_problem
 from kernel.bootstrap import apply_config
 from kernel.config.loader import Loaded
+from kernel.db import models as orm
 from kernel.db import schema
 from kernel.db.database import Database
 from kernel.events import Event, Measurement, MeasurementKind
@@ -32,6 +34,7 @@ from kernel.permissions import Permissions
 from kernel.proxy import Proxy
 from kernel.roles import apply_config_roles
 from kernel.routes import RouteKeeper
+from kernel.security.auth_state import AuthStateCrypt
 from kernel.security.cookie_secret import load_cookie_secret
 from kernel.security.signing import CookieSigner
 from kernel.security.throttle import LoginThrottle
@@ -74,6 +77,10 @@ class Hub:
             load_cookie_secret(options.cookie_secret, options.cookie_secret_file), max_age)
         self.login_throttle = LoginThrottle(self.config.auth.throttle_failed_logins,
                                             self.config.auth.throttle_max_delay)
+        self.auth_state_crypt = (AuthStateCrypt.from_environment()
+                                 if self.config.auth.enable_auth_state else None)
+        #: When each user's login was last confirmed by refresh_user (monotonic seconds).
+        self.login_refreshed: dict[int, float] = {}
         self._trusted = trusted_networks(options.trusted_downstream_ips)
         self.lifecycle = ServerLifecycle(self)
         self.routes = RouteKeeper(self)
@@ -112,11 +119,30 @@ class Hub:
         apply_config(self.config)
         apply_config_roles(self.config)
         self.users.load()
+        if self._invalid_users():
+            self.users.load()
         self.groups.load()
         self.shares.load()
         self.permissions.load()
         self.sessions.load()
         log.info("Loaded %d user(s) from %s", len(self.users), self.db.url.split("://")[0])
+
+    def _invalid_users(self) -> bool:
+        """Users whose names [auth] username_pattern no longer allows: deleted when
+        delete_invalid_users is on (True), else a start-up error naming them."""
+        invalid = [u for u in self.users if username_problem(self, u.name)]
+        if not invalid:
+            return False
+        names = ", ".join(u.name for u in invalid[:10]) + (" ..." if len(invalid) > 10 else "")
+        if not self.config.auth.delete_invalid_users:
+            raise self.config.error(
+                f"{len(invalid)} user(s) in the database have names this configuration does "
+                f"not allow ({names}); set [auth] delete_invalid_users = true to delete them",
+                "auth", "username_pattern")
+        log.warning("Deleting %d user(s) whose names are no longer valid: %s", len(invalid),
+                    names)
+        orm.User.delete().where(orm.User.id.in_([u.id for u in invalid])).execute()
+        return True
 
     # -- inside the web server's lifespan ------------------------------------------
 

@@ -16,6 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from kernel.auth import refresh_login
 from kernel.db.fields import utcnow
 from kernel.errors import HubError
 from kernel.hookcall import PluginError
@@ -104,6 +105,8 @@ class ServerLifecycle:
         began = time.monotonic()
         spawner: Spawner | None = None
         try:
+            if hub.config.auth.refresh_pre_spawn and not await refresh_login(hub, server.user):
+                raise HubError(403, "Your login has expired: log in again to start a server")
             spawner = server.spawner = hub.new_spawner(server)
             await self._give_credentials(spawner, server)
             await hub.hooks.each("pre_spawn_start", strict=True, hub=hub, user=server.user,

@@ -184,6 +184,15 @@ class UserRegistry:
         server.name = new_name
         user.servers[new_name] = server
 
+    async def save_auth_state(self, user: User, encrypted: bytes | None) -> None:
+        await self.db.run(orm.User.update(encrypted_auth_state=encrypted)
+                          .where(orm.User.id == user.id).execute)
+
+    async def encrypted_auth_state(self, user: User) -> bytes | None:
+        """Read on demand: auth state is not kept in memory."""
+        return await self.db.run(lambda: orm.User.select(orm.User.encrypted_auth_state)
+                                 .where(orm.User.id == user.id).scalar())
+
     async def set_user_info(self, user: User, info: dict[str, Any]) -> None:
         await self.db.run(orm.User.update(user_info=info).where(orm.User.id == user.id).execute)
         user.user_info = info

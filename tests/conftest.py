@@ -33,6 +33,8 @@ TEST_PLUGINS = {
     "options-plugin": "tests.fake_plugins.options_plugin",
     "probe": "tests.fake_plugins.hook_probe",
     "dict-authenticator": "tests.fake_plugins.dict_authenticator",
+    "auth-rules": "tests.fake_plugins.auth_rules",
+    "state-authenticator": "tests.fake_plugins.state_authenticator",
 }
 
 

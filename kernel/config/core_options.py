@@ -274,6 +274,18 @@ def _declare_auth(o: OptionRegistry) -> None:
           "0: off.")
     o.add("auth", "throttle_max_delay", Number(minimum=1), 60.0,
           "The longest wait, in seconds, between login attempts of a throttled user name.")
+    o.add("auth", "enable_auth_state", Boolean(), False,
+          "Keep what the authenticator returns as auth_state (tokens for other systems), "
+          "encrypted with the keys in JUPYTERHUB_CRYPT_KEY (`openssl rand -hex 32`; several, "
+          "separated by ;, to rotate them).")
+    o.add("auth", "auth_refresh_age", Integer(minimum=0), 300,
+          "Seconds a login is trusted before the authenticator is asked again whether it "
+          "still holds (the refresh_user hook). 0: ask on every request.")
+    o.add("auth", "refresh_pre_spawn", Boolean(), False,
+          "Ask the authenticator whether a login still holds before starting its server.")
+    o.add("auth", "delete_invalid_users", Boolean(), False,
+          "At start-up, delete users whose names are no longer valid (username_pattern). "
+          "Off: the hub refuses to start and names them.")
     o.add("auth", "auto_login", Boolean(), False,
           "Skip the hub's login form and go straight to the authenticator's own login "
           "(for authenticators that send people elsewhere to log in, such as OAuth).")

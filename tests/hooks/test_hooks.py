@@ -16,7 +16,7 @@ from kernel.cli import add_plugin_commands, cli
 from kernel.config.loader import load
 from kernel.hookcall import PluginError
 from kernel.testing.hub import PASSWORD, hub_app
-from tests.fake_plugins import hook_probe
+from tests.fake_plugins import auth_rules, hook_probe
 from tests.fake_plugins.hook_probe import calls
 
 PROBE = {"hub": {"plugins": "probe"}, "probe": {"who": "the tests"}}
@@ -185,3 +185,31 @@ def test_a_plugin_command_cannot_replace_another(tmp_path, installed):
     with pytest.raises(PluginError, match="plugin 'probe' failed in hook 'cli_commands': "
                                           "ValueError: the command name 'probe' is already"):
         add_plugin_commands(group, loaded)
+
+
+def test_hook_post_auth(tmp_path, installed):
+    app = hub_app(tmp_path, {"hub": {"plugins": "auth-rules"}}, installed=installed)
+    client = TestClient(app)
+    assert login(client, "alice").status_code == 302
+    assert client.get("/hub/api/user").json()["user_info"] == {"checked_by": "auth-rules"}
+    refused = login(TestClient(app), "mallory")
+    assert refused.status_code == 403
+    assert "mallory is not welcome here" in refused.text
+    assert app.state.hub.users.get("mallory") is None
+
+
+def test_hook_refresh_user(tmp_path, installed):
+    auth_rules.REFRESHED.clear()
+    app = hub_app(tmp_path, {"hub": {"plugins": "auth-rules"},
+                             "auth": {"refresh_pre_spawn": "true"}}, installed=installed)
+    with TestClient(app) as client:
+        login(client, "alice")
+        headers = api_xsrf(client)
+        assert client.post("/hub/api/users/alice/server", headers=headers).status_code == 201
+        assert client.get("/hub/api/user").json()["user_info"] == {"refreshed": True}
+        eve = TestClient(app)
+        login(eve, "eve")
+        answer = eve.post("/hub/api/users/eve/server", headers=api_xsrf(eve))
+        assert answer.status_code == 500 and "log in again" in answer.json()["message"]
+        assert eve.get("/hub/api/user").status_code == 403  # logged out everywhere
+    assert auth_rules.REFRESHED == ["alice", "eve"]
