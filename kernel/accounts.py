@@ -48,6 +48,9 @@ async def set_admin(hub: Hub, user: User, admin: bool) -> None:
 
 
 async def rename_user(hub: Hub, user: User, new_name: str) -> None:
+    if new_name in hub.users:
+        # 400, not 409, as JupyterHub answers a rename onto a taken name.
+        raise HubError(400, f"User {new_name} already exists, username must be unique")
     check_new_name(hub, new_name)
     if any(s.active for s in user.servers.values()):
         raise HubError(400, f"{user.name} has running servers; stop them before renaming")

@@ -161,11 +161,12 @@ class Scopes:
     def _add_with_subscopes(self, base: str, filter_: Filter) -> None:
         self._grants.setdefault(base, set()).add(filter_)
         for sub in SCOPE_DEFINITIONS.get(base, ("", ()))[1]:
-            sub_filter = filter_
-            if filter_ and filter_[0] == "server" and sub.startswith("read:users"):
-                # A server filter means its owner for user-level scopes.
-                sub_filter = ("user", filter_[1].split("/", 1)[0])
-            self._add_with_subscopes(sub, sub_filter)
+            if filter_ and filter_[0] == "server" and sub.startswith("read:user"):
+                # As in JupyterHub, a server filter makes no sense on user-level
+                # subscopes (read:servers -> read:users:name): they are dropped, so that
+                # access to one server does not reveal its owner's user model.
+                continue
+            self._add_with_subscopes(sub, filter_)
 
     # -- questions ------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ class Share:
 
 def server_scopes(server: Server, scopes: list[str] | None) -> list[str]:
     """Scopes limited to ``server``; 400 for a scope aimed at anything else."""
+    if scopes is not None and not isinstance(scopes, list):
+        raise HubError(400, "scopes must be a list of strings")
     limited = []
     for scope in scopes or DEFAULT_SHARE_SCOPES:
         if not isinstance(scope, str):

@@ -46,6 +46,13 @@ class TokenInfo:
     def expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= utcnow()
 
+    @classmethod
+    def from_row(cls, row: orm.APIToken) -> TokenInfo:
+        return cls(id=row.id, user_id=row.user_id, service_id=row.service_id,
+                   server_id=row.server_id, scopes=tuple(row.scopes or ()),
+                   expires_at=row.expires_at, session_id=row.session_id,
+                   oauth_client_id=row.oauth_client_id, note=row.note)
+
 
 class TokenStore:
     """Issues and checks the hub's API tokens."""
@@ -56,6 +63,8 @@ class TokenStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._cache: OrderedDict[str, TokenInfo | None] = OrderedDict()
+        #: When each token's use was last written (token id -> time).
+        self._last_use: dict[int, datetime] = {}
 
     async def issue(
         self,
@@ -96,6 +105,16 @@ class TokenStore:
         if info is not None and info.expired:
             return None
         return info
+
+    async def record_use(self, token_id: int, when: datetime,
+                         resolution_seconds: float) -> None:
+        """Store the token's last_activity, at most once per ``resolution_seconds``."""
+        last = self._last_use.get(token_id)
+        if last is not None and when - last < timedelta(seconds=resolution_seconds):
+            return
+        self._last_use[token_id] = when
+        await self.db.run(orm.APIToken.update(last_activity=when)
+                          .where(orm.APIToken.id == token_id).execute)
 
     async def of_user(self, user_id: int) -> list[orm.APIToken]:
         """A user's tokens that have not expired, oldest first."""
@@ -158,9 +177,5 @@ def _lookup(token: str) -> TokenInfo | None:
     candidates = orm.APIToken.select().where(orm.APIToken.prefix == token_prefix(token))
     for row in candidates:
         if check_token(token, row.hashed):
-            return TokenInfo(id=row.id, user_id=row.user_id, service_id=row.service_id,
-                             server_id=row.server_id,
-                             scopes=tuple(row.scopes or ()), expires_at=row.expires_at,
-                             session_id=row.session_id, oauth_client_id=row.oauth_client_id,
-                             note=row.note)
+            return TokenInfo.from_row(row)
     return None

@@ -1,10 +1,12 @@
 """Who is making a request: an API token, or the login cookie of a live session.
 
 ``await identify(request)`` answers once per request (the answer is kept on
-``request.state``). Tokens come from ``Authorization: token|bearer <t>`` or
-``?token=``; the login cookie carries a signed session id (see
+``request.state``). Tokens come from ``Authorization: token|bearer <t>`` only
+(as in JupyterHub, never from the URL, where they would end up in logs and
+browser history); the login cookie carries a signed session id (see
 ``kernel.sessions``). Cookie-authenticated requests that change things must
 also carry the XSRF token (``check_xsrf``); token-authenticated ones need not.
+Each authenticated request counts as activity of its user and its token.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
+from kernel.db.fields import utcnow
 from kernel.errors import HubError
 from kernel.tokens import TokenInfo
 
@@ -69,13 +72,17 @@ async def _identify(conn: HTTPConnection) -> Identity | None:
         if info is None or info.user_id is None:
             return None
         user = hub.users.by_id(info.user_id)
-        return Identity(user=user, token=info) if user is not None else None
+        if user is None:
+            return None
+        await _record_use(hub, user, info)
+        return Identity(user=user, token=info)
     cookie = conn.cookies.get(LOGIN_COOKIE)
     if cookie:
         session_id = hub.signer.session_from_login(cookie)
         user_id = hub.sessions.user_id(session_id) if session_id else None
         user = hub.users.by_id(user_id) if user_id is not None else None
         if user is not None:
+            await _record_use(hub, user, None)
             return Identity(user=user, session_id=session_id)
     return None
 
@@ -86,7 +93,17 @@ def _presented_token(conn: HTTPConnection) -> str | None:
         match = _AUTH_HEADER.match(header.strip())
         if match:
             return match.group(1)
-    return conn.query_params.get("token") or None
+    return None
+
+
+async def _record_use(hub: Hub, user: User, token: TokenInfo | None) -> None:
+    """The user (and the token) were active now; written at most once per
+    activity_resolution, as JupyterHub does."""
+    now = utcnow()
+    resolution = hub.config.hub.activity_resolution
+    await hub.users.record_activity(user, now, [], resolution)
+    if token is not None:
+        await hub.tokens.record_use(token.id, now, resolution)
 
 
 def ensure_xsrf_cookie(request: Request, response: Response) -> str:
@@ -110,8 +127,11 @@ def check_xsrf(request: Request, submitted: str | None) -> None:
     submitted = (submitted or request.query_params.get("_xsrf")
                  or next((request.headers[h] for h in XSRF_HEADERS if h in request.headers),
                          None))
+    # JupyterHub's messages, which clients and their users may already know.
+    if not submitted:
+        raise HubError(403, f"'_xsrf' argument missing from {request.method}")
     if not hub.signer.xsrf_matches(request.cookies.get(XSRF_COOKIE), submitted):
-        raise HubError(403, "XSRF token missing or wrong: reload the page and try again")
+        raise HubError(403, f"XSRF cookie does not match {request.method} argument")
 
 
 def set_hub_cookie(request: Request, response: Response, name: str, value: str, *,

@@ -23,15 +23,20 @@ async def post_activity(request: Request) -> Response:
     authorize(request, identity, "users:activity", user=name)
     user = target_user(hub, name)
     body = await json_object(request, allowed={"last_activity", "servers"}, required=True)
-    if not body:
-        raise HubError(400, "Expected last_activity and/or servers in the body")
-    latest = _timestamp(body["last_activity"]) if "last_activity" in body else None
-    servers = body.get("servers") or {}
+    servers = body.get("servers")
+    if servers is None:
+        servers = {}
     if not isinstance(servers, dict):
         raise HubError(400, "servers must be a JSON object")
+    if body.get("last_activity") is None and not servers:
+        raise HubError(400, "body must contain at least one of `last_activity` or `servers`")
+    latest = (_timestamp(body["last_activity"]) if body.get("last_activity") is not None
+              else None)
     updates: list[tuple[Server, datetime]] = []
     for server_name, report in servers.items():
-        server = user.server(server_name)
+        # The default server always exists, as in JupyterHub.
+        server = (await hub.users.server(user, "") if server_name == ""
+                  else user.server(server_name))
         if server is None or not isinstance(report, dict) or "last_activity" not in report:
             raise HubError(400, f"No such server {server_name!r} for user {user.name}, or no "
                                 "last_activity for it")

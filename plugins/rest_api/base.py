@@ -36,17 +36,19 @@ def isoformat(when: datetime | None) -> str | None:
 
 
 async def json_body(request: Request) -> Any:
-    """The request's JSON body; None when empty; 400 when it is not JSON."""
-    content_type = request.headers.get("content-type", "")
+    """The request's JSON body; None when empty; 400 when it is not JSON.
+
+    The Content-Type is not looked at, as in JupyterHub: ``curl -d`` sends
+    JSON as a form, and token-authenticated clients rely on that. (A
+    cookie-authenticated POST that is not JSON is refused in ``caller``.)
+    """
     body = await request.body()
     if not body.strip():
         return None
-    if content_type and "json" not in content_type:
-        raise HubError(400, f"Expected a JSON body (Content-Type: application/json), not "
-                            f"{content_type.split(';')[0]}")
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested deeper than Python's parser goes.
         raise HubError(400, "Invalid JSON in body of request") from None
 
 
@@ -82,15 +84,32 @@ async def caller(request: Request) -> Identity:
     token, and a cookie-authenticated POST with a non-JSON content type is
     refused (a form on another site cannot forge a JSON request).
     """
+    # Read the whole body before anything may refuse the request: answering with request
+    # bytes still unread makes the server close the connection with a reset, which can
+    # destroy the answer on its way through the proxy (seen as a 503 there).
+    await request.body()
     identity = await identify(request)
     if identity is None:
         raise HubError(403, "Missing or invalid credentials.")
-    if identity.by_cookie and request.method not in ("GET", "HEAD", "OPTIONS"):
+    if identity.by_cookie:
         content_type = request.headers.get("content-type", "")
         if request.method == "POST" and content_type and "json" not in content_type:
             raise HubError(403, "Missing or invalid credentials.")
-        check_xsrf(request, None)
+        if needs_xsrf_check(request):
+            check_xsrf(request, None)
     return identity
+
+
+def needs_xsrf_check(request: Request) -> bool:
+    """JupyterHub's rule for cookie-authenticated requests: every change needs the XSRF
+    token, and so does a read that a script made (``Sec-Fetch-Mode: cors``); page views,
+    same-origin ``no-cors`` loads and old browsers that send no Sec-Fetch-Mode do not."""
+    mode = request.headers.get("sec-fetch-mode", "unspecified")
+    site = request.headers.get("sec-fetch-site", "unspecified")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return True
+    return not (mode in ("navigate", "unspecified", "websocket")
+                or (mode == "no-cors" and site == "same-origin"))
 
 
 def scopes_of(request: Request, identity: Identity) -> Scopes:
@@ -130,21 +149,23 @@ class Page:
         self.request = request
         self.paginated = (always_paginated
                           or PAGINATION_MEDIA_TYPE in request.headers.get("accept", ""))
+        # Share lists are paginated whatever the Accept header says, but their default
+        # limit still follows it, as in JupyterHub.
+        asked = PAGINATION_MEDIA_TYPE in request.headers.get("accept", "")
         self.offset = self._number("offset", 0)
-        limit = self._number("limit", PAGE_DEFAULT_LIMIT if self.paginated else PAGE_MAX_LIMIT)
+        limit = self._number("limit", PAGE_DEFAULT_LIMIT if asked else PAGE_MAX_LIMIT)
         self.limit = max(1, min(limit, PAGE_MAX_LIMIT))
 
     def _number(self, name: str, default: int) -> int:
         raw = self.request.query_params.get(name)
-        if raw is None or raw == "":
+        if raw is None:
             return default
         try:
-            value = int(raw)
+            # JupyterHub takes the absolute value: offset=-5 is offset=5.
+            return abs(int(raw))
         except ValueError:
-            raise HubError(400, f"{name} must be a whole number, not {raw!r}") from None
-        if value < 0 and name == "offset":
-            raise HubError(400, "offset must not be negative")
-        return value
+            raise HubError(400, "Invalid argument type, offset and limit must be "
+                                f"integers ({name}={raw!r})") from None
 
     def response(self, items: Any, total: int) -> Response:
         """JSON for one page of ``items`` (already sliced) out of ``total``."""
@@ -201,6 +222,7 @@ USER_FIELDS = {
     "read:users:activity": ("kind", "name", "last_activity"),
     "read:servers": ("kind", "name", "servers"),
     "read:roles:users": ("kind", "name", "roles", "admin"),
+    "admin:auth_state": ("kind", "name", "auth_state"),
 }
 
 
@@ -209,7 +231,10 @@ def user_model(hub: Hub, user: User, scopes: Scopes | None = None, *,
     """The user model; with ``scopes``, only the fields they cover for this user."""
     default = user.server("")
     servers = user.servers.values() if include_stopped else user.running_servers
-    with_state = scopes is None or _covers(hub, scopes, "admin:server_state", user)
+    if scopes is not None:
+        # A server filter (read:servers!server=alice/gpu) shows just that server.
+        servers = [s for s in servers if scopes.allows(
+            "read:servers", server=s.full_name, groups_of=hub.permissions.groups_of)]
     full = {
         "kind": "user",
         "name": user.name,
@@ -220,8 +245,11 @@ def user_model(hub: Hub, user: User, scopes: Scopes | None = None, *,
         "pending": default.pending if default else None,
         "created": isoformat(user.created),
         "last_activity": isoformat(user.last_activity),
-        "servers": {s.name: server_model(hub, s, with_state=with_state) for s in servers},
+        "servers": {s.name: server_model(hub, s, with_state=_with_state(hub, scopes, s))
+                    for s in servers},
         "user_info": user.user_info,
+        # kernelhub keeps no auth state; JupyterHub shows null when there is none.
+        "auth_state": None,
     }
     if scopes is None:
         return full
@@ -229,7 +257,14 @@ def user_model(hub: Hub, user: User, scopes: Scopes | None = None, *,
     for scope, visible in USER_FIELDS.items():
         if _covers(hub, scopes, scope, user):
             fields.update(visible)
+    if full["servers"]:
+        fields.add("servers")
     return {key: value for key, value in full.items() if key in fields}
+
+
+def _with_state(hub: Hub, scopes: Scopes | None, server: Server) -> bool:
+    return scopes is None or scopes.allows("admin:server_state", server=server.full_name,
+                                           groups_of=hub.permissions.groups_of)
 
 
 def _covers(hub: Hub, scopes: Scopes, scope: str, user: User) -> bool:

@@ -15,7 +15,7 @@ from kernel.hub import Hub
 from kernel.scopes import Scopes
 from kernel.users import User
 from kernel.web.identity import hub_of
-from plugins.rest_api.base import Page, authorize, caller, json_object
+from plugins.rest_api.base import Page, authorize, caller, json_object, scopes_of
 
 #: Which fields of the group model each scope reveals.
 GROUP_FIELDS = {
@@ -78,7 +78,13 @@ def _users(hub: Hub, body: dict[str, Any], *, required: bool) -> list[User]:
 async def list_groups(request: Request) -> Response:
     hub = hub_of(request)
     identity = await caller(request)
-    scopes = authorize(request, identity, "list:groups")
+    scopes = scopes_of(request, identity)
+    if not scopes.holds("list:groups"):
+        authorize(request, identity, "list:groups")
+    filters = scopes.filters("list:groups")
+    if None not in filters and any(kind != "group" for kind, _ in filters):  # type: ignore[misc]
+        raise HubError(403, "list:groups can only be limited to groups")
+    # A filtered list:groups lists just those groups.
     groups = [g for g in hub.groups if scopes.allows("list:groups", group=g.name)]
     page = Page(request)
     return page.response([group_model(hub, g, scopes) for g in page.slice(groups)], len(groups))

@@ -51,7 +51,11 @@ def _check_named_servers(hub: Hub, server_name: str) -> None:
         raise HubError(400, "Named servers are not enabled.")
 
 
-def _existing(user: User, server_name: str) -> Server:
+async def existing_server(hub: Hub, user: User, server_name: str) -> Server:
+    """A server of the user; 404 if a named one does not exist. The default server always
+    exists, as in JupyterHub (its record is made, stopped, on first use)."""
+    if not server_name:
+        return await hub.users.server(user, "")
     server = user.server(server_name)
     if server is None:
         raise HubError(404, f"{user.name} has no server named {server_name!r}")
@@ -145,7 +149,7 @@ async def get_server(request: Request) -> Response:
     identity = await caller(request)
     user_name, server_name = _names(request)
     scopes = authorize(request, identity, "read:servers", server=f"{user_name}/{server_name}")
-    server = _existing(target_user(hub, user_name), server_name)
+    server = await existing_server(hub, target_user(hub, user_name), server_name)
     with_state = scopes.allows("admin:server_state", server=server.full_name,
                                groups_of=hub.permissions.groups_of)
     return JSONResponse(server_model(hub, server, with_state=with_state))
@@ -158,7 +162,7 @@ async def change_server(request: Request) -> Response:
     user_name, server_name = _names(request)
     authorize(request, identity, "start:servers", server=f"{user_name}/{server_name}")
     user = target_user(hub, user_name)
-    server = _existing(user, server_name)
+    server = await existing_server(hub, user, server_name)
     body = await json_object(request, allowed={"name", "display_name", "user_options"},
                              required=True)
     if not body:
@@ -212,7 +216,7 @@ async def progress(request: Request) -> Response:
     identity = await caller(request)
     user_name, server_name = _names(request)
     authorize(request, identity, "read:servers", server=f"{user_name}/{server_name}")
-    server = _existing(target_user(hub, user_name), server_name)
+    server = await existing_server(hub, target_user(hub, user_name), server_name)
     if server.ready:
         events = _ready_only(hub, server)
     elif server.pending == "spawn" or server.progress.failed:
@@ -254,10 +258,13 @@ ROUTES = [
     Route("/api/users/{name}/server", stop_server, methods=["DELETE"]),
     Route("/api/users/{name}/server", get_server, methods=["GET"]),
     Route("/api/users/{name}/server/progress", progress, methods=["GET"]),
-    Route("/api/users/{name}/servers/{server_name}", start_server, methods=["POST"]),
-    Route("/api/users/{name}/servers/{server_name}", stop_server, methods=["DELETE"]),
-    Route("/api/users/{name}/servers/{server_name}", get_server, methods=["GET"]),
-    Route("/api/users/{name}/servers/{server_name}", create_server, methods=["PUT"]),
-    Route("/api/users/{name}/servers/{server_name}", change_server, methods=["PATCH"]),
+    # `servers/{server_name}`, and `servers/` (an empty name: the default server, as
+    # JupyterHub's pattern allows).
+    *(route for path in ("/api/users/{name}/servers/{server_name}", "/api/users/{name}/servers/")
+      for route in (Route(path, start_server, methods=["POST"]),
+                    Route(path, stop_server, methods=["DELETE"]),
+                    Route(path, get_server, methods=["GET"]),
+                    Route(path, create_server, methods=["PUT"]),
+                    Route(path, change_server, methods=["PATCH"]))),
     Route("/api/users/{name}/servers/{server_name}/progress", progress, methods=["GET"]),
 ]

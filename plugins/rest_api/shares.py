@@ -54,10 +54,14 @@ def code_model(hub: Hub, row: orm.ShareCode, server: Server) -> dict[str, Any]:
     }
 
 
-def _server(hub: Hub, owner: str, name: str) -> Server:
-    server = target_user(hub, owner).server(name)
+async def _server(hub: Hub, owner: str, name: str) -> Server:
+    """The owner's server; the default one always exists, as in JupyterHub."""
+    user = target_user(hub, owner)
+    if not name:
+        return await hub.users.server(user, "")
+    server = user.server(name)
     if server is None:
-        raise HubError(404, f"{owner} has no server named {name!r}")
+        raise HubError(404, f"No such server: {owner}/{name}")
     return server
 
 
@@ -76,7 +80,7 @@ async def list_shares(request: Request) -> Response:
     owner, name = _path(request)
     if _names_a_server(request):
         authorize(request, identity, "read:shares", server=f"{owner}/{name}")
-        shares = hub.shares.of_server(_server(hub, owner, name))
+        shares = hub.shares.of_server(await _server(hub, owner, name))
     else:
         authorize(request, identity, "read:shares", user=owner)
         shares = hub.shares.of_owner(target_user(hub, owner).id)
@@ -104,7 +108,7 @@ async def grant(request: Request) -> Response:
     identity = await caller(request)
     owner, name = _path(request)
     authorize(request, identity, "shares", server=f"{owner}/{name}")
-    server = _server(hub, owner, name)
+    server = await _server(hub, owner, name)
     body = await json_object(request, allowed={"user", "group", "scopes"}, required=True)
     user_id, group_id, group = _recipient(hub, body)
     if user_id == server.user.id:
@@ -131,7 +135,7 @@ async def revoke(request: Request) -> Response:
     identity = await caller(request)
     owner, name = _path(request)
     authorize(request, identity, "shares", server=f"{owner}/{name}")
-    server = _server(hub, owner, name)
+    server = await _server(hub, owner, name)
     body = await json_object(request, allowed={"user", "group", "scopes"}, required=True)
     user_id, _, group = _recipient(hub, body)
     share = hub.shares.find(server, user_id, group)
@@ -148,7 +152,7 @@ async def revoke_all(request: Request) -> Response:
     identity = await caller(request)
     owner, name = _path(request)
     authorize(request, identity, "shares", server=f"{owner}/{name}")
-    for share in hub.shares.of_server(_server(hub, owner, name)):
+    for share in hub.shares.of_server(await _server(hub, owner, name)):
         await hub.shares.revoke(share)
     hub.permissions.changed()
     return Response(status_code=204)
@@ -160,7 +164,7 @@ async def list_codes(request: Request) -> Response:
     owner, name = _path(request)
     if _names_a_server(request):
         authorize(request, identity, "read:shares", server=f"{owner}/{name}")
-        servers = [_server(hub, owner, name)]
+        servers = [await _server(hub, owner, name)]
     else:
         authorize(request, identity, "read:shares", user=owner)
         servers = list(target_user(hub, owner).servers.values())
@@ -176,10 +180,12 @@ async def issue_code(request: Request) -> Response:
     identity = await caller(request)
     owner, name = _path(request)
     authorize(request, identity, "shares", server=f"{owner}/{name}")
-    server = _server(hub, owner, name)
+    server = await _server(hub, owner, name)
     body = await json_object(request, allowed={"scopes", "expires_in"})
     scopes = server_scopes(server, body.get("scopes"))
     _check_sharer_holds(request, identity, scopes)
+    if "expires_in" in body and body["expires_in"] is None:
+        raise HubError(400, "expires_in must be a number of seconds")  # as JupyterHub
     code, row = await hub.shares.issue_code(server, scopes, code_expiry(body.get("expires_in")))
     model = code_model(hub, row, server)
     model.update(code=code, accept_url=f"{hub.urls.hub_prefix}accept-share?code={code}",
@@ -192,17 +198,21 @@ async def revoke_code(request: Request) -> Response:
     identity = await caller(request)
     owner, name = _path(request)
     authorize(request, identity, "shares", server=f"{owner}/{name}")
-    server = _server(hub, owner, name)
+    server = await _server(hub, owner, name)
     code, code_id = request.query_params.get("code"), request.query_params.get("id")
-    if (code is None) == (code_id is None):
-        raise HubError(400, "Give exactly one of ?code= and ?id=")
-    if code_id is not None:
+    # As JupyterHub: ?code= or ?id= deletes that code (404 if there is none), neither
+    # deletes every code of the server.
+    if code:
+        if not await hub.shares.revoke_code(server, code=code):
+            raise HubError(404, "No matching code found")
+    elif code_id:
         number = code_id.removeprefix("sc_")
-        if not number.isdigit():
-            raise HubError(400, f"Not a share code id: {code_id!r}")
-        await hub.shares.revoke_code(server, code_id=int(number))
+        deleted = number.isdigit() and await hub.shares.revoke_code(server,
+                                                                   code_id=int(number))
+        if not deleted:
+            raise HubError(404, f"No code found matching id={code_id}")
     else:
-        await hub.shares.revoke_code(server, code=code)
+        await hub.shares.revoke_code(server)
     return Response(status_code=204)
 
 

@@ -13,6 +13,7 @@ from kernel.db import models as orm
 from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.scopes import Owner, ScopeError, Scopes, check
+from kernel.tokens import TokenInfo
 from kernel.users import User
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
 from plugins.rest_api.base import (
@@ -26,7 +27,9 @@ from plugins.rest_api.base import (
 
 
 def token_model(hub: Hub, row: orm.APIToken, owner: User) -> dict[str, Any]:
-    scopes = Scopes.expand(row.scopes, Owner(user=owner.name)).as_list()
+    # What the token may do now, as JupyterHub lists it: its scopes expanded, limited
+    # to its owner's (an `inherit` token lists all of the owner's).
+    scopes = hub.permissions.token_scopes(TokenInfo.from_row(row), owner).as_list()
     return {
         "id": f"a{row.id}",
         "kind": "api_token",
@@ -57,18 +60,23 @@ async def create_token(request: Request) -> Response:
     name = request.path_params["name"]
     body = await json_object(request, allowed={"note", "expires_in", "scopes", "roles", "auth"})
     identity = await _token_creator(request, body)
-    authorize(request, identity, "tokens", user=name)
-    user = target_user(hub, name)
-    note = expect(body, "note", str, "a string") if body.get("note") is not None else ""
+    user = hub.users.get(name)
+    may_issue = hub.permissions.scopes(identity).allows(
+        "tokens", user=name, groups_of=hub.permissions.groups_of)
+    if user is None or not may_issue:
+        # One answer for both, as JupyterHub gives: nobody learns who exists.
+        raise HubError(403, f"User {name} not found or no permissions to generate tokens")
+    note = expect(body, "note", str, "a string") if body.get("note") else ""
     expires_in = body.get("expires_in")
     if expires_in is not None:
         expires_in = expect(body, "expires_in", (int, float), "a number of seconds")
         if expires_in < 0:
             raise HubError(400, "expires_in must not be negative")
     scopes = _requested_scopes(hub, body)
-    _check_held(hub, identity, user, scopes)
-    if identity.user is not user:
-        note = note or f"Requested via api by user {identity.user.name}"
+    _check_held(hub, user, scopes)
+    if not note:
+        note = "Requested via api" + (f" by user {identity.user.name}"
+                                      if identity.user is not user else "")
     token, row = await hub.tokens.issue(user_id=user.id, scopes=scopes, note=note,
                                         expires_in=expires_in or None)
     model = token_model(hub, row, user)
@@ -114,22 +122,23 @@ def _requested_scopes(hub: Hub, body: dict[str, Any]) -> list[str]:
         raise HubError(400, str(e)) from None
 
 
-def _check_held(hub: Hub, identity: Identity, owner: User, scopes: list[str]) -> None:
-    """403 for a scope the token's owner does not hold (a token cannot grant more)."""
+def _check_held(hub: Hub, owner: User, scopes: list[str]) -> None:
+    """400 for a scope the token's owner does not hold: a token cannot grant more.
+
+    As in JupyterHub, only the owner's scopes count: whoever may issue the owner's
+    tokens could as well issue one with all of the owner's permissions (the default).
+    """
     held = hub.permissions.user_scopes(owner)
-    granting = hub.permissions.scopes(identity)
     missing = []
     for scope in scopes:
         wanted = Scopes.expand([scope], Owner(user=owner.name))
         if wanted.inherits:
             continue
-        for limit in (held, granting):
-            if set(wanted.intersect(limit, hub.permissions.groups_of).as_list()) != \
-                    set(wanted.as_list()):
-                missing.append(scope)
-                break
+        if set(wanted.intersect(held, hub.permissions.groups_of).as_list()) != \
+                set(wanted.as_list()):
+            missing.append(scope)
     if missing:
-        raise HubError(403, f"Not assigning requested scopes {', '.join(missing)}: not held "
+        raise HubError(400, f"Not assigning requested scopes {', '.join(missing)}: not held "
                             f"by {owner.name}")
 
 

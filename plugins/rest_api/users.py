@@ -15,16 +15,20 @@ from kernel.scopes import Scopes
 from kernel.users import User
 from kernel.web.identity import hub_of
 from plugins.rest_api.base import (
-    USER_FIELDS,
     Page,
     authorize,
     caller,
     can_see_user,
     expect,
     json_object,
+    scopes_of,
     target_user,
     user_model,
 )
+
+#: The scopes that let a caller read a user (any one of them; see USER_FIELDS).
+READ_USER_SCOPES = ("read:users", "read:users:name", "read:servers", "read:users:groups",
+                    "read:users:activity", "read:roles:users")
 
 SORT_KEYS = {"id", "name", "last_activity"}
 STATES = {"active", "ready", "inactive"}
@@ -38,7 +42,10 @@ def _include_stopped(request: Request) -> bool:
 async def list_users(request: Request) -> Response:
     identity = await caller(request)
     hub = hub_of(request)
-    scopes = authorize(request, identity, "list:users")
+    scopes = scopes_of(request, identity)
+    if not scopes.holds("list:users"):
+        # A filtered list:users is fine: the list is filtered (_listable).
+        authorize(request, identity, "list:users")
     users = _listable(hub, scopes, _candidates(hub, request.query_params.get("state")))
     name_filter = request.query_params.get("name_filter")
     if name_filter:
@@ -119,7 +126,7 @@ async def get_user(request: Request) -> Response:
     identity = await caller(request)
     hub = hub_of(request)
     name = request.path_params["name"]
-    scopes = authorize(request, identity, *USER_FIELDS, user=name)
+    scopes = authorize(request, identity, *READ_USER_SCOPES, user=name)
     user = target_user(hub, name)
     if not can_see_user(hub, scopes, user):
         raise HubError(404, "No access to resources or resources not found")
@@ -148,8 +155,6 @@ async def change_user(request: Request) -> Response:
     user = target_user(hub, name)
     body = await json_object(request, allowed={"name", "admin", "groups", "roles",
                                                "auth_state"}, required=True)
-    if not body:
-        raise HubError(400, "Nothing to change: give name, admin, groups or roles")
     if user.admin and not identity.user.admin:
         raise HubError(403, "Only admins may change admins")
     if "admin" in body:
