@@ -16,8 +16,9 @@ class Event:
     ``name`` is one of: ``request`` (every HTTP request the hub answers:
     method, path, status, user, client, duration_ms), ``login``,
     ``login.failed``, ``logout``, ``spawn.requested``, ``spawn.ready``,
-    ``spawn.failed``, ``stop``, ``server.died``, ``route.added``,
-    ``route.removed``, ``hub.started``, ``hub.stopping``.
+    ``spawn.failed``, ``stop``, ``server.died``, ``server.culled`` (by the
+    idle-culler plugin), ``route.added``, ``route.removed``, ``user.created``,
+    ``user.renamed``, ``user.deleted``, ``hub.started``, ``hub.stopping``.
     """
 
     name: str

@@ -57,6 +57,8 @@ class ServerLifecycle:
         self.active: set[Server] = set()
         #: Spawns that failed in a row (consecutive_failure_limit).
         self.failures_in_a_row = 0
+        #: The checks of servers a previous hub left, while they run (a strong reference).
+        self._resuming: asyncio.Future[list[object]] | None = None
 
     # -- spawning -------------------------------------------------------------
 
@@ -90,13 +92,13 @@ class ServerLifecycle:
         if options.concurrent_spawn_limit and spawning >= options.concurrent_spawn_limit:
             retry = random.randint(30, 60)
             self.hub.measure("server_spawn_duration_seconds", "timing", 0,
-                             status="throttled", reason="throttled")
+                             status="failure", reason="throttled")
             raise HubError(429, f"Too many users trying to log in right now. Try again in "
                                 f"{retry} seconds.", headers={"Retry-After": str(retry)})
         if options.active_server_limit and len(self.active) >= options.active_server_limit:
             retry = random.randint(30, 60)
             self.hub.measure("server_spawn_duration_seconds", "timing", 0,
-                             status="throttled", reason="too-many-users")
+                             status="failure", reason="too-many-users")
             raise HubError(429, "Active user limit exceeded. Try again in a few minutes.",
                            headers={"Retry-After": str(retry)})
 
@@ -300,7 +302,7 @@ class ServerLifecycle:
             await asyncio.sleep(spawner.poll_interval * jitter)
             if server.spawner is not spawner or not server.ready:
                 return
-            status = await spawner.poll()
+            status = await self._timed_poll(spawner)
             if status is not None:
                 break
         log.warning("Server %s exited with status %s; removing its route", server.log_name,
@@ -309,6 +311,13 @@ class ServerLifecycle:
         server.pending = "stop"
         server.poller = None
         await self._cleanup(server, spawner, stop=False)
+
+    async def _timed_poll(self, spawner: Spawner) -> int | None:
+        began = time.monotonic()
+        status = await spawner.poll()
+        self.hub.measure("server_poll_duration_seconds", "timing", time.monotonic() - began,
+                         status="running" if status is None else "stopped")
+        return status
 
     # -- after a hub restart -----------------------------------------------------
 
@@ -322,8 +331,13 @@ class ServerLifecycle:
         for server in recorded:
             server.pending = "check"
             self.active.add(server)
-        tasks = [asyncio.create_task(self._resume(s), name=f"resume {s.full_name}")
+        began = time.monotonic()
+        tasks = [asyncio.create_task(self._resume(s), name=f"resume {s.log_name}")
                  for s in recorded]
+        # Measured when every check is done, even those that outlast init_spawners_timeout.
+        everything = self._resuming = asyncio.gather(*tasks, return_exceptions=True)
+        everything.add_done_callback(lambda _: self.hub.measure(
+            "init_spawners_duration_seconds", "timing", time.monotonic() - began))
         timeout = self.hub.config.hub.init_spawners_timeout
         _, pending = await asyncio.wait(tasks, timeout=None if timeout < 0 else timeout)
         if pending:
@@ -337,7 +351,7 @@ class ServerLifecycle:
         try:
             spawner = server.spawner = hub.new_spawner(server)
             spawner.load_state(server.state)
-            status = await spawner.poll()
+            status = await self._timed_poll(spawner)
             if status is None and server.url:
                 prefix = server.prefix(hub.urls.base_url)
                 await wait_for_http(hub.http, f"{server.url}{prefix}api", spawner.http_timeout,

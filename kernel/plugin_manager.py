@@ -25,7 +25,7 @@ ENTRY_POINT_GROUP = PROJECT_NAME
 #: Loaded whatever hub.ini says; `no:NAME` for these is an error.
 ESSENTIAL_PLUGINS: tuple[str, ...] = ("rest-api", "pages", "oauth-provider")
 #: On unless hub.ini says `no:NAME` in `[hub] plugins`.
-DEFAULT_PLUGINS: tuple[str, ...] = ("services",)
+DEFAULT_PLUGINS: tuple[str, ...] = ("services", "prometheus")
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,12 @@ def installed_plugins() -> dict[str, EntryPoint]:
             )
         found[ep.name] = ep
     return found
+
+
+def role_hooks_of(plugin: object) -> list[str]:
+    """The role hooks (authenticate, spawn, route) a plugin module implements."""
+    pm = new_plugin_manager()
+    return [role.hook for role in ROLES if pm.parse_hookimpl_opts(plugin, role.hook)]
 
 
 def new_plugin_manager() -> pluggy.PluginManager:

@@ -68,8 +68,15 @@ def test_a_default_section_is_not_special(load_ini):
 
 
 def test_an_unavailable_option_of_a_disabled_plugin_says_it_is_unavailable(load_ini):
-    with pytest.raises(ConfigError, match=r"\[hub\] statsd_host: cannot be set in kernelhub: "
-                                          r"statsd metrics are not available"):
+    with pytest.raises(ConfigError, match=r"\[hub\] internal_ssl: cannot be set in kernelhub: "
+                                          r"internal_ssl is not available"):
+        load_ini(BASE + "internal_ssl = true\n")
+
+
+def test_a_hub_option_of_a_disabled_builtin_plugin_says_to_enable_it(load_ini):
+    with pytest.raises(ConfigError, match=r"\[hub\] statsd_host: this option belongs to "
+                                          r"plugin 'statsd', which is not enabled; add "
+                                          r"'statsd' to \[hub\] plugins"):
         load_ini(BASE + "statsd_host = localhost\n")
 
 

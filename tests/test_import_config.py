@@ -44,6 +44,7 @@ def test_every_translatable_option_lands_under_its_kernelhub_name(tmp_path):
     assert grader.users == ["teacher"]
     assert hub.tornado_settings == {"slow_spawn_timeout": 5.0}
     assert config.proxy.api_url == "http://127.0.0.1:8001" and config.proxy.should_start
+    assert hub.plugins == ["statsd"] and hub.statsd_host == "127.0.0.1"
 
 
 def test_what_cannot_be_translated_is_named_with_what_to_do(tmp_path):

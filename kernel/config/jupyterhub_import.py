@@ -19,7 +19,13 @@ from typing import Any
 
 from kernel.config.options import Option, OptionRegistry
 from kernel.config.types import TextList
-from kernel.plugin_manager import JUPYTERHUB_CLASSES
+from kernel.plugin_manager import (
+    DEFAULT_PLUGINS,
+    ESSENTIAL_PLUGINS,
+    JUPYTERHUB_CLASSES,
+    installed_plugins,
+    role_hooks_of,
+)
 
 #: JupyterHub classes whose traits live in one kernelhub section; the rest have their own.
 SHARED_SECTIONS = {
@@ -151,6 +157,7 @@ def record(config_file: str | Path) -> RecordingConfig:
 
 def translate(c: RecordingConfig, registry: OptionRegistry) -> Translation:
     result = Translation()
+    owners: set[str] = set()
     for cls, trait, value in c.items():
         where = f"c.{cls}.{trait}"
         target = _target(cls, trait, registry)
@@ -190,12 +197,31 @@ def translate(c: RecordingConfig, registry: OptionRegistry) -> Translation:
             for key, item in value.items():
                 result.set(f"{section}.{option_name}", str(key), _text(item))
         else:
+            owners.add(option.owner)
             previous = result.sections.get(section, {}).get(option_name)
             if previous is not None and isinstance(option.type, TextList):
                 # Two JupyterHub traits fill this list (admin_users, old and new): merge them.
                 value = sorted({*option.type.parse(previous), *_as_list(value)})
             result.set(section, option_name, _format(option, value))
+    _enable_feature_plugins(owners, result)
     return result
+
+
+def _enable_feature_plugins(owners: set[str], result: Translation) -> None:
+    """A feature's options (statsd_host) mean its plugin is wanted: list it in [hub] plugins.
+
+    Plugins that do a role (an authenticator, a spawner, a proxy) are chosen by
+    authenticator_class and the like instead, and default ones are on anyway.
+    """
+    installed = installed_plugins()
+    wanted = []
+    for owner in sorted(owners - {"kernel"}):
+        if owner in DEFAULT_PLUGINS or owner in ESSENTIAL_PLUGINS or owner not in installed:
+            continue
+        if not role_hooks_of(installed[owner].load()):
+            wanted.append(owner)
+    if wanted:
+        result.set("hub", "plugins", ", ".join(wanted))
 
 
 def _as_list(value: Any) -> list[Any]:

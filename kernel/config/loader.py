@@ -36,6 +36,7 @@ from kernel.plugin_manager import (
     build_plugins,
     installed_plugins,
     new_plugin_manager,
+    role_hooks_of,
 )
 
 #: The distribution whose plugins are built in (consulted for helpful errors).
@@ -294,11 +295,9 @@ class _Validator:
         if not _is_builtin(ep):
             return set()  # never import a third-party plugin hub.ini did not enable
         try:
-            module = ep.load()
+            return set(role_hooks_of(ep.load()))
         except Exception:
             return set()
-        pm = new_plugin_manager()
-        return {name for name in dir(module) if pm.parse_hookimpl_opts(module, name)}
 
     def _disabled_owner(self, section: str, key: str) -> tuple[str, Option] | None:
         """The installed built-in plugin, not enabled, that declares [section] key."""

@@ -10,13 +10,14 @@ which sends it on to ``/hub/user/alice/``).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from kernel.errors import HubError
@@ -25,6 +26,8 @@ from kernel.web.errors import EXCEPTION_HANDLERS
 from kernel.web.identity import hub_of
 from kernel.web.middleware import AccessLog, HubHeaders
 from kernel.web.templates import Templates
+
+log = logging.getLogger("kernelhub.web")
 
 
 def build_app(hub: Hub) -> Starlette:
@@ -41,11 +44,14 @@ def build_app(hub: Hub) -> Starlette:
     hub_routes: list[BaseRoute] = [
         *plugin_routes,
         Route("/logo", serve_logo, methods=["GET", "HEAD"]),
+        Route("/security/csp-report", csp_report, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=templates.static_dir, check_dir=False),
               name="static"),
     ]
     routes: list[BaseRoute] = [
-        Mount(hub_mount, routes=hub_routes),
+        # No slash-adding redirects under /hub: an API path with a slash too many is a 404,
+        # as in JupyterHub, not a redirect that clients would follow blindly.
+        Mount(hub_mount, app=Router(hub_routes, redirect_slashes=False)),
         Route("/{path:path}", into_hub_prefix,
               methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
     ]
@@ -84,6 +90,16 @@ async def serve_logo(request: Request) -> Response:
     if not logo.is_file():
         raise HubError(404, "no logo file")
     return FileResponse(logo, headers={"Cache-Control": "max-age=3600"})
+
+
+async def csp_report(request: Request) -> Response:
+    """Browsers report Content-Security-Policy violations here (the CSP's report-uri)."""
+    hub = hub_of(request)
+    body = await request.body()
+    log.warning("Content-Security-Policy report from %s: %s", hub.client_address(request),
+                body[:2000].decode("utf-8", "replace"))
+    hub.measure("csp_reports", "counter", 1)
+    return Response(status_code=204)
 
 
 async def into_hub_prefix(request: Request) -> Response:

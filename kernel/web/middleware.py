@@ -6,7 +6,6 @@ request needs), because they run on every request the hub answers.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import time
@@ -15,12 +14,20 @@ from typing import TYPE_CHECKING
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kernel.web.client_address import client_address, trusted_networks
+
 if TYPE_CHECKING:
     from kernel.hub import Hub
 
 access_log = logging.getLogger("kernelhub.access")
 
-_SECRET_ARGUMENTS = re.compile(r"(?i)\b(token|_xsrf|code|client_secret)=[^&]*")
+#: Query arguments that carry credentials: any name containing token, secret or password
+#: (access_token, client_secret), the XSRF token and OAuth's code. OAuth's ``state`` and
+#: PKCE's ``code_challenge`` are not secrets, and they help follow a login in the log.
+_SECRET_ARGUMENTS = re.compile(
+    r"(?i)(?:^|(?<=&))([^&=]*(?:token|secret|password)[^&=]*|_xsrf|code)=[^&]*")
+#: The token or cookie value in the path of JupyterHub's (deprecated) authorization checks.
+_SECRET_PATH = re.compile(r"(/api/authorizations/(?:token|cookie/[^/]+)/)[^/]+")
 
 
 class HubHeaders:
@@ -59,8 +66,7 @@ class AccessLog:
         self.hub = hub
         self.quiet_prefixes = (hub.urls.hub_prefix + "static/", hub.urls.hub_prefix + "health",
                                hub.urls.hub_prefix + "api/health")
-        self.trusted = [ipaddress.ip_network(n, strict=False)
-                        for n in hub.config.hub.trusted_downstream_ips]
+        self.trusted = trusted_networks(hub.config.hub.trusted_downstream_ips)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,22 +74,24 @@ class AccessLog:
             return
         began = time.perf_counter()
         status = 500
+        location = ""
 
         async def record_status(message: Message) -> None:
-            nonlocal status
+            nonlocal status, location
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if 300 <= status < 400:
+                    location = MutableHeaders(scope=message).get("location", "")
             await send(message)
 
         try:
             await self.app(scope, receive, record_status)
         finally:
-            self._record(scope, status, time.perf_counter() - began)
+            self._record(scope, status, location, time.perf_counter() - began)
 
-    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+    def _record(self, scope: Scope, status: int, location: str, seconds: float) -> None:
         query = scope.get("query_string", b"").decode("latin-1")
-        path = scope["path"] + ("?" + _SECRET_ARGUMENTS.sub(r"\1=[secret]", query) if query
-                                else "")
+        path = redact(scope["path"] + (f"?{query}" if query else ""))
         identity = scope.get("state", {}).get("identity")
         user = identity.user.name if identity is not None else ""
         client = self.client_address(scope)
@@ -91,35 +99,33 @@ class AccessLog:
         level = (logging.ERROR if status >= 500 else logging.WARNING if status >= 400
                  else logging.DEBUG if scope["path"].startswith(self.quiet_prefixes)
                  else logging.INFO)
-        access_log.log(level, "%d %s %s (%s@%s) %.2fms", status, method, path, user or "-",
-                       client, seconds * 1000)
-        endpoint = scope.get("endpoint")
-        handler = (f"{endpoint.__module__}.{endpoint.__qualname__}" if endpoint is not None
-                   else "unmatched")
+        # As JupyterHub does, a redirect shows where it sends the browser.
+        target = f" -> {redact(location)}" if location else ""
+        access_log.log(level, "%d %s %s%s (%s@%s) %.2fms", status, method, path, target,
+                       user or "-", client, seconds * 1000)
+        self.hub.measure("request_duration_seconds", "timing", seconds, method=method,
+                         handler=_handler_name(scope.get("endpoint")), code=str(status))
         self.hub.emit("request", method=method, path=path, status=status, user=user,
                       client=client, duration_ms=round(seconds * 1000, 3))
-        self.hub.measure("request_duration_seconds", "timing", seconds, method=method,
-                         handler=handler, code=str(status))
 
     def client_address(self, scope: Scope) -> str:
-        """The client, from X-Forwarded-For as far as the proxies in front are trusted.
+        forwarded = [value.decode("latin-1") for name, value in scope["headers"]
+                     if name == b"x-forwarded-for"]
+        peer = scope["client"][0] if scope.get("client") else None
+        return client_address(peer, forwarded, self.trusted)
 
-        The hub's direct peer is its proxy (on loopback) or a trusted address;
-        entries are read from the right, skipping trusted proxies.
-        """
-        peer = scope["client"][0] if scope.get("client") else "-"
-        chain = [peer]
-        for name, value in scope["headers"]:
-            if name == b"x-forwarded-for":
-                chain = [a.strip() for a in value.decode("latin-1").split(",")] + chain
-        for address in reversed(chain):
-            if not self._trusted(address):
-                return address
-        return chain[0]
 
-    def _trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return ip.is_loopback or any(ip in network for network in self.trusted)
+def _handler_name(endpoint: object) -> str:
+    """module.name of what answered, as JupyterHub's handler label (a Router, StaticFiles
+    and other objects without a __qualname__ answer too)."""
+    if endpoint is None:
+        return "unmatched"
+    kind = endpoint if hasattr(endpoint, "__qualname__") else type(endpoint)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def redact(url: str) -> str:
+    """The path and query with credentials replaced by [secret]."""
+    path, question, query = url.partition("?")
+    return (_SECRET_PATH.sub(r"\1[secret]", path) + question
+            + _SECRET_ARGUMENTS.sub(r"\1=[secret]", query))

@@ -35,3 +35,5 @@ c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 5}
 
 c.ConfigurableHTTPProxy.should_start = True
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:8001"
+
+c.JupyterHub.statsd_host = "127.0.0.1"  # the statsd plugin must be switched on for this
