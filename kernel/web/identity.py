@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
+from kernel.auth import refresh_login
 from kernel.db.fields import utcnow
 from kernel.errors import HubError
 from kernel.tokens import TokenInfo
@@ -69,10 +70,8 @@ async def _identify(conn: HTTPConnection) -> Identity | None:
     token = _presented_token(conn)
     if token is not None:
         info = await hub.tokens.find(token)
-        if info is None or info.user_id is None:
-            return None
-        user = hub.users.by_id(info.user_id)
-        if user is None:
+        user = hub.users.by_id(info.user_id) if info and info.user_id is not None else None
+        if user is None or not await _still_welcome(hub, user):
             return None
         await _record_use(hub, user, info)
         return Identity(user=user, token=info)
@@ -81,10 +80,18 @@ async def _identify(conn: HTTPConnection) -> Identity | None:
         session_id = hub.signer.session_from_login(cookie)
         user_id = hub.sessions.user_id(session_id) if session_id else None
         user = hub.users.by_id(user_id) if user_id is not None else None
-        if user is not None:
+        if user is not None and await _still_welcome(hub, user):
             await _record_use(hub, user, None)
             return Identity(user=user, session_id=session_id)
     return None
+
+
+async def _still_welcome(hub: Hub, user: User) -> bool:
+    """Not blocked since they logged in, and the authenticator still accepts the login
+    (refresh_user, at most every auth_refresh_age seconds)."""
+    if user.name in hub.config.auth.blocked_users:
+        return False
+    return await refresh_login(hub, user)
 
 
 def _presented_token(conn: HTTPConnection) -> str | None:

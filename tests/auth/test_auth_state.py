@@ -80,3 +80,14 @@ def test_invalid_user_names_stop_the_hub_unless_deleted(tmp_path):
     app = hub_app(tmp_path, {"auth": {"username_pattern": "[a-z]+",
                                       "delete_invalid_users": "true"}})
     assert app.state.hub.users.get("Bad.Name") is None
+
+
+def test_a_user_blocked_after_logging_in_loses_api_access_at_once(tmp_path):
+    token = "a-token-for-someone-soon-blocked"
+    before = TestClient(hub_app(tmp_path, {"hub.api_tokens": {token: "carol"}}))
+    assert before.get("/hub/api/user", headers={"Authorization": f"token {token}"}
+                      ).status_code == 200
+    after = TestClient(hub_app(tmp_path, {"hub.api_tokens": {token: "carol"},
+                                          "auth": {"blocked_users": "carol"}}))
+    assert after.get("/hub/api/user", headers={"Authorization": f"token {token}"}
+                     ).status_code == 403
