@@ -16,6 +16,7 @@ from kernel import hookimpl
 from kernel.config import OptionRegistry
 from kernel.errors import HubError
 from kernel.hub import Hub
+from kernel.process import ProcessError, switch_to, unix_account
 from kernel.users import Server, User
 from plugins.localprocess.process import LocalProcessSpawner, declare_process_options
 
@@ -26,11 +27,10 @@ class UnixUserSpawner(LocalProcessSpawner):
     @property
     def account(self) -> pwd.struct_passwd:
         try:
-            return pwd.getpwnam(self.user.name)
-        except KeyError:
-            raise HubError(500, f"there is no Unix account named {self.user.name!r} for the "
-                                "server to run as; create it, or use the `simple` "
-                                "spawner") from None
+            return unix_account(self.user.name)
+        except ProcessError as e:
+            raise HubError(500, f"{e} for {self.user.name}'s server to run as; create it, "
+                                "or use the `simple` spawner") from None
 
     def user_env(self) -> dict[str, str]:
         account = self.account
@@ -41,21 +41,10 @@ class UnixUserSpawner(LocalProcessSpawner):
         return home if os.path.isdir(home) else "/"
 
     def become_user(self) -> Callable[[], None] | None:
-        account = self.account
-        if os.geteuid() == account.pw_uid:
-            return None
-        if os.geteuid() != 0:
-            raise HubError(500, f"the hub runs as uid {os.geteuid()} and cannot start a "
-                                f"server as {account.pw_name}: run the hub as root, or use "
-                                "the `simple` spawner")
-        groups = os.getgrouplist(account.pw_name, account.pw_gid)
-
-        def switch() -> None:
-            os.setgid(account.pw_gid)
-            os.setgroups(groups)
-            os.setuid(account.pw_uid)
-
-        return switch
+        try:
+            return switch_to(self.account)
+        except ProcessError as e:
+            raise HubError(500, f"{e}, or use the `simple` spawner") from None
 
 
 @hookimpl
