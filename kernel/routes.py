@@ -7,30 +7,45 @@ adding what is missing or wrong and deleting stale hub routes; it runs at
 start-up, every ``proxy_check_interval``, and at once after the proxy was
 restarted, so running servers are unreachable for as short a time as
 possible.
+
+Every ``last_activity_interval`` the proxy's ``last_activity`` of each
+server's route is folded into the server's and its user's activity, which is
+how the hub (and the idle culler) learns that people use their servers. All
+of this runs in background tasks; no request waits on it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kernel.hub import Hub
-    from kernel.users import Server
+    from kernel.users import Server, User
 
 log = logging.getLogger("kernelhub.proxy")
 
 #: The hub's route: every request that no more specific route claims.
 HUB_ROUTESPEC = "/"
 
+#: Requests to the proxy API in flight at once while reconciling (JupyterHub's concurrency).
+API_CONCURRENCY = 10
+
 
 class RouteKeeper:
+    """The hub's side of the routing table: one per hub, at ``hub.routes``."""
+
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self._checking = asyncio.Lock()
-        self._supervisor: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        #: Set to check the proxy now rather than at the end of the interval.
+        self._check_now = asyncio.Event()
         #: Routespecs of servers this hub has routed (the proxy may hold more).
         self._routed: set[str] = set()
 
@@ -46,7 +61,9 @@ class RouteKeeper:
 
     async def remove_server(self, server: Server) -> None:
         """Remove a server's route, if the hub routed it (once, however often asked)."""
-        routespec = server.prefix(self.hub.urls.base_url)
+        await self._remove(server.prefix(self.hub.urls.base_url))
+
+    async def _remove(self, routespec: str) -> None:
         if routespec not in self._routed:
             return
         began = time.monotonic()
@@ -90,37 +107,92 @@ class RouteKeeper:
         """Make the proxy's hub routes exactly the wanted ones (one check at a time)."""
         async with self._checking:
             began = time.monotonic()
-            routes = await self.hub.proxy.get_all_routes()
+            routes = await self.poll_routes()
             wanted = self.wanted_routes()
             # A server still starting, or being checked after a restart, may already be
             # routed; leave its route alone until it settles.
             unsettled = {s.prefix(self.hub.urls.base_url) for s in self.hub.lifecycle.active
                          if s.pending in ("spawn", "check")}
-            for routespec, (target, data) in wanted.items():
-                current = routes.get(routespec)
-                if current is None or current["target"] != target:
-                    log.info("Adding missing route %s -> %s", routespec, target)
-                    await self._add(routespec, target, data)
-            for routespec in routes.keys() - wanted.keys() - unsettled:
-                log.info("Deleting stale route %s", routespec)
-                await self.hub.proxy.delete_route(routespec)
-                self._routed.discard(routespec)
-                self.hub.emit("route.removed", routespec=routespec)
+            missing = [(spec, target, data) for spec, (target, data) in wanted.items()
+                       if spec not in routes or routes[spec]["target"] != target]
+            for routespec, target, _ in missing:
+                log.info("Adding missing route %s -> %s", routespec, target)
+            # All at once (a few in flight): after a proxy restart every server is
+            # unreachable until its route is back.
+            await _bounded(self._add(*route) for route in missing)
+            await _bounded(self._delete_stale(spec)
+                           for spec in routes.keys() - wanted.keys() - unsettled)
             self.hub.measure("check_routes_duration_seconds", "timing",
                              time.monotonic() - began)
 
-    def supervise(self) -> None:
-        """Check the proxy every proxy_check_interval; restart it and re-route if it died."""
-        self._supervisor = asyncio.create_task(self._supervise(), name="proxy supervisor")
+    async def _delete_stale(self, routespec: str) -> None:
+        log.info("Deleting stale route %s", routespec)
+        await self.hub.proxy.delete_route(routespec)
+        self._routed.discard(routespec)
+        self.hub.emit("route.removed", routespec=routespec)
 
-    async def _supervise(self) -> None:
-        interval = self.hub.config.hub.proxy_check_interval
+    async def poll_routes(self) -> dict[str, dict[str, Any]]:
+        """The proxy's hub routes (``get_all_routes``), measured as JupyterHub measures it."""
+        began = time.monotonic()
+        routes = await self.hub.proxy.get_all_routes()
+        self.hub.measure("proxy_poll_duration_seconds", "timing", time.monotonic() - began)
+        return routes
+
+    # -- activity -----------------------------------------------------------------
+
+    async def fold_activity(self) -> None:
+        """Fold each server route's ``last_activity`` into its server's and user's activity.
+
+        A time within ``activity_resolution`` of the stored one is not written,
+        so a quiet hub does no database writes at all; each user is written
+        once per call, however many servers they have.
+        """
+        routes = await self.poll_routes()
+        by_user: dict[str, tuple[User, list[tuple[Server, datetime]]]] = {}
+        for route in routes.values():
+            data = route["data"]
+            when = _timestamp(data.get("last_activity"))
+            user = self.hub.users.get(data.get("user", ""))
+            server = user.server(data.get("server_name", "")) if user else None
+            if when is None or user is None or server is None:
+                continue  # the hub's route, or a route for a user who is gone
+            by_user.setdefault(user.name, (user, []))[1].append((server, when))
+        resolution = self.hub.config.hub.activity_resolution
+        for user, servers in by_user.values():
+            latest = max(when for _, when in servers)
+            await self.hub.users.record_activity(user, latest, servers, resolution)
+
+    # -- supervision ----------------------------------------------------------------
+
+    def supervise(self) -> None:
+        """Start the background checks of the proxy and of its activity.
+
+        The proxy is checked every ``proxy_check_interval`` and at once when it
+        dies; its activity is folded in every ``last_activity_interval``.
+        """
+        options = self.hub.config.hub
+        self._tasks = [
+            asyncio.create_task(self._supervise(options.proxy_check_interval),
+                                name="proxy supervisor"),
+            asyncio.create_task(self._fold_activity_every(options.last_activity_interval),
+                                name="proxy activity"),
+        ]
+
+    def check_soon(self) -> None:
+        """Check the proxy now instead of at the end of the interval (it just died)."""
+        self._check_now.set()
+
+    async def _supervise(self, interval: float) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._check_now.wait(), interval)
+            self._check_now.clear()
+            await _logged(self.check_proxy(), "Checking the proxy", interval)
+
+    async def _fold_activity_every(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
-            try:
-                await self.check_proxy()
-            except Exception:
-                log.exception("Checking the proxy failed; trying again in %s s", interval)
+            await _logged(self.fold_activity(), "Updating activity from the proxy", interval)
 
     async def check_proxy(self) -> None:
         """Restart a dead proxy the hub started, then fix its routes."""
@@ -131,6 +203,40 @@ class RouteKeeper:
         await self.check_routes()
 
     async def stop(self) -> None:
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            await asyncio.gather(self._supervisor, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+
+async def _bounded(jobs: Iterable[Awaitable[None]]) -> None:
+    """Run ``jobs`` with at most API_CONCURRENCY at a time; all run, the first error raises."""
+    slots = asyncio.Semaphore(API_CONCURRENCY)
+
+    async def run(job: Awaitable[None]) -> None:
+        async with slots:
+            await job
+
+    results = await asyncio.gather(*(run(job) for job in jobs), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise errors[0]
+
+
+async def _logged(job: Awaitable[None], what: str, interval: float) -> None:
+    """Await a periodic job; a failure is logged and tried again next time."""
+    try:
+        await job
+    except Exception:
+        log.exception("%s failed; trying again in %s s", what, interval)
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """A route's ``last_activity`` (ISO 8601, ``Z`` for UTC) as an aware datetime."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -39,5 +39,5 @@ def test_routespecs_and_api_paths_convert_both_ways():
     assert api_path("/") == "/"
     assert api_path("/user/alice/") == "/user/alice"
     assert api_path("/user/a b/") == "/user/a%20b"
-    assert routespec_from_api_path("/user/a%20b") == "/user/a b/"
+    assert routespec_from_api_path("/user/a b") == "/user/a%20b/"
     assert routespec_from_api_path("/") == "/"

@@ -1,0 +1,153 @@
+"""kernel-proxy is a drop-in proxy for the real JupyterHub 6.1.1.
+
+JupyterHub runs with its own ``ConfigurableHTTPProxy`` pointed at a
+kernel-proxy it did not start (``should_start = False``, ``api_url``,
+``auth_token``), as deployments that run configurable-http-proxy separately
+do. A user logs in through kernel-proxy's public port with JupyterHub's login
+form, starts a server through JupyterHub's REST API, and reaches it through
+kernel-proxy.
+
+JupyterHub is installed once into its own venv, ``$KERNELHUB_JUPYTERHUB_VENV``
+or ``.ci-jupyterhub/`` in the repository, and reused by later runs. Without
+it (no network, say) the test is skipped, except under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kernel.testing.hub import free_port
+from tests.conftest import skip_or_fail
+from tests.proxy.conftest import REPO, TOKEN
+
+JUPYTERHUB = "6.1.1"
+PASSWORD = "jupyterhub-test-password"
+
+CONFIG = """\
+c.JupyterHub.bind_url = {public_url!r}
+c.JupyterHub.hub_bind_url = {hub_url!r}
+c.JupyterHub.db_url = {db_url!r}
+c.JupyterHub.cookie_secret_file = {cookie_secret!r}
+c.JupyterHub.proxy_class = "configurable-http-proxy"
+c.ConfigurableHTTPProxy.should_start = False
+c.ConfigurableHTTPProxy.api_url = {api_url!r}
+c.ConfigurableHTTPProxy.auth_token = {token!r}
+c.JupyterHub.authenticator_class = "dummy"
+c.DummyAuthenticator.password = {password!r}
+c.Authenticator.allow_all = True
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = {home!r}
+c.Spawner.cmd = [{python!r}, "-m", "kernel.testing.mockserver"]
+"""
+
+_XSRF_FIELD = re.compile(r'name="_xsrf" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def jupyterhub() -> Path:
+    """The ``jupyterhub`` command of JupyterHub 6.1.1, installed into a cached venv once."""
+    venv = Path(os.environ.get("KERNELHUB_JUPYTERHUB_VENV") or REPO / ".ci-jupyterhub")
+    command = venv / "bin" / "jupyterhub"
+    if installed_version(command) != JUPYTERHUB:
+        steps = ([sys.executable, "-m", "venv", "--clear", str(venv)],
+                 [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                  f"jupyterhub=={JUPYTERHUB}"])
+        for step in steps:
+            try:
+                subprocess.run(step, check=True, capture_output=True, text=True, timeout=900)
+            except (OSError, subprocess.SubprocessError) as e:
+                output = getattr(e, "stderr", "") or ""
+                skip_or_fail(f"cannot install jupyterhub=={JUPYTERHUB} into {venv} "
+                             f"({' '.join(step)}): {e}\n{output[-2000:]}")
+    return command
+
+
+def installed_version(command: Path) -> str | None:
+    if not command.exists():
+        return None
+    done = subprocess.run([str(command), "--version"], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def wait_until(condition: Callable[[], object], timeout: float, log: Path) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except httpx.TransportError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not true within {timeout} s: {condition}\n"
+                         f"{log.read_text(errors='replace')[-5000:]}")
+
+
+def started(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as output:
+        return subprocess.Popen(command, cwd=log.parent, env={**os.environ, **env},
+                                stdout=output, stderr=subprocess.STDOUT)
+
+
+@pytest.fixture
+def stack(tmp_path: Path, jupyterhub: Path) -> Iterator[dict[str, str]]:
+    """kernel-proxy, then JupyterHub driving it; their URLs. Both stop after the test."""
+    public, api, hub = free_port(), free_port(), free_port()
+    urls = {"public": f"http://127.0.0.1:{public}", "api": f"http://127.0.0.1:{api}"}
+    proxy_log, hub_log = tmp_path / "kernel-proxy.log", tmp_path / "jupyterhub.log"
+    proxy = started([sys.executable, "-m", "plugins.kernel_proxy", "--ip", "127.0.0.1",
+                     "--port", str(public), "--api-ip", "127.0.0.1", "--api-port", str(api),
+                     "--error-target", f"http://127.0.0.1:{hub}/hub/error"],
+                    proxy_log, {"CONFIGPROXY_AUTH_TOKEN": TOKEN, "PYTHONPATH": str(REPO)})
+    config = tmp_path / "jupyterhub_config.py"
+    config.write_text(CONFIG.format(
+        public_url=urls["public"], hub_url=f"http://127.0.0.1:{hub}", api_url=urls["api"],
+        db_url=f"sqlite:///{tmp_path / 'jupyterhub.sqlite'}",
+        cookie_secret=str(tmp_path / "jupyterhub_cookie_secret"), token=TOKEN,
+        password=PASSWORD, home=str(tmp_path / "home" / "{username}"), python=sys.executable))
+    hub_process = started([str(jupyterhub), "-f", str(config)], hub_log,
+                          {"CONFIGPROXY_AUTH_TOKEN": ""})
+    try:
+        # Through kernel-proxy: JupyterHub has added its own route over kernel-proxy's API.
+        wait_until(lambda: httpx.get(f"{urls['public']}/hub/health").status_code == 200,
+                   60, hub_log)
+        yield urls
+    finally:
+        for process in (hub_process, proxy):
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_a_user_logs_in_and_reaches_their_server_through_kernel_proxy(stack, tmp_path):
+    with httpx.Client(base_url=stack["public"], timeout=30) as client:
+        form = client.get("/hub/login")
+        xsrf = _XSRF_FIELD.search(form.text)
+        assert xsrf is not None, form.text
+        login = client.post("/hub/login", data={"username": "alice", "password": PASSWORD,
+                                                "_xsrf": xsrf.group(1)})
+        assert login.status_code == 302, login.text
+        spawn = client.post("/hub/api/users/alice/server",
+                            headers={"X-XSRFToken": client.cookies["_xsrf"]})
+        assert spawn.status_code in (201, 202), spawn.text
+        page = wait_until(lambda: (r := client.get("/user/alice/")).status_code == 200 and r,
+                          30, tmp_path / "jupyterhub.log")
+        assert "Hello, alice" in page.text  # kernel.testing.mockserver, run by JupyterHub
+
+    routes = httpx.get(f"{stack['api']}/api/routes",
+                       headers={"Authorization": f"token {TOKEN}"}).json()
+    assert routes["/"]["jupyterhub"] is True
+    assert routes["/user/alice"]["user"] == "alice"
+    assert routes["/user/alice"]["jupyterhub"] is True
