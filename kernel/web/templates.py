@@ -72,12 +72,15 @@ class Templates:
 
     def render(self, request: Request, name: str, status_code: int = 200,
                **context: Any) -> HTMLResponse:
-        """Render a page, with the current user and a fresh XSRF token for its forms."""
+        """Render a page, with the logged-in person (``user``), what they may do
+        (``caller_scopes``) and a fresh XSRF token for its forms."""
         response = HTMLResponse("", status_code=status_code)
         xsrf = ensure_xsrf_cookie(request, response)
-        user = getattr(request.state, "identity", None)
+        identity = getattr(request.state, "identity", None)
         body = self.env.get_template(name).render(
-            request=request, xsrf=xsrf, user=user.user if user else None, **context)
+            request=request, xsrf=xsrf, user=identity.user if identity else None,
+            caller_scopes=self.hub.permissions.scopes(identity) if identity else None,
+            **context)
         response.body = response.render(body)
         response.headers["content-length"] = str(len(response.body))
         return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -13,11 +14,15 @@ from starlette.routing import Route
 from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.security.next_url import safe_next_url
+from kernel.shares import Share
 from kernel.users import Server, User
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
+from plugins.pages.base import logged_in, render
 
 #: How often the not-running page may bounce a browser back to a running server.
 MAX_REDIRECTS = 5
+#: JupyterHub 6's rule for new server names (the REST API applies the same).
+SERVER_NAME = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,29}")
 
 
 def default_redirect(hub: Hub, user: User | None, reason: str, path: str) -> str:
@@ -40,27 +45,21 @@ def default_redirect(hub: Hub, user: User | None, reason: str, path: str) -> str
     return f"{prefix}spawn"
 
 
-async def logged_in(request: Request) -> Identity | Response:
-    """The logged-in caller, or a redirect to the login page that comes back here."""
-    identity = await identify(request)
-    if identity is not None:
-        return identity
-    hub = hub_of(request)
-    next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"{hub.urls.hub_prefix}login?{urlencode({'next': next_url})}",
-                            status_code=302)
-
-
-def owned_server(hub: Hub, identity: Identity, user_name: str | None,
-                 server_name: str) -> tuple[User, str]:
-    """The user whose server a page is about; only its owner or an admin may act on it."""
+def owned_server(hub: Hub, identity: Identity, user_name: str | None, server_name: str,
+                 scope: str = "start:servers") -> tuple[User, str]:
+    """The user whose server a page is about: the caller, or someone whose servers the
+    caller may manage (``scope`` on that server, as the REST API would require)."""
     if user_name is None or user_name == identity.user.name:
         return identity.user, server_name
-    if not identity.user.admin:
-        raise HubError(403, f"{identity.user.name} may not manage {user_name}'s servers")
+    scopes = hub.permissions.scopes(identity)
     user = hub.users.get(user_name)
+    if not scopes.allows(scope, server=f"{user_name}/{server_name}",
+                         groups_of=hub.permissions.groups_of):
+        if scopes.holds(scope):
+            raise HubError(404, "No access to resources or resources not found")
+        raise HubError(403, f"{identity.user.name} may not manage {user_name}'s servers")
     if user is None:
-        raise HubError(404, f"no user {user_name}")
+        raise HubError(404, f"No such user: {user_name}")
     return user, server_name
 
 
@@ -81,12 +80,32 @@ async def home(request: Request) -> Response:
     user = identity.user
     default = user.server("") or Server(user=user, name="", id=0)
     named = sorted((s for s in user.servers.values() if s.name), key=lambda s: s.name)
-    return request.app.state.templates.render(
-        request, "home.html", default_server=default, named_servers=named,
-        allow_named_servers=hub.config.hub.allow_named_servers,
-        base_url=hub.urls.base_url, api_url=f"{hub.urls.hub_prefix}api",
+    scopes = hub.permissions.scopes(identity)
+    return render(
+        request, "home.html", nav_current="home", default_server=default,
+        named_servers=named, allow_named_servers=hub.config.hub.allow_named_servers,
+        named_server_limit=hub.config.hub.named_server_limit_per_user,
+        has_options_form=bool(hub.config.spawner.options_form),
+        can_share=scopes.allows("shares", user=user.name, groups_of=hub.permissions.groups_of),
+        shared_with_me=[_shared_server(hub, s) for s in shared_with(hub, user)],
         user_url=lambda s: s.prefix(hub.urls.base_url),
+        quote=lambda text: quote(text, safe=""),
     )
+
+
+def shared_with(hub: Hub, user: User) -> list[Share]:
+    """Servers shared with the user, directly or through a group, each once."""
+    shares = {id(s.server): s for g in sorted(user.groups) for s in hub.shares.with_group(g)}
+    shares.update({id(s.server): s for s in hub.shares.with_user(user.id)})
+    return sorted(shares.values(), key=lambda s: (s.server.user.name, s.server.name))
+
+
+def _shared_server(hub: Hub, share: Share) -> dict[str, Any]:
+    server = share.server
+    return {"owner": server.user.name, "name": server.name,
+            "display_name": server.display_name or server.name, "ready": server.ready,
+            "url": server.prefix(hub.urls.base_url), "direct": share.user_id is not None,
+            "group": share.group_name, "last_activity": server.last_activity}
 
 
 async def spawn(request: Request) -> Response:
@@ -102,10 +121,10 @@ async def spawn(request: Request) -> Response:
     server_name = request.path_params.get("server_name",
                                           hub.config.hub.default_server_name)
     if server_name and not hub.config.hub.allow_named_servers:
-        raise HubError(400, "named servers are not enabled on this hub")
+        raise HubError(400, "Named servers are not enabled on this hub")
     user, server_name = owned_server(hub, identity, request.path_params.get("user_name"),
                                      server_name)
-    server = await hub.users.server(user, server_name)
+    server = user.server(server_name) or await _new_server(hub, user, server_name)
     next_url = request.query_params.get("next")
     user_options = None
     if request.method == "POST":
@@ -113,13 +132,27 @@ async def spawn(request: Request) -> Response:
         check_xsrf(request, form.get("_xsrf"))  # type: ignore[arg-type]
         user_options = options_from_form(hub, form)
     elif hub.config.spawner.options_form and not server.active:
-        return request.app.state.templates.render(
+        return render(
             request, "spawn.html", server=server, options_form=hub.config.spawner.options_form,
             action=_spawn_url(hub, server) + (f"?{urlencode({'next': next_url})}"
                                               if next_url else ""))
     if not server.active:
         hub.lifecycle.request_spawn(server, user_options)
     return RedirectResponse(_pending_url(hub, server, next_url), status_code=302)
+
+
+async def _new_server(hub: Hub, user: User, server_name: str) -> Server:
+    """A new named server record, within the rules the REST API applies (name, limit)."""
+    if server_name:
+        if not SERVER_NAME.fullmatch(server_name):
+            raise HubError(400, f"Invalid server name {server_name!r}: use up to 30 "
+                                "lower-case letters, digits and single hyphens, starting "
+                                "with a letter")
+        limit = hub.config.hub.named_server_limit_per_user
+        if limit and sum(1 for s in user.servers.values() if s.name) >= limit:
+            raise HubError(400, f"{user.name} already has the maximum of {limit} named "
+                                "servers; delete one before creating another")
+    return await hub.users.server(user, server_name)
 
 
 def options_from_form(hub: Hub, form: FormData) -> dict[str, Any]:
@@ -148,7 +181,7 @@ async def spawn_pending(request: Request) -> Response:
         return identity
     hub = hub_of(request)
     user, server_name = owned_server(hub, identity, request.path_params["user_name"],
-                                     request.path_params.get("server_name", ""))
+                                     request.path_params.get("server_name", ""), "read:servers")
     server = user.server(server_name)
     if server is None:
         raise HubError(404, f"{user.name} has no server named {server_name!r}")
@@ -159,7 +192,7 @@ async def spawn_pending(request: Request) -> Response:
     api = f"{hub.urls.hub_prefix}api/users/{quote(user.name, safe='')}"
     progress_url = f"{api}/servers/{quote(server_name, safe='')}/progress" if server_name \
         else f"{api}/server/progress"
-    return request.app.state.templates.render(
+    return render(
         request, "spawn_pending.html", server=server, progress_url=progress_url,
         next_url=target, failed=server.progress.failed if not server.active else None,
         spawn_url=_spawn_url(hub, server),
@@ -179,10 +212,14 @@ async def not_running(request: Request) -> Response:
     hub = hub_of(request)
     user_name = request.path_params["user_name"]
     rest = request.path_params.get("path", "")
-    user, _ = owned_server(hub, identity, user_name, "")
+    user = hub.users.get(user_name)
     server_name = ""
-    if hub.config.hub.allow_named_servers and rest.split("/", 1)[0] in user.servers:
+    if user is not None and hub.config.hub.allow_named_servers \
+            and rest.split("/", 1)[0] in user.servers:
         server_name = rest.split("/", 1)[0]
+    can_start = _may_start(hub, identity, user_name, server_name)
+    if user is None:
+        raise HubError(404, f"No such user: {user_name}")
     server = user.server(server_name)
     public_path = request.url.path.replace(hub.urls.hub_prefix, hub.urls.base_url, 1)
     if server is not None and server.ready:
@@ -195,15 +232,33 @@ async def not_running(request: Request) -> Response:
                                 status_code=302)
     if "/api/" in f"/{rest}" or "application/json" in request.headers.get("accept", ""):
         raise HubError(424, f"{user.name}'s server {server_name!r} is not running")
-    if server is not None and server.pending == "spawn":
+    if can_start and server is not None and server.pending == "spawn":
         return RedirectResponse(_pending_url(hub, server, public_path), status_code=302)
     stub = server or Server(user=user, name=server_name, id=0)
-    return request.app.state.templates.render(
-        request, "not_running.html", status_code=424, server=stub,
+    return render(
+        request, "not_running.html", status_code=424, server=stub, can_start=can_start,
+        own=user is identity.user,
         spawn_url=_spawn_url(hub, stub) + f"?{urlencode({'next': public_path})}",
-        implicit_spawn_seconds=hub.config.hub.implicit_spawn_seconds,
-        failed=stub.progress.failed,
+        implicit_spawn_seconds=hub.config.hub.implicit_spawn_seconds if can_start else 0,
+        failed=stub.progress.failed if can_start else None,
     )
+
+
+def _may_start(hub: Hub, identity: Identity, user_name: str, server_name: str) -> bool:
+    """Whether the caller may start this server; 403/404 if they may not even use it
+    (a server shared with them may be used, but only its owner starts it)."""
+    if user_name == identity.user.name:
+        return True
+    scopes = hub.permissions.scopes(identity)
+    full_name = f"{user_name}/{server_name}"
+    groups_of = hub.permissions.groups_of
+    if scopes.allows("start:servers", server=full_name, groups_of=groups_of):
+        return True
+    if scopes.allows("access:servers", server=full_name, groups_of=groups_of):
+        return False
+    if scopes.holds("start:servers") or scopes.holds("access:servers"):
+        raise HubError(404, "No access to resources or resources not found")
+    raise HubError(403, f"{identity.user.name} may not use {user_name}'s servers")
 
 
 async def user_redirect(request: Request) -> Response:
@@ -221,12 +276,13 @@ async def user_redirect(request: Request) -> Response:
 
 async def error_page(request: Request) -> Response:
     """The proxy's error target: /hub/error/404 and /hub/error/503 (?url= the failed path)."""
+    await identify(request)
     status = int(request.path_params["status"])
     url = request.query_params.get("url", "")
     messages = {404: "There is nothing at this address.",
                 503: "The server at this address is not answering. If it is yours, it may "
                      "have stopped: go to your home page to start it again."}
-    return request.app.state.templates.render(
+    return render(
         request, "error.html", status_code=status if 400 <= status < 600 else 500,
         status=status, message=messages.get(status, "Something went wrong."), url=url)
 

@@ -1,0 +1,49 @@
+"""What every page shares: rendering with the navigation's context, and who may see a page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from kernel.errors import HubError
+from kernel.web.identity import Identity, hub_of, identify
+
+
+def render(request: Request, name: str, status_code: int = 200,
+           **context: Any) -> HTMLResponse:
+    """Render a page; its templates may format times with ``iso``."""
+    return request.app.state.templates.render(request, name, status_code=status_code,
+                                              iso=isoformat, **context)
+
+
+def isoformat(when: datetime | None) -> str:
+    """A timestamp as the REST API writes it (UTC, ending in Z); empty for None."""
+    if when is None:
+        return ""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+async def logged_in(request: Request) -> Identity | Response:
+    """The logged-in caller, or a redirect to the login page that comes back here."""
+    identity = await identify(request)
+    if identity is not None:
+        return identity
+    hub = hub_of(request)
+    next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"{hub.urls.hub_prefix}login?{urlencode({'next': next_url})}",
+                            status_code=302)
+
+
+def require(request: Request, identity: Identity, scope: str, **resource: str) -> None:
+    """403 unless the caller holds ``scope`` (for the resource, when one is named)."""
+    hub = hub_of(request)
+    if not hub.permissions.scopes(identity).allows(scope, groups_of=hub.permissions.groups_of,
+                                                   **resource):
+        raise HubError(403, f"{identity.user.name} may not see this page (it needs the "
+                            f"{scope} scope)")
