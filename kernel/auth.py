@@ -122,6 +122,7 @@ async def login(hub: Hub, request: Request, data: dict[str, str]) -> User | None
     if result is None or not _acceptable(hub, result):
         return None
     user = await _apply(hub, result)
+    hub.login_refreshed[user.id] = time.monotonic()
     log.info("User %s logged in", user.name)
     return user
 
@@ -159,12 +160,13 @@ async def auth_state(hub: Hub, user: User) -> dict[str, Any] | None:
     return hub.auth_state_crypt.decrypt(encrypted) if encrypted else None
 
 
-async def refresh_login(hub: Hub, user: User) -> bool:
+async def refresh_login(hub: Hub, user: User, *, force: bool = False) -> bool:
     """Ask the authenticator (refresh_user) whether the login still holds, at most every
-    auth_refresh_age seconds; False when it does not (the user is then logged out)."""
+    auth_refresh_age seconds unless ``force``; False when it does not (the user is then
+    logged out). A login counts as a refresh."""
     now = time.monotonic()
     last = hub.login_refreshed.get(user.id)
-    if last is not None and now - last < hub.config.auth.auth_refresh_age:
+    if not force and last is not None and now - last < hub.config.auth.auth_refresh_age:
         return True
     hub.login_refreshed[user.id] = now
     answer = await hub.hooks.first("refresh_user", hub=hub, user=user)

@@ -107,7 +107,8 @@ class ServerLifecycle:
         began = time.monotonic()
         spawner: Spawner | None = None
         try:
-            if hub.config.auth.refresh_pre_spawn and not await refresh_login(hub, server.user):
+            if hub.config.auth.refresh_pre_spawn and not await refresh_login(hub, server.user,
+                                                                          force=True):
                 raise HubError(403, "Your login has expired: log in again to start a server")
             spawner = server.spawner = hub.new_spawner(server)
             await self._give_credentials(spawner, server)
