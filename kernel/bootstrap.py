@@ -11,11 +11,10 @@ import logging
 from kernel.config.values import Config
 from kernel.db import models as orm
 from kernel.security.tokens import (
-    GENERATED_ROUNDS,
     MIN_TOKEN_LENGTH,
-    USER_PROVIDED_ROUNDS,
     check_token,
     hash_token,
+    provided_token_rounds,
     token_prefix,
 )
 
@@ -36,7 +35,7 @@ def apply_config(config: Config) -> None:
         for member in members:
             user = _ensure_user(member)
             orm.UserGroup.get_or_create(user=user, group=group)
-    rounds = GENERATED_ROUNDS if config.hub.trust_user_provided_tokens else USER_PROVIDED_ROUNDS
+    rounds = provided_token_rounds(config.hub.trust_user_provided_tokens)
     for token, name in config.hub.api_tokens.items():
         if len(token) < MIN_TOKEN_LENGTH:
             raise config.error(f"a token must have at least {MIN_TOKEN_LENGTH} characters",

@@ -2,7 +2,7 @@
 
 Everything a plugin can reach hangs off the ``hub`` argument of its hooks:
 ``hub.config`` (typed hub.ini), ``hub.users`` (users and servers in memory),
-``hub.lifecycle`` (spawn/stop), ``hub.routes`` and ``hub.proxy``,
+``hub.services``, ``hub.lifecycle`` (spawn/stop), ``hub.routes`` and ``hub.proxy``,
 ``hub.tokens``, ``hub.sessions``, ``hub.db``, ``hub.urls``, ``hub.stash``
 (per-plugin state), ``hub.emit`` (structured events for the ``log`` hook) and
 ``hub.measure`` (numbers for the ``metrics`` hook).
@@ -38,6 +38,8 @@ from kernel.security.auth_state import AuthStateCrypt
 from kernel.security.cookie_secret import load_cookie_secret
 from kernel.security.signing import CookieSigner
 from kernel.security.throttle import LoginThrottle
+from kernel.security.tokens import provided_token_rounds
+from kernel.services import ServiceError, ServiceRegistry, specs_from_config
 from kernel.sessions import SessionStore
 from kernel.shares import ShareRegistry
 from kernel.spawner import Spawner
@@ -69,6 +71,7 @@ class Hub:
         self.users = UserRegistry(self.db)
         self.groups = GroupRegistry(self.db, self.users)
         self.shares = ShareRegistry(self.db, self.users)
+        self.services = ServiceRegistry(self.db, self.urls.base_url)
         self.permissions = Permissions(self)
         self.tokens = TokenStore(self.db)
         self.sessions = SessionStore(self.db, max_age)
@@ -117,7 +120,9 @@ class Hub:
         schema.check(db, how_to_upgrade=how)
         schema.initialize(db)
         apply_config(self.config)
+        self._apply_config_services()
         apply_config_roles(self.config)
+        self.services.load()
         self.users.load()
         if self._invalid_users():
             self.users.load()
@@ -126,6 +131,18 @@ class Hub:
         self.permissions.load()
         self.sessions.load()
         log.info("Loaded %d user(s) from %s", len(self.users), self.db.url.split("://")[0])
+
+    def _apply_config_services(self) -> None:
+        specs = specs_from_config(self.config, self.urls.base_url)
+        rounds = provided_token_rounds(self.config.hub.trust_user_provided_tokens)
+        try:
+            self.services.apply_config(specs, self.config.hub.service_tokens,
+                                       token_rounds=rounds)
+        except ServiceError as e:
+            if e.field == "service_tokens":
+                raise self.config.error(str(e), "hub", "service_tokens") from None
+            raise self.config.error(str(e), f"service:{e.service}",
+                                    None if e.field == "name" else e.field) from None
 
     def _invalid_users(self) -> bool:
         """Users whose names [auth] username_pattern no longer allows: deleted when

@@ -21,7 +21,6 @@ from kernel.db.fields import utcnow
 from kernel.errors import HubError
 from kernel.hookcall import PluginError
 from kernel.readiness import NotReady, wait_for_http
-from kernel.roles import BUILTIN_ROLES
 from kernel.spawner import server_url
 
 if TYPE_CHECKING:
@@ -174,7 +173,7 @@ class ServerLifecycle:
         token, _ = await hub.tokens.issue(
             user_id=server.user.id, server_id=server.id,
             # The `server` role's bare filters are filled from the token's owner and server.
-            scopes=spawner.server_token_scopes or list(BUILTIN_ROLES["server"][1]),
+            scopes=spawner.server_token_scopes or hub.permissions.roles.roles["server"].scopes,
             note=f"Server at {server.prefix(hub.urls.base_url)}")
         spawner.api_token = token
         spawner.oauth_client_id = oauth_client_id(server)

@@ -45,10 +45,9 @@ class OAuthClients:
                        description: str, allowed_scopes: list[str],
                        access_scopes: list[str]) -> None:
         """Create or update a client; the secret is stored hashed."""
-        fields = {"secret_hash": hash_token(secret), "redirect_uri": redirect_uri,
-                  "description": description, "allowed_scopes": allowed_scopes,
-                  "access_scopes": access_scopes}
-        await self.db.run(_upsert, identifier, fields)
+        await self.db.run(lambda: upsert_client(
+            identifier, secret=secret, redirect_uri=redirect_uri, description=description,
+            allowed_scopes=allowed_scopes, access_scopes=access_scopes))
 
     async def get(self, identifier: str) -> orm.OAuthClient | None:
         return await self.db.run(
@@ -95,11 +94,23 @@ def pkce_matches(challenge: str, method: str | None, verifier: str | None) -> bo
     return hmac.compare_digest(verifier, challenge)
 
 
-def _upsert(identifier: str, fields: dict[str, object]) -> None:
+def upsert_client(identifier: str, *, secret: str | None, redirect_uri: str,
+                  description: str, allowed_scopes: list[str],
+                  access_scopes: list[str]) -> None:
+    """Create or update a client (on a database thread). Without a secret, the client
+    can send people to log in but can never redeem a code."""
+    fields = {"secret_hash": hash_token(secret) if secret else "",
+              "redirect_uri": redirect_uri, "description": description,
+              "allowed_scopes": allowed_scopes, "access_scopes": access_scopes}
     updated = (orm.OAuthClient.update(**fields)
                .where(orm.OAuthClient.identifier == identifier).execute())
     if not updated:
         orm.OAuthClient.create(identifier=identifier, **fields)
+
+
+def delete_client(identifier: str) -> None:
+    """Delete a client with its codes and the tokens it issued (on a database thread)."""
+    orm.OAuthClient.delete().where(orm.OAuthClient.identifier == identifier).execute()
 
 
 def _take_code(code_hash: str) -> orm.OAuthCode | None:

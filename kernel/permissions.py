@@ -1,9 +1,12 @@
-"""What a caller may do: the scopes of users (from their roles) and of tokens (limited by
-their owner's), computed once and cached until roles, groups or admin rights change.
+"""What a caller may do: the scopes of users and services (from their roles) and of
+tokens (limited by their owner's), computed once and cached until roles, groups or
+admin rights change.
 
 A token's permissions are its own scopes intersected with what its owner may
 do *now*: demoting an admin takes their tokens' admin rights at once. A login
-session has all of its user's permissions.
+session has all of its user's permissions. A service holds only the roles
+given to it (``[role:NAME] services``), and the admin role if it is an
+admin service.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kernel.roles import RoleAssignments, load_roles
-from kernel.scopes import IDENTIFY_SCOPES, Owner, Scopes
+from kernel.scopes import IDENTIFY_SCOPES, SERVICE_IDENTIFY_SCOPES, Owner, Scopes
 
 if TYPE_CHECKING:
     from kernel.hub import Hub
+    from kernel.services import Service
     from kernel.tokens import TokenInfo
     from kernel.users import User
     from kernel.web.identity import Identity
@@ -25,6 +29,7 @@ class Permissions:
         self.hub = hub
         self.roles = RoleAssignments()
         self._user_scopes: dict[int, Scopes] = {}
+        self._service_scopes: dict[int, Scopes] = {}
         self._token_scopes: dict[int, Scopes] = {}
 
     def load(self) -> None:
@@ -35,6 +40,7 @@ class Permissions:
     def changed(self) -> None:
         """Forget computed scopes: a role, a group or an admin flag changed."""
         self._user_scopes.clear()
+        self._service_scopes.clear()
         self._token_scopes.clear()
 
     def groups_of(self, user_name: str) -> set[str]:
@@ -62,21 +68,64 @@ class Permissions:
             self._user_scopes[user.id] = scopes
         return scopes
 
-    def token_scopes(self, token: TokenInfo, owner: User) -> Scopes:
+    def service_role_names(self, service: Service) -> set[str]:
+        names = set(self.roles.services.get(service.id, set()))
+        if service.spec.admin:
+            names.add("admin")
+        return names
+
+    def service_scopes(self, service: Service) -> Scopes:
+        scopes = self._service_scopes.get(service.id)
+        if scopes is None:
+            # A service may always read its own name (whoami), whatever its roles.
+            granted = [*self.roles.scopes_of(self.service_role_names(service)),
+                       *SERVICE_IDENTIFY_SCOPES]
+            scopes = Scopes.expand(granted, Owner(service=service.name))
+            self._service_scopes[service.id] = scopes
+        return scopes
+
+    def token_scopes(self, token: TokenInfo, owner: User | Service) -> Scopes:
         scopes = self._token_scopes.get(token.id)
         if scopes is None:
-            server = self._server_of(token)
-            own = Scopes.expand([*token.scopes, *IDENTIFY_SCOPES],
-                                Owner(user=owner.name, server=server))
-            scopes = own.intersect(self.user_scopes(owner), self.groups_of)
+            if token.service_id is not None:
+                own = Scopes.expand([*token.scopes, *SERVICE_IDENTIFY_SCOPES],
+                                    Owner(service=owner.name))
+                held = self.service_scopes(owner)  # type: ignore[arg-type]
+            else:
+                own = Scopes.expand([*token.scopes, *IDENTIFY_SCOPES],
+                                    Owner(user=owner.name, server=self._server_of(token)))
+                held = self.user_scopes(owner)  # type: ignore[arg-type]
+            scopes = own.intersect(held, self.groups_of)
             self._token_scopes[token.id] = scopes
         return scopes
 
+    def not_held(self, held: Scopes, scopes: list[str], owner: Owner) -> list[str]:
+        """The scopes (expanded for ``owner``) that ``held`` does not fully cover:
+        nobody can hand out more than they hold."""
+        missing = []
+        for scope in scopes:
+            wanted = Scopes.expand([scope], owner)
+            if wanted.inherits:
+                continue
+            covered = wanted.intersect(held, self.groups_of)
+            if set(covered.as_list()) != set(wanted.as_list()):
+                missing.append(scope)
+        return missing
+
+    def is_admin(self, identity: Identity) -> bool:
+        """An admin user, or a service holding the admin role (who may make admins)."""
+        if identity.user is not None:
+            return identity.user.admin
+        assert identity.service is not None
+        return "admin" in self.service_role_names(identity.service)
+
     def scopes(self, identity: Identity) -> Scopes:
         """Everything the caller of a request may do."""
+        owner = identity.user if identity.user is not None else identity.service
+        assert owner is not None
         if identity.token is None:
-            return self.user_scopes(identity.user)
-        return self.token_scopes(identity.token, identity.user)
+            return self.user_scopes(owner)  # type: ignore[arg-type]
+        return self.token_scopes(identity.token, owner)
 
     def _server_of(self, token: TokenInfo) -> str | None:
         """``user/name`` of the server a server's own token belongs to."""

@@ -5,6 +5,11 @@ The four built-in roles are JupyterHub's: ``user`` (every user: ``self``),
 ``token`` (``inherit``: a new token's default). Further roles come from
 ``[role:NAME]`` sections, which are written to the database at every
 start-up, and from role assignments made through the REST API.
+
+As in JupyterHub, a ``[role:NAME]`` section may redefine the scopes of
+``user``, ``server`` and ``token`` (``[role:user] scopes = self,
+access:services`` lets every user log in to services) and name further
+holders of ``admin``, whose scopes are fixed.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from kernel.config.values import Config
+from kernel.config.values import Config, Section
 from kernel.db import models as orm
 from kernel.scopes import ScopeError, check
 
@@ -69,10 +74,10 @@ def load_roles(*, admin_access: bool) -> RoleAssignments:
     loaded = RoleAssignments()
     for name, (description, scopes) in BUILTIN_ROLES.items():
         loaded.roles[name] = Role(name, list(scopes), description)
-    loaded.roles["admin"].scopes = admin_scopes(admin_access)
     for row in orm.Role.select():
         loaded.roles[row.name] = Role(row.name, list(row.scopes), row.description,
                                       row.from_config)
+    loaded.roles["admin"].scopes = admin_scopes(admin_access)
     for table, holders, column in ((orm.UserRole, loaded.users, "user_id"),
                                    (orm.GroupRole, loaded.groups, "group_id"),
                                    (orm.ServiceRole, loaded.services, "service_id")):
@@ -84,30 +89,62 @@ def load_roles(*, admin_access: bool) -> RoleAssignments:
 
 
 def apply_config_roles(config: Config) -> None:
-    """Write the [role:NAME] sections to the database (call on a database thread).
+    """Write the [role:NAME] sections to the database (call on a database thread,
+    after the services are defined).
 
     A role from hub.ini is what hub.ini says it is: its scopes and members are
-    replaced at every start-up, and a role hub.ini no longer has is deleted.
+    replaced at every start-up, and a role hub.ini no longer has is deleted
+    (a redefined built-in role goes back to its default scopes).
     """
     sections = config.collection("role")
     for name, section in sections.items():
-        if name in BUILTIN_ROLES:
-            raise config.error(f"{name!r} is a built-in role; choose another name",
-                               f"role:{name}")
+        where = f"role:{name}"
         try:
             scopes = check(section.scopes)
         except ScopeError as e:
-            raise config.error(str(e), f"role:{name}", "scopes") from None
+            raise config.error(str(e), where, "scopes") from None
+        if not section.is_set("scopes") and name in BUILTIN_ROLES:
+            scopes = list(BUILTIN_ROLES[name][1])
+        if name == "admin" and set(scopes) != set(ADMIN_SCOPES):
+            raise config.error("the admin role's scopes cannot be changed; define a role of "
+                               "your own with the scopes you want", where, "scopes")
+        if name == "user" and "self" not in scopes:
+            log.warning("[role:user] scopes leave out `self`: users cannot manage their own "
+                        "servers and tokens")
         role, _ = orm.Role.get_or_create(name=name, defaults={"scopes": scopes})
         role.scopes, role.description, role.from_config = scopes, section.description, True
         role.save()
-        for table, column, model, members in (
-                (orm.UserRole, "user", orm.User, section.users),
-                (orm.GroupRole, "group", orm.Group, section.groups)):
-            table.delete().where(table.role == role).execute()
-            for member in members:
-                holder, _ = model.get_or_create(name=member)
-                table.create(**{column: holder, "role": role})
+        _set_holders(config, role, section)
     stale = orm.Role.delete().where(orm.Role.from_config & orm.Role.name.not_in(list(sections)))
     if stale.execute():
         log.info("Deleted roles no longer in hub.ini")
+
+
+def _set_holders(config: Config, role: orm.Role, section: Section) -> None:
+    """Make the role's holders exactly those the section lists. The admin role is held
+    through the users' admin flag; its users are made admins (as admin_users are)."""
+    if role.name == "admin":
+        names = list(section.users)
+        for name in names:
+            orm.User.get_or_create(name=name)
+        orm.User.update(admin=True).where(orm.User.name.in_(names)).execute()
+    else:
+        _replace(orm.UserRole, "user", role, [orm.User.get_or_create(name=n)[0]
+                                             for n in section.users])
+    _replace(orm.GroupRole, "group", role, [orm.Group.get_or_create(name=n)[0]
+                                           for n in section.groups])
+    services = []
+    for name in section.services:
+        service = orm.Service.get_or_none(orm.Service.name == name)
+        if service is None:
+            raise config.error(f"there is no service {name!r}; define it in a "
+                               f"[service:{name}] section", f"role:{role.name}", "services")
+        services.append(service)
+    _replace(orm.ServiceRole, "service", role, services)
+
+
+def _replace(table: type[orm.BaseModel], column: str, role: orm.Role,
+             holders: list[orm.BaseModel]) -> None:
+    table.delete().where(table.role == role).execute()
+    for holder in holders:
+        table.create(**{column: holder, "role": role})

@@ -1,9 +1,10 @@
 """Keeping the proxy's routing table right: add and remove routes, reconcile, supervise.
 
 The hub owns the routes it adds (marked in the proxy) and nothing else: the
-hub's own route (``/``, the default for every request no server claims) and
-one route per ready server. ``check_routes`` makes the proxy match that,
-adding what is missing or wrong and deleting stale hub routes; it runs at
+hub's own route (``/``, the default for every request no server claims), one
+route per service with a URL (``/services/NAME/``) and one per ready
+server. ``check_routes`` makes the proxy match that, adding what is missing
+or wrong and deleting stale hub routes; it runs at
 start-up, every ``proxy_check_interval``, and at once after the proxy was
 restarted, so running servers are unreachable for as short a time as
 possible.
@@ -23,9 +24,11 @@ import time
 from collections.abc import Awaitable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from kernel.hub import Hub
+    from kernel.services import Service
     from kernel.users import Server, User
 
 log = logging.getLogger("kernelhub.proxy")
@@ -63,6 +66,21 @@ class RouteKeeper:
         """Remove a server's route, if the hub routed it (once, however often asked)."""
         await self._remove(server.prefix(self.hub.urls.base_url))
 
+    def service_route(self, service: Service) -> tuple[str, str, dict[str, Any]]:
+        """(routespec, target, data) of a service with a URL. As in JupyterHub, the
+        target is the URL's origin: the service answers under its own prefix."""
+        assert service.url is not None
+        parts = urlsplit(service.url)
+        return (service.prefix(self.hub.urls.base_url), f"{parts.scheme}://{parts.netloc}",
+                {"service": service.name})
+
+    async def add_service(self, service: Service) -> None:
+        await self._add(*self.service_route(service))
+
+    async def remove_service(self, service: Service) -> None:
+        if service.url:
+            await self._remove(service.prefix(self.hub.urls.base_url))
+
     async def _remove(self, routespec: str) -> None:
         if routespec not in self._routed:
             return
@@ -95,8 +113,13 @@ class RouteKeeper:
         self.hub.emit("route.added", routespec=routespec, target=target)
 
     def wanted_routes(self) -> dict[str, tuple[str, dict[str, Any]]]:
-        """routespec -> (target, data) for the hub and every ready server."""
+        """routespec -> (target, data) for the hub, every service with a URL and every
+        ready server."""
         wanted = {HUB_ROUTESPEC: (self.hub.urls.hub_target, {"hub": True})}
+        for service in self.hub.services:
+            if service.url:
+                routespec, target, data = self.service_route(service)
+                wanted[routespec] = (target, data)
         for server in self.hub.lifecycle.active:
             if server.ready:
                 routespec, target, data = self.server_route(server)

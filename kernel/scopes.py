@@ -85,6 +85,7 @@ SELF_SCOPES = ("read:users", "users:shares", "read:shares", "users:activity", "s
 
 #: Granted to every token on top of its scopes, so that whoami works.
 IDENTIFY_SCOPES = ("read:users:name!user", "read:users:groups!user")
+SERVICE_IDENTIFY_SCOPES = ("read:services:name!service",)
 
 FILTER_KINDS = ("user", "server", "group", "service")
 

@@ -148,30 +148,18 @@ class Spawner(ABC):
 
     def get_env(self) -> dict[str, str]:
         """The server's environment: the hub's single-user contract, then ``environment``."""
-        env = {key: os.environ[key] for key in self.env_keep if key in os.environ}
-        urls = self.hub.urls
-        access_scopes = json.dumps(self.oauth_access_scopes)
+        env = contract_env(
+            self.hub, env_keep=self.env_keep, api_token=self.api_token,
+            client_id=self.oauth_client_id, user=self.user.name,
+            callback_url=f"{self.prefix}oauth_callback",
+            access_scopes=self.oauth_access_scopes,
+            allowed_scopes=self.oauth_client_allowed_scopes)
         env.update({
-            "JUPYTERHUB_API_TOKEN": self.api_token,
-            "JPY_API_TOKEN": self.api_token,
-            "JUPYTERHUB_CLIENT_ID": self.oauth_client_id,
-            "JUPYTERHUB_API_URL": urls.hub_api_url,
             "JUPYTERHUB_ACTIVITY_URL":
-                f"{urls.hub_api_url}/users/{quote(self.user.name, safe='')}/activity",
-            "JUPYTERHUB_BASE_URL": urls.base_url,
+                f"{self.hub.urls.hub_api_url}/users/{quote(self.user.name, safe='')}/activity",
             "JUPYTERHUB_SERVICE_PREFIX": self.prefix,
             "JUPYTERHUB_SERVICE_URL": self.service_url,
-            "JUPYTERHUB_USER": self.user.name,
             "JUPYTERHUB_SERVER_NAME": self.name,
-            "JUPYTERHUB_HOST": "",
-            "JUPYTERHUB_OAUTH_CALLBACK_URL": f"{self.prefix}oauth_callback",
-            "JUPYTERHUB_OAUTH_ACCESS_SCOPES": access_scopes,
-            "JUPYTERHUB_OAUTH_SCOPES": access_scopes,
-            "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES":
-                json.dumps(self.oauth_client_allowed_scopes),
-            "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED": "0",
-            "JUPYTERHUB_PUBLIC_URL": "",
-            "JUPYTERHUB_PUBLIC_HUB_URL": "",
         })
         if self.hub.config.hub.admin_access:
             env["JUPYTERHUB_ADMIN_ACCESS"] = "1"
@@ -204,3 +192,29 @@ def server_url(where: str | tuple[str, int]) -> str:
         host = f"[{ip}]" if ":" in ip else (ip or "127.0.0.1")
         return f"http://{host}:{port}"
     return where.rstrip("/")
+
+
+def contract_env(hub: Hub, *, env_keep: list[str], api_token: str, client_id: str, user: str,
+                 callback_url: str, access_scopes: list[str],
+                 allowed_scopes: list[str]) -> dict[str, str]:
+    """What every process the hub starts with a token is told (JupyterHub's single-user
+    contract, shared by servers and managed services): the variables of ``env_keep``
+    from the hub's own environment, its token and OAuth client, and where the hub is."""
+    env = {key: os.environ[key] for key in env_keep if key in os.environ}
+    env.update({
+        "JUPYTERHUB_API_TOKEN": api_token,
+        "JPY_API_TOKEN": api_token,
+        "JUPYTERHUB_CLIENT_ID": client_id,
+        "JUPYTERHUB_API_URL": hub.urls.hub_api_url,
+        "JUPYTERHUB_BASE_URL": hub.urls.base_url,
+        "JUPYTERHUB_USER": user,
+        "JUPYTERHUB_HOST": "",
+        "JUPYTERHUB_OAUTH_CALLBACK_URL": callback_url,
+        "JUPYTERHUB_OAUTH_ACCESS_SCOPES": json.dumps(access_scopes),
+        "JUPYTERHUB_OAUTH_SCOPES": json.dumps(access_scopes),
+        "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES": json.dumps(allowed_scopes),
+        "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED": "0",
+        "JUPYTERHUB_PUBLIC_URL": "",
+        "JUPYTERHUB_PUBLIC_HUB_URL": "",
+    })
+    return env

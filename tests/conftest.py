@@ -9,6 +9,7 @@ import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from importlib.metadata import EntryPoint
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,9 @@ from kernel.plugin_manager import installed_plugins
 IN_CI = os.environ.get("CI", "").lower() == "true"
 #: The password of the Unix accounts the tests make.
 PASSWORD = "S3cret-pw-for-tests"
+#: A venv any user can read, with JupyterHub 6.1.1 (jupyterhub-singleuser, its service
+#: helpers), jupyterlab and ipykernel; made from /usr/bin/python3 by .ci/run.
+SINGLEUSER_VENV = Path(os.environ.get("KERNELHUB_SINGLEUSER_VENV", "/opt/kernelhub-singleuser"))
 
 TEST_PLUGINS = {
     "import-fails": "tests.fake_plugins.import_fails",
@@ -43,6 +47,16 @@ def skip_or_fail(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"{reason} (CI=true: this dependency must be installed)")
     pytest.skip(reason)
+
+
+def singleuser_venv_file(name: str) -> Path:
+    """A program of the single-user venv (``bin/NAME``); skips or fails without it."""
+    path = SINGLEUSER_VENV / "bin" / name
+    if not os.access(path, os.X_OK):
+        skip_or_fail(f"no {name} at {path}: make the venv with `/usr/bin/python3 -m venv "
+                     f"{SINGLEUSER_VENV}` and install jupyterhub==6.1.1, jupyterlab and "
+                     "ipykernel into it (or set KERNELHUB_SINGLEUSER_VENV)")
+    return path
 
 
 @pytest.fixture

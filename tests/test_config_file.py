@@ -214,10 +214,33 @@ def test_a_table_with_known_keys_types_them_and_warns_about_the_rest(load_ini):
         load_ini(BASE + "[hub.tornado_settings]\nslow_stop_timeout = soon\n")
 
 
-def test_a_collection_that_is_not_available_says_so(load_ini):
-    with pytest.raises(ConfigError, match=r"\[service:cull\]: cannot be used in kernelhub: "
-                                          r"services are not available"):
-        load_ini(BASE + "[service:cull]\n")
-    with pytest.raises(ConfigError, match=r"\[role:teachers\] services: cannot be set in "
-                                          r"kernelhub: services are not available"):
-        load_ini(BASE + "[role:teachers]\nservices = cull\n")
+def test_a_collection_item_takes_tables_of_its_own_before_or_after_it(load_ini):
+    services = load_ini(BASE + "[service:cull.environment]\nA = 1\n"
+                               "[service:cull]\ncommand = python -m culler --timeout=60\n"
+                               "[service:cull.info]\nowner = it\n"
+                               "[service:my.site]\nurl = http://127.0.0.1:9\n"
+                        ).config.collection("service")
+    assert services["cull"].environment == {"A": "1"}
+    assert services["cull"].info == {"owner": "it"}
+    assert services["cull"].command == ["python", "-m", "culler", "--timeout=60"]
+    # A dot in a name is part of the name unless what follows is one of its tables.
+    assert services["my.site"].url == "http://127.0.0.1:9"
+    assert services["cull"].is_set("environment") and not services["cull"].is_set("url")
+
+
+def test_a_deprecated_collection_key_warns_with_its_replacement(load_ini):
+    config = load_ini(BASE + "[service:old]\nurl = http://127.0.0.1:9\nadmin = true\n").config
+    assert config.collection("service")["old"].admin is True
+    assert any("[service:old] admin is deprecated; list the service in a role" in w
+               for w in config.warnings)
+
+
+def test_running_a_service_needs_the_services_plugin(load_ini):
+    with pytest.raises(ConfigError, match=r"\[service:cull\] command: this option belongs to "
+                                          r"plugin 'services', which is not enabled"):
+        load_ini(BASE + "plugins = no:services\n[service:cull]\ncommand = culler\n")
+    external = load_ini(BASE + "plugins = no:services\n"
+                               "[service:site]\nurl = http://127.0.0.1:9\n").config
+    assert external.collection("service")["site"].url == "http://127.0.0.1:9"
+
+

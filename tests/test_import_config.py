@@ -11,6 +11,7 @@ import httpx
 from kernel.config.loader import load
 from kernel.testing.hub import free_port, running_hub
 from kernel.urls import hub_urls
+from tests.api.helpers import wait_until
 
 CONFIG = Path(__file__).parent / "data" / "jupyterhub_config.py"
 
@@ -42,6 +43,10 @@ def test_every_translatable_option_lands_under_its_kernelhub_name(tmp_path):
     grader = config.collection("role")["grader"]
     assert grader.scopes == ["list:users", "admin:servers!group=physics"]
     assert grader.users == ["teacher"]
+    culler = config.collection("service")["idle-culler"]
+    assert culler.command == [sys.executable, "-m", "jupyterhub_idle_culler", "--timeout=3600"]
+    assert (culler.environment, culler.info) == ({"CULL_LOG": "1"}, {"owner": "it"})
+    assert config.collection("role")["idle-culler"].services == ["idle-culler"]
     assert hub.tornado_settings == {"slow_spawn_timeout": 5.0}
     assert config.proxy.api_url == "http://127.0.0.1:8001" and config.proxy.should_start
     assert hub.plugins == ["statsd"] and hub.statsd_host == "127.0.0.1"
@@ -80,6 +85,9 @@ def test_the_imported_config_runs_a_hub_that_behaves_as_configured(tmp_path):
                                                                          "student2"]
         env = _server_env(teacher, headers)
         assert env["COURSE"] == "physics-101" and env["MEM_LIMIT"] == "2G"
+        # cleanup_servers = false would leave it running after the hub stops.
+        teacher.delete("hub/api/users/teacher/server", headers=headers)
+        wait_until(lambda: teacher.get("hub/api/users/teacher/server").json()["stopped"])
 
 
 def _server_env(client: httpx.Client, headers: dict[str, str]) -> dict[str, str]:

@@ -54,6 +54,7 @@ def declare_core_options(options: OptionRegistry) -> None:
     _declare_proxy(options)
     _declare_groups(options)
     _declare_roles(options)
+    _declare_services(options)
 
 
 def _declare_plugin_choice(o: OptionRegistry) -> None:
@@ -368,5 +369,39 @@ def _declare_roles(o: OptionRegistry) -> None:
           "admin:servers!group=physics`.")
     o.add("role:*", "users", TextList(), [], "Users who hold the role.")
     o.add("role:*", "groups", TextList(), [], "Groups whose members hold the role.")
-    o.add("role:*", "services", TextList(), [], "Services that hold the role.",
-          unavailable="services are not available in this version of kernelhub yet")
+    o.add("role:*", "services", TextList(), [], "Services that hold the role.")
+
+
+def _declare_services(o: OptionRegistry) -> None:
+    """What a service is to the hub: its URL, tokens, OAuth client and listing. Running
+    managed services (command, cwd, environment, user, timeout) is the `services`
+    plugin's, which declares those keys."""
+    o.add("hub", "services", Text(), "", "Services, as one [service:NAME] section each.",
+          unavailable="write one [service:NAME] section per service")
+    o.add("hub", "service_tokens", Table(), {},
+          "Further API tokens of services, `token = service name` per line.")
+    o.add("service:*", "url", Text(), "",
+          "Where the service answers (http://127.0.0.1:10101); the hub routes "
+          "/services/NAME/ there and users can log in to it with OAuth.")
+    o.add("service:*", "api_token", Text(), "",
+          "The token the service uses (at least 8 characters; ${VAR} reads it from the "
+          "environment). Managed services without one get a new one at each start.")
+    o.add("service:*", "admin", Boolean(), False, "Give the service the admin role.",
+          deprecated="list the service in a role instead: [role:NAME] services = NAME")
+    o.add("service:*", "display", Boolean(), True, "List the service on the home page.")
+    o.add("service:*", "info", Table(), {},
+          "Anything to show with the service in the API, `key = value` per line "
+          "([service:NAME.info]).")
+    o.add("service:*", "oauth_client_id", Text(), "",
+          "The service's OAuth client id; default service-NAME (must start with service-).")
+    o.add("service:*", "oauth_redirect_uri", Text(), "",
+          "Where the hub sends people back after they log in to the service; default "
+          "/services/NAME/oauth_callback. Required for OAuth without a url.")
+    o.add("service:*", "oauth_no_confirm", Boolean(), False,
+          "Log people in to the service without asking them to confirm (for services "
+          "that are part of the hub).")
+    o.add("service:*", "oauth_client_allowed_scopes", TextList(), [],
+          "Scopes the service may ask for on behalf of the people who log in to it.")
+    o.add("service:*", "oauth_roles", TextList(), [],
+          "Roles whose scopes the service may ask for on behalf of people.",
+          deprecated="use oauth_client_allowed_scopes")

@@ -279,9 +279,9 @@ def _services(services: Any, result: Translation, where: str) -> None:
         for key, value in service.items():
             if key == "name":
                 continue
-            if key == "environment" and isinstance(value, dict):
-                for var, text in value.items():
-                    result.set(f"service:{name}.environment", var, _text(text))
+            if key in ("environment", "info") and isinstance(value, dict):
+                for item, text in value.items():
+                    result.set(f"service:{name}.{key}", item, _text(text))
             elif key == "command" and isinstance(value, list):
                 result.set(f"service:{name}", key, shlex.join(map(str, value)))
             else:

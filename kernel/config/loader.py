@@ -137,24 +137,33 @@ class _Validator:
         self.collections: dict[str, dict[str, dict[str, object]]] = {
             kind: {} for kind in registry.collection_kinds()
         }
+        #: The keys each [kind:NAME] section gives ("service:grader" -> {"url"}).
+        self.item_explicit: dict[str, set[str]] = {}
         self.warnings: list[str] = []
 
     def run(self) -> Config:
+        item_tables = []
         for section, items in self.raw.sections.items():
             if section in self.values:
                 for key, value in items.items():
                     self._set(section, key, value)
             elif self._is_table_section(section):
                 self._set_table(section, items)
+            elif self._item_table_option(section):
+                item_tables.append((section, items))
             elif self._collection_kind(section):
                 self._set_collection_item(section, items)
             elif items or not self._is_disabled_plugin(section):
                 raise self._unknown_section(section)
             # else: an empty section of an installed plugin that is off sets nothing.
+        # After the items, so that [service:x.environment] may come before [service:x].
+        for section, items in item_tables:
+            self._set_item_table(section, items)
         sections = {s: Section(s, v, self.explicit[s]) for s, v in self.values.items()}
         collections = {
             kind: {
-                name: Section(f"{kind}:{name}", values, set(values))
+                name: Section(f"{kind}:{name}", values,
+                              self.item_explicit[f"{kind}{COLLECTION_SEPARATOR}{name}"])
                 for name, values in items.items()
             }
             for kind, items in self.collections.items()
@@ -202,18 +211,47 @@ class _Validator:
     def _set_table(self, section: str, items: dict[str, RawValue]) -> None:
         option = self._table_option(section)
         assert option is not None and option.type.is_table
+        self.values[option.section][option.name] = self._parse_table(option, section, items)
+        self.explicit[option.section].add(option.name)
+        if option.deprecated:
+            self._deprecated(option, self.values[option.section][option.name])
+
+    def _parse_table(self, option: Option, section: str,
+                     items: dict[str, RawValue]) -> dict[str, object]:
         if option.unavailable:
             raise self.raw.error(f"cannot be set in kernelhub: {option.unavailable}", section)
-        table = option.type.parse_table(  # type: ignore[attr-defined]
+        return option.type.parse_table(  # type: ignore[attr-defined,no-any-return]
             {k: v.text for k, v in items.items()},
             lambda key, message: self.raw.error(message, section, key),
             lambda key, message: self.warnings.append(
                 f"{str(self.raw.error('', section, key)).rstrip(': ')} {message}"),
         )
-        self.values[option.section][option.name] = table
-        self.explicit[option.section].add(option.name)
-        if option.deprecated:
-            self._deprecated(option, table)
+
+    # -- [kind:NAME.table] ----------------------------------------------------
+
+    def _item_table_option(self, section: str) -> Option | None:
+        """The table option ``[service:NAME.environment]`` sets, if it is one.
+
+        A name may contain dots; the part after the last one counts as a table
+        only when the collection declares a table option of that name.
+        """
+        kind = self._collection_kind(section)
+        item, sep, key = section.rpartition(TABLE_SEPARATOR)
+        if kind is None or not sep or not item.partition(COLLECTION_SEPARATOR)[2]:
+            return None
+        option = self.registry.get(f"{kind}{COLLECTION_SEPARATOR}*", key)
+        return option if option is not None and option.type.is_table else None
+
+    def _set_item_table(self, section: str, items: dict[str, RawValue]) -> None:
+        option = self._item_table_option(section)
+        assert option is not None
+        item, _, _ = section.rpartition(TABLE_SEPARATOR)
+        kind, _, name = item.partition(COLLECTION_SEPARATOR)
+        if name.strip() not in self.collections[kind]:
+            self._set_collection_item(item, {})
+        self.collections[kind][name.strip()][option.name] = self._parse_table(
+            option, section, items)
+        self.item_explicit[f"{kind}{COLLECTION_SEPARATOR}{name.strip()}"].add(option.name)
 
     # -- [kind:NAME] --------------------------------------------------------
 
@@ -229,9 +267,6 @@ class _Validator:
                                  section)
         pattern = f"{kind}{COLLECTION_SEPARATOR}*"
         options = self.registry.in_section(pattern)
-        if all(o.unavailable for o in options):
-            raise self.raw.error(f"cannot be used in kernelhub: {options[0].unavailable}",
-                                 section)
         values = {o.name: copy.deepcopy(o.default) for o in options}
         for key, value in items.items():
             option = self.registry.get(pattern, key)
@@ -241,20 +276,17 @@ class _Validator:
                 raise self.raw.error(f"cannot be set in kernelhub: {option.unavailable}",
                                      section, key)
             values[key] = _parse(self.raw, option, value)
+            if option.deprecated:
+                where = str(self.raw.error("", section, key)).rstrip(": ")
+                self.warnings.append(f"{where} is deprecated; {option.deprecated}")
         self.collections[kind][name] = values
+        self.item_explicit[f"{kind}{COLLECTION_SEPARATOR}{name}"] = set(items)
 
     # -- helpful errors -----------------------------------------------------
 
     def _unknown_key(self, section: str, key: str, declared_as: str | None = None) -> ConfigError:
         declared_as = declared_as or section
-        elsewhere = [o for o in self.registry if o.name == key and not o.is_collection]
-        if elsewhere:
-            return self.raw.error(f"unknown option here; did you mean [{elsewhere[0].section}] "
-                                  f"{key}?", section, key)
-        here = [o.name for o in self.registry.in_section(declared_as)]
-        close = difflib.get_close_matches(key, here, n=1)
-        if close:
-            return self.raw.error(f"unknown option; did you mean {close[0]!r}?", section, key)
+        # An installed plugin that is off declares it here: say how to enable it.
         owned = self._disabled_owner(declared_as, key)
         if owned:
             owner, option = owned
@@ -263,6 +295,14 @@ class _Validator:
                                       section, key)
             return self.raw.error(f"this option belongs to plugin {owner!r}, which is not "
                                   f"enabled; {self._how_to_enable(owner)}", section, key)
+        elsewhere = [o for o in self.registry if o.name == key and not o.is_collection]
+        if elsewhere:
+            return self.raw.error(f"unknown option here; did you mean [{elsewhere[0].section}] "
+                                  f"{key}?", section, key)
+        here = [o.name for o in self.registry.in_section(declared_as)]
+        close = difflib.get_close_matches(key, here, n=1)
+        if close:
+            return self.raw.error(f"unknown option; did you mean {close[0]!r}?", section, key)
         return self.raw.error(f"unknown option (`kernel generate-config` lists every option of "
                               f"[{section}])", section, key)
 

@@ -20,6 +20,12 @@ USER_PROVIDED_ROUNDS = 16384
 MIN_TOKEN_LENGTH = 8
 
 
+def provided_token_rounds(trusted: bool) -> int:
+    """Rounds for a token someone typed in: one if [hub] trust_user_provided_tokens says
+    such tokens are random keys, many (as for a password) otherwise."""
+    return GENERATED_ROUNDS if trusted else USER_PROVIDED_ROUNDS
+
+
 def new_token() -> str:
     """A new random token: 32 hex characters (128 bits), as JupyterHub's are."""
     return secrets.token_hex(16)

@@ -1,12 +1,15 @@
 """Who is making a request: an API token, or the login cookie of a live session.
 
 ``await identify(request)`` answers once per request (the answer is kept on
-``request.state``). Tokens come from ``Authorization: token|bearer <t>`` only
-(as in JupyterHub, never from the URL, where they would end up in logs and
-browser history); the login cookie carries a signed session id (see
-``kernel.sessions``). Cookie-authenticated requests that change things must
-also carry the XSRF token (``check_xsrf``); token-authenticated ones need not.
-Each authenticated request counts as activity of its user and its token.
+``request.state``). The caller is a user, or (with an API token only) a
+service; only the REST API and the metrics page take services
+(``services=True``): to the pages they are nobody. Tokens come from
+``Authorization: token|bearer <t>`` only (as in JupyterHub, never from the
+URL, where they would end up in logs and browser history); the login cookie
+carries a signed session id (see ``kernel.sessions``). Cookie-authenticated
+requests that change things must also carry the XSRF token (``check_xsrf``);
+token-authenticated ones need not. Each authenticated request counts as
+activity of its user and its token.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from kernel.tokens import TokenInfo
 
 if TYPE_CHECKING:
     from kernel.hub import Hub
+    from kernel.services import Service
     from kernel.users import User
 
 LOGIN_COOKIE = "jupyterhub-hub-login"
@@ -38,30 +42,45 @@ _AUTH_HEADER = re.compile(r"^(?:token|bearer)\s+(\S+)$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Identity:
-    """The authenticated caller of a request."""
+    """The authenticated caller of a request: a user, or a service."""
 
-    user: User
+    #: The user, or None when the caller is a service.
+    user: User | None
     #: The token used, for token-authenticated requests.
     token: TokenInfo | None = None
     #: The login session, for cookie-authenticated requests.
     session_id: str | None = None
+    service: Service | None = None
 
     @property
     def by_cookie(self) -> bool:
         return self.token is None
+
+    @property
+    def kind(self) -> str:
+        """"user" or "service", as the REST API's models say."""
+        return "user" if self.user is not None else "service"
+
+    @property
+    def name(self) -> str:
+        owner = self.user if self.user is not None else self.service
+        assert owner is not None
+        return owner.name
 
 
 def hub_of(conn: HTTPConnection) -> Hub:
     return conn.app.state.hub
 
 
-async def identify(conn: HTTPConnection) -> Identity | None:
-    """The caller, or None for an anonymous (or invalid) request."""
-    known = getattr(conn.state, "identity", _UNKNOWN)
-    if known is not _UNKNOWN:
-        return known
-    identity = await _identify(conn)
-    conn.state.identity = identity
+async def identify(conn: HTTPConnection, *, services: bool = False) -> Identity | None:
+    """The caller, or None for an anonymous (or invalid) request; a service counts as
+    anonymous unless ``services`` is true."""
+    identity = getattr(conn.state, "identity", _UNKNOWN)
+    if identity is _UNKNOWN:
+        identity = await _identify(conn)
+        conn.state.identity = identity
+    if identity is not None and identity.user is None and not services:
+        return None
     return identity
 
 
@@ -70,6 +89,12 @@ async def _identify(conn: HTTPConnection) -> Identity | None:
     token = _presented_token(conn)
     if token is not None:
         info = await hub.tokens.find(token)
+        if info is not None and info.service_id is not None:
+            service = hub.services.by_id(info.service_id)
+            if service is None:
+                return None
+            await hub.tokens.record_use(info.id, utcnow(), hub.config.hub.activity_resolution)
+            return Identity(user=None, token=info, service=service)
         user = hub.users.by_id(info.user_id) if info and info.user_id is not None else None
         if user is None or not await _still_welcome(hub, user):
             return None

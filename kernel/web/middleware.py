@@ -93,7 +93,7 @@ class AccessLog:
         query = scope.get("query_string", b"").decode("latin-1")
         path = redact(scope["path"] + (f"?{query}" if query else ""))
         identity = scope.get("state", {}).get("identity")
-        user = identity.user.name if identity is not None else ""
+        user = identity.name if identity is not None else ""
         client = self.client_address(scope)
         method = scope["method"]
         level = (logging.ERROR if status >= 500 else logging.WARNING if status >= 400

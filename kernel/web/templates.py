@@ -72,15 +72,21 @@ class Templates:
 
     def render(self, request: Request, name: str, status_code: int = 200,
                **context: Any) -> HTMLResponse:
-        """Render a page, with the logged-in person (``user``), what they may do
-        (``caller_scopes``) and a fresh XSRF token for its forms."""
+        """Render a page, with the logged-in person (``user``, None for a service or
+        nobody), what they may do (``caller_scopes``), the services to link to
+        (``services``, name and address) and a fresh XSRF token for forms."""
         response = HTMLResponse("", status_code=status_code)
         xsrf = ensure_xsrf_cookie(request, response)
         identity = getattr(request.state, "identity", None)
+        if identity is not None and identity.user is None:
+            identity = None  # a service's token: pages are for people
+        base_url = self.hub.urls.base_url
+        services = [(s.name, s.prefix(base_url)) for s in self.hub.services
+                    if s.url and s.spec.display]
         body = self.env.get_template(name).render(
             request=request, xsrf=xsrf, user=identity.user if identity else None,
             caller_scopes=self.hub.permissions.scopes(identity) if identity else None,
-            **context)
+            services=services, **context)
         response.body = response.render(body)
         response.headers["content-length"] = str(len(response.body))
         return response

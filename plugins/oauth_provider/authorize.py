@@ -3,9 +3,11 @@
 A browser arrives here from a server that wants to know who it is talking
 to. The hub checks the client and its redirect URI (exactly), that the
 person holds one of the client's access scopes (``access:servers!server=
-alice/``), asks them to confirm unless it is their own server, and sends the
-browser back with a one-time code. Someone not logged in goes to the login
-page first and comes back here.
+alice/``, ``access:services!service=grader``), asks them to confirm unless
+it is their own server, a service set to ``oauth_no_confirm``, or a client
+they already allowed these scopes, and sends the browser back with a
+one-time code. Someone not logged in goes to the login page first and comes
+back here.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ async def authorize(request: Request) -> Response:
         raise HubError(403, f"{identity.user.name} may not use {what}")
     token_scopes = sorted({*granted_access, *IDENTIFY_SCOPES,
                            *_requested(hub, scopes, client, params.get("scope", ""))})
-    if request.method == "GET" and not _own(identity, granted_access):
+    if request.method == "GET" and await _needs_confirmation(hub, identity, client,
+                                                             granted_access, token_scopes):
         return request.app.state.templates.render(
             request, "oauth.html", client=client, scopes=token_scopes, params=params)
     if request.method == "POST":
@@ -98,7 +101,18 @@ def _requested(hub: Hub, scopes: Scopes, client: orm.OAuthClient, scope: str) ->
     return [s for s in scope.split() if s in allowed and _holds(hub, scopes, s)]
 
 
-def _own(identity: Identity, access_scopes: list[str]) -> bool:
-    """Access to one's own server needs no confirmation."""
-    name = identity.user.name
-    return any(s.endswith(f"!user={name}") or f"!server={name}/" in s for s in access_scopes)
+async def _needs_confirmation(hub: Hub, identity: Identity, client: orm.OAuthClient,
+                              access_scopes: list[str], token_scopes: list[str]) -> bool:
+    """JupyterHub's rule: not for one's own server, nor for a service that is part of
+    the hub (oauth_no_confirm), nor when this client already holds these scopes."""
+    name = identity.name
+    if any(s.endswith(f"!user={name}") or f"!server={name}/" in s for s in access_scopes):
+        return False
+    service = hub.services.by_oauth_client(client.identifier)
+    if service is not None and service.spec.oauth_no_confirm:
+        return False
+    granted = await hub.db.run(lambda: {
+        scope for row in orm.APIToken.select(orm.APIToken.scopes).where(
+            (orm.APIToken.user == identity.user.id) & (orm.APIToken.oauth_client == client.id))
+        for scope in row.scopes})
+    return not granted or not set(token_scopes) <= granted

@@ -45,5 +45,5 @@ def require(request: Request, identity: Identity, scope: str, **resource: str) -
     hub = hub_of(request)
     if not hub.permissions.scopes(identity).allows(scope, groups_of=hub.permissions.groups_of,
                                                    **resource):
-        raise HubError(403, f"{identity.user.name} may not see this page (it needs the "
+        raise HubError(403, f"{identity.name} may not see this page (it needs the "
                             f"{scope} scope)")

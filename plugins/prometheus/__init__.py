@@ -100,7 +100,7 @@ async def serve_metrics(request: Request) -> Response:
     """Every metric, in the text format; 403 (JSON, as the REST API) without read:metrics."""
     hub = hub_of(request)
     if hub.config.hub.authenticate_prometheus:
-        identity = await identify(request)
+        identity = await identify(request, services=True)
         if identity is None or not hub.permissions.scopes(identity).allows(SCOPE):
             return JSONResponse({"status": 403,
                                  "message": f"Access to metrics requires scope '{SCOPE}'"},

@@ -18,6 +18,7 @@ from plugins.rest_api import (
     proxy,
     root,
     servers,
+    services,
     shares,
     tokens,
     users,
@@ -27,4 +28,5 @@ from plugins.rest_api import (
 @hookimpl
 def web_routes(hub: Hub) -> list[BaseRoute]:
     return [*root.ROUTES, *users.ROUTES, *servers.ROUTES, *activity.ROUTES, *tokens.ROUTES,
-            *groups.ROUTES, *shares.ROUTES, *proxy.ROUTES, *authorizations.ROUTES]
+            *groups.ROUTES, *services.ROUTES, *shares.ROUTES, *proxy.ROUTES,
+            *authorizations.ROUTES]

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from kernel.errors import HubError
 from kernel.web.identity import hub_of
 from plugins.rest_api.base import caller, user_model
+from plugins.rest_api.services import service_model
 
 
 async def _token_caller(request: Request) -> None:
@@ -26,6 +27,10 @@ async def owner_of_token(request: Request) -> Response:
     await _token_caller(request)
     hub = hub_of(request)
     info = await hub.tokens.find(request.path_params["token"])
+    if info is not None and info.service_id is not None:
+        service = hub.services.by_id(info.service_id)
+        if service is not None:
+            return JSONResponse(service_model(hub, service))
     user = hub.users.by_id(info.user_id) if info and info.user_id is not None else None
     if user is None:
         raise HubError(404, "No such token")

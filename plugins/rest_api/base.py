@@ -88,7 +88,7 @@ async def caller(request: Request) -> Identity:
     # bytes still unread makes the server close the connection with a reset, which can
     # destroy the answer on its way through the proxy (seen as a 503 there).
     await request.body()
-    identity = await identify(request)
+    identity = await identify(request, services=True)
     if identity is None:
         raise HubError(403, "Missing or invalid credentials.")
     if identity.by_cookie:

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from kernel.web.identity import hub_of
 from plugins.rest_api.base import authorize, caller, expect, json_object, scopes_of, user_model
+from plugins.rest_api.services import service_model
 
 
 async def api_root(request: Request) -> Response:
@@ -45,8 +46,12 @@ async def whoami(request: Request) -> Response:
     identity = await caller(request)
     hub = hub_of(request)
     scopes = scopes_of(request, identity)
-    model = user_model(hub, identity.user, scopes)
-    model.update(kind="user", name=identity.user.name)
+    if identity.user is not None:
+        model = user_model(hub, identity.user, scopes)
+    else:
+        assert identity.service is not None
+        model = service_model(hub, identity.service, scopes)
+    model.update(kind=identity.kind, name=identity.name)
     model["token_id"] = f"a{identity.token.id}" if identity.token else None
     model["session_id"] = identity.token.session_id if identity.token else identity.session_id
     model["scopes"] = scopes.as_list()

@@ -12,7 +12,7 @@ from kernel.auth import login
 from kernel.db import models as orm
 from kernel.errors import HubError
 from kernel.hub import Hub
-from kernel.scopes import Owner, ScopeError, Scopes, check
+from kernel.scopes import Owner, ScopeError, check
 from kernel.tokens import TokenInfo
 from kernel.users import User
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
@@ -75,7 +75,7 @@ async def create_token(request: Request) -> Response:
     scopes = _requested_scopes(hub, body)
     _check_held(hub, user, scopes)
     if not note:
-        note = "Requested via api" + (f" by user {identity.user.name}"
+        note = "Requested via api" + (f" by {identity.kind} {identity.name}"
                                       if identity.user is not user else "")
     token, row = await hub.tokens.issue(user_id=user.id, scopes=scopes, note=note,
                                         expires_in=expires_in or None)
@@ -86,7 +86,7 @@ async def create_token(request: Request) -> Response:
 
 async def _token_creator(request: Request, body: dict[str, Any]) -> Identity:
     """The caller, who may instead log in with the `auth` field (username and password)."""
-    identity = await identify(request)
+    identity = await identify(request, services=True)
     if identity is None:
         auth = body.get("auth")
         if not isinstance(auth, dict):
@@ -112,7 +112,8 @@ def _requested_scopes(hub: Hub, body: dict[str, Any]) -> list[str]:
             raise HubError(400, f"No such role: {', '.join(map(str, unknown))}")
         return [scope for r in roles for scope in known[r].scopes]
     if body.get("scopes") is None:
-        return ["inherit"]  # the `token` role: everything the owner may do
+        # The `token` role: by default `inherit`, everything the owner may do.
+        return list(hub.permissions.roles.roles["token"].scopes)
     scopes = expect(body, "scopes", list, "a list of scopes")
     if not all(isinstance(s, str) for s in scopes):
         raise HubError(400, "scopes must be a list of strings")
@@ -128,15 +129,8 @@ def _check_held(hub: Hub, owner: User, scopes: list[str]) -> None:
     As in JupyterHub, only the owner's scopes count: whoever may issue the owner's
     tokens could as well issue one with all of the owner's permissions (the default).
     """
-    held = hub.permissions.user_scopes(owner)
-    missing = []
-    for scope in scopes:
-        wanted = Scopes.expand([scope], Owner(user=owner.name))
-        if wanted.inherits:
-            continue
-        if set(wanted.intersect(held, hub.permissions.groups_of).as_list()) != \
-                set(wanted.as_list()):
-            missing.append(scope)
+    missing = hub.permissions.not_held(hub.permissions.user_scopes(owner), scopes,
+                                       Owner(user=owner.name))
     if missing:
         raise HubError(400, f"Not assigning requested scopes {', '.join(missing)}: not held "
                             f"by {owner.name}")

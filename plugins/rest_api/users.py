@@ -13,7 +13,7 @@ from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.scopes import Scopes
 from kernel.users import User
-from kernel.web.identity import hub_of
+from kernel.web.identity import Identity, hub_of
 from plugins.rest_api.base import (
     Page,
     authorize,
@@ -107,7 +107,7 @@ async def create_users(request: Request) -> Response:
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise HubError(400, "usernames must be a non-empty list of names")
     admin = expect(body, "admin", bool, "true or false") if "admin" in body else False
-    _check_may_grant_admin(identity.user, admin)
+    _check_may_grant_admin(hub, identity, admin)
     new = [n for n in dict.fromkeys(names) if n not in hub.users]
     for name in new:
         accounts.check_new_name(hub, name)
@@ -117,8 +117,8 @@ async def create_users(request: Request) -> Response:
     return JSONResponse([user_model(hub, u) for u in created], status_code=201)
 
 
-def _check_may_grant_admin(caller_user: User, admin: bool) -> None:
-    if admin and not caller_user.admin:
+def _check_may_grant_admin(hub: Hub, identity: Identity, admin: bool) -> None:
+    if admin and not hub.permissions.is_admin(identity):
         raise HubError(403, "Only admins may create or promote admins")
 
 
@@ -141,7 +141,7 @@ async def create_user(request: Request) -> Response:
     authorize(request, identity, "admin:users", user=name)
     body = await json_object(request, allowed={"admin", "groups", "roles", "auth_state"})
     admin = expect(body, "admin", bool, "true or false") if "admin" in body else False
-    _check_may_grant_admin(identity.user, admin)
+    _check_may_grant_admin(hub, identity, admin)
     user = await accounts.create_user(hub, name, admin=admin)
     await _apply_changes(hub, user, body)
     return JSONResponse(user_model(hub, user), status_code=201)
@@ -155,10 +155,10 @@ async def change_user(request: Request) -> Response:
     user = target_user(hub, name)
     body = await json_object(request, allowed={"name", "admin", "groups", "roles",
                                                "auth_state"}, required=True)
-    if user.admin and not identity.user.admin:
+    if user.admin and not hub.permissions.is_admin(identity):
         raise HubError(403, "Only admins may change admins")
     if "admin" in body:
-        _check_may_grant_admin(identity.user, expect(body, "admin", bool, "true or false"))
+        _check_may_grant_admin(hub, identity, expect(body, "admin", bool, "true or false"))
     if "name" in body and body["name"] != user.name:
         await accounts.rename_user(hub, user, expect(body, "name", str, "a string"))
     await _apply_changes(hub, user, body)
@@ -190,7 +190,7 @@ async def delete_user(request: Request) -> Response:
     user = target_user(hub, name)
     if user is identity.user:
         raise HubError(400, "Cannot delete yourself")
-    if user.admin and not identity.user.admin:
+    if user.admin and not hub.permissions.is_admin(identity):
         raise HubError(403, "Only admins may delete admins")
     await accounts.delete_user(hub, user)
     return Response(status_code=204)

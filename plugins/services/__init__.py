@@ -1,31 +1,67 @@
-"""The `services` plugin: managed and external services at /services/NAME/.
+"""The `services` plugin: runs managed services and checks that services answer.
 
-Not built yet. It declares JupyterHub's service options so that hub.ini
-files written from a JupyterHub config are understood, and refuses them with
-a clear message until services land.
+A ``[service:NAME]`` section with a ``command`` is a *managed* service: the
+hub starts it once it is listening, with JupyterHub's service environment
+(``managed.py``), restarts it with growing pauses when it exits, and stops it
+when the hub stops. Every ``service_check_interval`` seconds each service
+with a ``url`` is asked whether it answers (``health.py``); the answer is in
+the REST API's service model (``health``), and a change is logged and sent
+to the ``log`` hook (``service.up``, ``service.down``).
+
+What a service *is* (its URL, tokens, OAuth client, roles and route) is the
+kernel's (``kernel.services``); this plugin only adds the keys that run one.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from kernel import hookimpl
 from kernel.config import OptionRegistry
-from kernel.config.types import Integer, Table, Text
+from kernel.config.types import Command, Integer, Number, Table, Text
+from kernel.hub import Hub
+from kernel.stash import StashKey
+from plugins.services.health import check_periodically
+from plugins.services.managed import ManagedService
 
-NOT_YET = "services are not available in this version of kernelhub yet"
+running = StashKey[list[ManagedService]]()
+health_task = StashKey[asyncio.Task[None]]()
 
 
 @hookimpl
 def declare_options(options: OptionRegistry) -> None:
-    options.add("hub", "services", Text(), "",
-                "Services, as one [service:NAME] section each.", unavailable=NOT_YET)
-    for key, help_text in (("url", "Where the service answers; routed at /services/NAME/."),
-                           ("command", "The command that runs a managed service."),
-                           ("api_token", "The token an external service uses."),
-                           ("user", "The Unix user a managed service runs as."),
-                           ("cwd", "The working folder of a managed service.")):
-        options.add("service:*", key, Text(), "", help_text, unavailable=NOT_YET)
-    options.add("hub", "service_tokens", Table(), {},
-                "API tokens for externally run services, `token = service` per line.",
-                unavailable=NOT_YET)
+    options.add("service:*", "command", Command(), [],
+                "Run the service: the hub starts this command, restarts it when it exits "
+                "and stops it with the hub.")
+    options.add("service:*", "cwd", Text(), "",
+                "The managed service's working folder (default: the hub's).")
+    options.add("service:*", "environment", Table(), {},
+                "Extra environment variables for the managed service, `NAME = value` per "
+                "line ([service:NAME.environment]); they win over the hub's.")
+    options.add("service:*", "user", Text(), "",
+                "The Unix account the managed service runs as (the hub must be root); "
+                "default: the hub's own.")
+    options.add("service:*", "timeout", Number(minimum=0.1), 30.0,
+                "Seconds to wait for the service's url to answer after it starts.")
     options.add("hub", "service_check_interval", Integer(minimum=1), 60,
-                "Seconds between checks that services with a URL answer.", unavailable=NOT_YET)
+                "Seconds between checks that each service with a url answers.")
+
+
+@hookimpl
+def hub_startup(hub: Hub) -> None:
+    managed = [ManagedService(hub, s) for s in hub.services if s.spec.managed]
+    for service in managed:
+        service.start()
+    hub.stash[running] = managed
+    hub.stash[health_task] = asyncio.create_task(
+        check_periodically(hub, hub.config.hub.service_check_interval),
+        name="service health checks")
+
+
+@hookimpl
+async def hub_shutdown(hub: Hub) -> None:
+    task = hub.stash.get(health_task)
+    if task is not None and not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    await asyncio.gather(*(service.stop() for service in hub.stash.get(running, [])))

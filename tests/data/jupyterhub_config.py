@@ -27,9 +27,16 @@ c.JupyterHub.named_server_limit_per_user = 2
 c.JupyterHub.cookie_max_age_days = 1
 c.JupyterHub.cleanup_servers = False
 c.JupyterHub.load_groups = {"physics": ["student1", "student2"]}
+c.JupyterHub.services = [
+    {"name": "idle-culler", "command": [sys.executable, "-m", "jupyterhub_idle_culler",
+                                        "--timeout=3600"],
+     "environment": {"CULL_LOG": "1"}, "info": {"owner": "it"}},
+]
 c.JupyterHub.load_roles = [
     {"name": "grader", "scopes": ["list:users", "admin:servers!group=physics"],
      "users": ["teacher"]},
+    {"name": "idle-culler", "scopes": ["list:users", "read:users:activity", "read:servers",
+                                       "delete:servers"], "services": ["idle-culler"]},
 ]
 c.JupyterHub.tornado_settings = {"slow_spawn_timeout": 5}
 

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import skip_or_fail
+from tests.conftest import singleuser_venv_file, skip_or_fail
 
-#: A venv any user can read, with jupyterhub (for jupyterhub-singleuser), jupyterlab and
-#: ipykernel; made from /usr/bin/python3 by .ci/run.
-SINGLEUSER_VENV = Path(os.environ.get("KERNELHUB_SINGLEUSER_VENV", "/opt/kernelhub-singleuser"))
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent.parent.parent / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
 def singleuser_cmd() -> str:
-    command = SINGLEUSER_VENV / "bin" / "jupyterhub-singleuser"
-    if not os.access(command, os.X_OK):
-        skip_or_fail(f"no jupyterhub-singleuser at {command}: make the venv with "
-                     f"`/usr/bin/python3 -m venv {SINGLEUSER_VENV}` and install jupyterhub, "
-                     "jupyterlab and ipykernel into it (or set KERNELHUB_SINGLEUSER_VENV)")
-    return str(command)
+    return str(singleuser_venv_file("jupyterhub-singleuser"))
 
 
 @pytest.fixture(scope="module")
