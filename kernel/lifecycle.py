@@ -122,6 +122,12 @@ class ServerLifecycle:
             prefix = server.prefix(hub.urls.base_url)
             await wait_for_http(hub.http, f"{server.url}{prefix}api", spawner.http_timeout,
                                 exit_status=spawner.poll)
+            status = await spawner.poll()
+            if status is not None:
+                # Something else answered at its address: routing there would send this
+                # user to someone else's server.
+                raise NotReady(f"the server exited with status {status}, and something else "
+                               f"answers at {server.url}", exited=True)
             await hub.routes.add_server(server)
         except asyncio.CancelledError:
             log.info("Spawn of %s cancelled", server.log_name)

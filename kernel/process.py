@@ -15,6 +15,7 @@ import os
 import pwd
 import signal
 import socket
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -147,12 +148,30 @@ def unix_account(name: str) -> pwd.struct_passwd:
         raise ProcessError(f"there is no Unix account named {name!r}") from None
 
 
+#: How long a port handed out stays reserved: its server may not have bound it yet.
+PORT_HOLD_SECONDS = 300.0
+_handed_out: dict[tuple[str, int], float] = {}
+
+
 def free_port(ip: str) -> int:
-    """A TCP port that is free on ``ip`` right now."""
+    """A TCP port free on ``ip`` now and not handed out in the last five minutes.
+
+    The operating system may offer a port again before the server it went to
+    has bound it; two servers given one port would leave the second user's
+    route pointing at the first user's server.
+    """
+    now = time.monotonic()
+    for key in [k for k, when in _handed_out.items() if now - when > PORT_HOLD_SECONDS]:
+        del _handed_out[key]
     family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((ip, 0))
-        return s.getsockname()[1]
+    for _ in range(100):
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.bind((ip, 0))
+            port = s.getsockname()[1]
+        if (ip, port) not in _handed_out:
+            _handed_out[(ip, port)] = now
+            return port
+    raise ProcessError(f"no free TCP port on {ip}")
 
 
 def process_start_ticks(pid: int) -> int | None:
