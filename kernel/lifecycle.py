@@ -117,6 +117,8 @@ class ServerLifecycle:
             server.state = spawner.get_state()
             server.started = server.last_activity = utcnow()
             await hub.users.save_server(server)
+            # Starting a server is activity of its user, as in JupyterHub.
+            await hub.users.record_activity(server.user, server.started, [], 0)
             server.progress.add({"progress": 90, "message": "Server started; waiting for it "
                                                             "to answer"})
             prefix = server.prefix(hub.urls.base_url)
@@ -286,9 +288,11 @@ class ServerLifecycle:
         server.state = {}
         server.started = None
         server.spawner = None
+        server.last_activity = utcnow()  # stopping is activity too, as in JupyterHub
         try:
             await hub.tokens.revoke_where(server_id=server.id)
             await hub.users.save_server(server)
+            await hub.users.record_activity(server.user, server.last_activity, [], 0)
         finally:
             server.pending = None
             self.active.discard(server)

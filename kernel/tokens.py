@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import peewee as pw
+
 from kernel.db import models as orm
 from kernel.db.fields import utcnow
 from kernel.security.tokens import (
@@ -117,16 +119,18 @@ class TokenStore:
                           .where(orm.APIToken.id == token_id).execute)
 
     async def of_user(self, user_id: int) -> list[orm.APIToken]:
-        """A user's tokens that have not expired, oldest first."""
+        """A user's tokens that have not expired, oldest first, with their OAuth clients."""
         now = utcnow()
-        query = (orm.APIToken.select()
+        query = (_with_client()
                  .where((orm.APIToken.user == user_id)
                         & (orm.APIToken.expires_at.is_null() | (orm.APIToken.expires_at > now)))
                  .order_by(orm.APIToken.id))
         return await self.db.run(lambda: list(query))
 
     async def get(self, token_id: int) -> orm.APIToken | None:
-        row = await self.db.run(orm.APIToken.get_or_none, orm.APIToken.id == token_id)
+        """A token that has not expired, with its OAuth client."""
+        row = await self.db.run(lambda: _with_client().where(
+            orm.APIToken.id == token_id).first())
         if row is not None and row.expires_at is not None and row.expires_at <= utcnow():
             return None
         return row
@@ -166,6 +170,12 @@ class TokenStore:
         # Unknown-token answers may hide a token that was just written; drop them too.
         for key in [k for k, info in self._cache.items() if info is None]:
             del self._cache[key]
+
+
+def _with_client() -> pw.ModelSelect:
+    """Tokens with their OAuth client read in the same query (``row.oauth_client``)."""
+    return (orm.APIToken.select(orm.APIToken, orm.OAuthClient)
+            .join(orm.OAuthClient, pw.JOIN.LEFT_OUTER))
 
 
 def _key(token: str) -> str:

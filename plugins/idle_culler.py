@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from kernel import hookimpl
@@ -103,9 +103,12 @@ async def cull_idle_servers(hub: Hub) -> None:
             continue
         stops.setdefault(server.user, []).append(cull(hub, server, reason, inactive, age))
     if options.cull_users:
+        # Judged by the activity seen before the culls: stopping a server counts as
+        # activity, which would save every user (the culler service reads it first too).
+        last_seen = {user: user.last_activity for user in stops}
         for user, tasks in stops.items():
             await asyncio.gather(*tasks, return_exceptions=True)
-            await _cull_user(hub, user, timedelta(seconds=options.timeout))
+            await _cull_user(hub, user, last_seen[user], timedelta(seconds=options.timeout))
 
 
 def cull(hub: Hub, server: Server, reason: str, inactive: timedelta,
@@ -122,14 +125,15 @@ def cull(hub: Hub, server: Server, reason: str, inactive: timedelta,
     return hub.lifecycle.request_stop(server, remove=remove)
 
 
-async def _cull_user(hub: Hub, user: User, timeout: timedelta) -> None:
+async def _cull_user(hub: Hub, user: User, last_seen: datetime | None,
+                     timeout: timedelta) -> None:
     if hub.users.get(user.name) is not user or any(s.active for s in user.servers.values()):
         return  # deleted meanwhile, or a server is still running (or slow to stop)
     if user.admin and not hub.config.section("idle-culler").cull_admin_users:
         return
-    if user.last_activity is not None and utcnow() - user.last_activity < timeout:
+    if last_seen is not None and utcnow() - last_seen < timeout:
         return
-    log.info("Culling user %s (inactive since %s)", user.name, user.last_activity)
+    log.info("Culling user %s (inactive since %s)", user.name, last_seen)
     await delete_user(hub, user)
 
 

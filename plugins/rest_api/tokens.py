@@ -41,7 +41,10 @@ def token_model(hub: Hub, row: orm.APIToken, owner: User) -> dict[str, Any]:
         "last_activity": isoformat(row.last_activity),
         "expires_at": isoformat(row.expires_at),
         "session_id": row.session_id,
-        "oauth_client": "JupyterHub" if row.oauth_client_id is None else row.note,
+        # The client's description ("Server at /user/alice/"), as JupyterHub shows it;
+        # the row comes with its client (kernel.tokens reads both at once).
+        "oauth_client": ("JupyterHub" if row.oauth_client_id is None
+                         else row.oauth_client.description),
     }
 
 

@@ -231,3 +231,14 @@ def test_the_empty_server_name_is_the_default_server(api):
     assert api.get(f"users/{name}/servers/").json()["name"] == ""
     assert api.get(f"users/{name}").json()["server"] == f"/user/{name}/"
     assert api.delete(f"users/{name}/servers/").status_code == 204
+
+
+def test_starting_and_stopping_a_server_are_activity_of_its_user(api):
+    name = new_user(api)
+    assert api.get(f"users/{name}").json()["last_activity"] is None
+    start_server(api, name)
+    started = api.get(f"users/{name}/server").json()["started"]
+    assert api.get(f"users/{name}").json()["last_activity"] >= started
+    assert api.delete(f"users/{name}/server").status_code == 204
+    stopped = api.get(f"users/{name}").json()["last_activity"]
+    assert stopped > started
