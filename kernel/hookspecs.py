@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from kernel.hub import Hub
     from kernel.proxy import Proxy
     from kernel.spawner import Spawner
+    from kernel.tls import InternalTLS
     from kernel.users import Server, User
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
@@ -195,6 +196,25 @@ def route(hub: Hub) -> Proxy:
 
     :param hub: the hub being started.
     :return: a ``kernel.proxy.Proxy``.
+    """
+
+
+@hookspec
+def internal_tls(hub: Hub) -> InternalTLS | None:
+    """The certificates for mutual TLS on every internal connection, or None (off).
+
+    Called once while the hub is built, before anything listens. Return a
+    ``kernel.tls.InternalTLS`` to turn internal TLS on: the hub then serves
+    its own port over HTTPS and requires client certificates, presents its
+    certificate on every connection it makes, gives the proxy its API and
+    client certificates, and writes ``https://`` in the URLs it hands out
+    (see ``kernel.tls``). At most one enabled plugin may return something
+    (the built-in one is ``internal-ssl``); two answers are a start-up
+    error. Must not return an awaitable. An exception stops the hub from
+    starting, with your plugin named in the error.
+
+    :param hub: the hub being built (``hub.config`` is ready; nothing runs).
+    :return: a ``kernel.tls.InternalTLS``, or None.
     """
 
 

@@ -44,6 +44,7 @@ from kernel.sessions import SessionStore
 from kernel.shares import ShareRegistry
 from kernel.spawner import Spawner
 from kernel.stash import Stash
+from kernel.tls import InternalTLS
 from kernel.tokens import TokenStore
 from kernel.urls import hub_urls
 from kernel.users import Server, UserRegistry
@@ -64,7 +65,9 @@ class Hub:
         self.plugins = loaded.plugins
         self.hooks = HookRunner(self.plugins.manager)
         self.stash = Stash()
-        self.urls = hub_urls(self.config)
+        #: The certificates of internal TLS, when a plugin turns it on (see kernel.tls).
+        self.tls: InternalTLS | None = self._internal_tls()
+        self.urls = hub_urls(self.config, internal_tls=self.tls is not None)
         options = self.config.hub
         max_age = options.cookie_max_age_days * 86400
         self.db = Database(options.db_url, options.db_kwargs, debug=options.debug_db)
@@ -170,7 +173,9 @@ class Hub:
         On failure the caller (the web server's lifespan) calls ``stop``.
         """
         began = time.monotonic()
-        self.http = httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(10.0))
+        self.http = httpx.AsyncClient(
+            trust_env=False, timeout=httpx.Timeout(10.0),
+            verify=self.tls.hub.client_context() if self.tls is not None else True)
         self._plugins_started = True
         await self.hooks.each("hub_startup", strict=True, hub=self)
         if self.proxy.should_start:
@@ -228,6 +233,15 @@ class Hub:
     def new_spawner(self, server: Server) -> Spawner:
         """A spawner for ``server`` from the spawner plugin (the ``spawn`` hook)."""
         return self._role("spawn", "spawner_class", hub=self, user=server.user, server=server)
+
+    def _internal_tls(self) -> InternalTLS | None:
+        answers = [(plugin, tls) for plugin, tls in self.hooks.collect("internal_tls", hub=self)
+                   if tls is not None]
+        if len(answers) > 1:
+            names = " and ".join(repr(plugin) for plugin, _ in answers)
+            raise PluginError(answers[1][0], "internal_tls", RuntimeError(
+                f"plugins {names} both turn internal TLS on; enable only one"))
+        return answers[0][1] if answers else None
 
     def _role(self, hook: str, option: str, **kwargs: Any) -> Any:
         results = self.hooks.collect(hook, **kwargs)

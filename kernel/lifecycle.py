@@ -209,7 +209,7 @@ class ServerLifecycle:
                                     f"{spawner.start_timeout:g} seconds (start_timeout)") from None
         finally:
             relay.cancel()
-        return server_url(where)
+        return server_url(where, spawner.scheme)
 
     # -- stopping ---------------------------------------------------------------
 

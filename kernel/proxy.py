@@ -87,6 +87,11 @@ class RESTProxy(Proxy):
         super().__init__(hub)
         options = hub.config.proxy
         self.api_url: str = options.api_url.rstrip("/")
+        if hub.tls is not None and self.should_start and self.api_url.startswith("http://"):
+            # The hub starts the proxy with its API on TLS (ProcessProxy).
+            if options.is_set("api_url"):
+                log.warning("[proxy] api_url: using https, as internal TLS is on")
+            self.api_url = "https://" + self.api_url.removeprefix("http://")
         self.auth_token: str = (options.auth_token or os.environ.get("CONFIGPROXY_AUTH_TOKEN")
                                 or (secrets.token_hex(32) if self.should_start else ""))
         self._client: httpx.AsyncClient | None = None
@@ -94,9 +99,11 @@ class RESTProxy(Proxy):
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
+            tls = self.hub.tls
             self._client = httpx.AsyncClient(
                 headers={"Authorization": f"token {self.auth_token}"},
                 timeout=httpx.Timeout(10.0), trust_env=False,
+                verify=tls.hub.client_context() if tls is not None else True,
             )
         return self._client
 
@@ -209,6 +216,17 @@ class ProcessProxy(RESTProxy):
             args += ["--ssl-key", options.ssl_key]
         if options.ssl_cert:
             args += ["--ssl-cert", options.ssl_cert]
+        tls = self.hub.tls
+        if tls is not None:
+            # Internal TLS, as JupyterHub configures it: the API takes only the hub's
+            # certificate; the proxy shows its own to servers, services and the hub.
+            api, client = tls.proxy_api, tls.proxy_client
+            args += ["--api-ssl-key", str(api.key), "--api-ssl-cert", str(api.cert),
+                     "--api-ssl-ca", str(api.ca), "--api-ssl-request-cert",
+                     "--api-ssl-reject-unauthorized",
+                     "--client-ssl-key", str(client.key), "--client-ssl-cert", str(client.cert),
+                     "--client-ssl-ca", str(client.ca), "--client-ssl-request-cert",
+                     "--client-ssl-reject-unauthorized"]
         return args
 
     async def start(self) -> None:

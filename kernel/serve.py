@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import signal
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +56,11 @@ def _hypercorn_config(hub: Hub) -> HypercornConfig:
     host = hub.urls.hub_bind_ip or "0.0.0.0"
     config.bind = [f"[{host}]:{hub.urls.hub_bind_port}" if ":" in host
                    else f"{host}:{hub.urls.hub_bind_port}"]
+    if hub.tls is not None:
+        # Internal TLS: only clients with a certificate the hub trusts get in.
+        config.certfile, config.keyfile = str(hub.tls.hub.cert), str(hub.tls.hub.key)
+        config.ca_certs = str(hub.tls.hub.ca)
+        config.verify_mode = ssl.CERT_REQUIRED
     config.accesslog = None  # kernel.web.middleware.AccessLog records every request
     config.errorlog = logging.getLogger("hypercorn.error")
     # Start-up may wait for servers to be checked; shutdown may stop them all.

@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 if TYPE_CHECKING:
     from kernel.hub import Hub
+    from kernel.tls import CertFiles
     from kernel.users import Server, User
 
 _FIELD = re.compile(r"\{(\w+)\}")
@@ -77,6 +78,10 @@ class Spawner(ABC):
         self.oauth_client_allowed_scopes: list[str] = list(options.oauth_client_allowed_scopes)
         #: Scopes of the server's own token; empty means the `server` role's.
         self.server_token_scopes: list[str] = list(options.server_token_scopes)
+        #: With internal TLS, the server's certificate, set before start() by the plugin
+        #: that provides it (after ``move_certs``): the server then serves HTTPS and
+        #: is told where its files are (JUPYTERHUB_SSL_KEYFILE, _CERTFILE, _CLIENT_CA).
+        self.cert_files: CertFiles | None = None
 
     @property
     def name(self) -> str:
@@ -105,6 +110,15 @@ class Spawner(ABC):
     @abstractmethod
     async def stop(self, now: bool = False) -> None:
         """Stop the server and wait until it is gone. ``now``: skip the gentle steps."""
+
+    async def move_certs(self, files: CertFiles) -> CertFiles:
+        """Put the server's certificate files where the server can read them; their paths.
+
+        The default leaves them where they are, which is right when the server
+        runs as the hub's own user on this machine. A spawner that runs servers
+        as other accounts, or elsewhere, copies them there.
+        """
+        return files
 
     def get_state(self) -> dict[str, Any]:
         """What the hub must save to find this server again after a restart (JSON)."""
@@ -138,9 +152,14 @@ class Spawner(ABC):
         return _FIELD.sub(lambda m: fields.get(m.group(1), m.group(0)), template)
 
     @property
+    def scheme(self) -> str:
+        """"https" when the server has a certificate (internal TLS), else "http"."""
+        return "https" if self.cert_files is not None else "http"
+
+    @property
     def service_url(self) -> str:
         """Where the server listens, with its prefix (JUPYTERHUB_SERVICE_URL)."""
-        return f"http://{self.ip}:{self.port}{self.prefix}"
+        return f"{self.scheme}://{self.ip}:{self.port}{self.prefix}"
 
     @property
     def prefix(self) -> str:
@@ -163,6 +182,8 @@ class Spawner(ABC):
         })
         if self.hub.config.hub.admin_access:
             env["JUPYTERHUB_ADMIN_ACCESS"] = "1"
+        if self.cert_files is not None:
+            env.update(cert_env(self.cert_files))
         if self.notebook_dir:
             env["JUPYTERHUB_ROOT_DIR"] = self.format(self.notebook_dir)
         if self.default_url:
@@ -185,13 +206,19 @@ class Spawner(ABC):
         return [*self.cmd, *self.args]
 
 
-def server_url(where: str | tuple[str, int]) -> str:
+def server_url(where: str | tuple[str, int], scheme: str = "http") -> str:
     """What ``Spawner.start`` returned, as a URL without a trailing slash."""
     if isinstance(where, tuple):
         ip, port = where
         host = f"[{ip}]" if ":" in ip else (ip or "127.0.0.1")
-        return f"http://{host}:{port}"
+        return f"{scheme}://{host}:{port}"
     return where.rstrip("/")
+
+
+def cert_env(files: CertFiles) -> dict[str, str]:
+    """Where a server or service finds its certificate (JupyterHub's variables)."""
+    return {"JUPYTERHUB_SSL_KEYFILE": str(files.key), "JUPYTERHUB_SSL_CERTFILE": str(files.cert),
+            "JUPYTERHUB_SSL_CLIENT_CA": str(files.ca)}
 
 
 def contract_env(hub: Hub, *, env_keep: list[str], api_token: str, client_id: str, user: str,

@@ -51,14 +51,15 @@ class HubURLs:
         return f"{self.public_scheme}://{host}{port}{self.base_url}"
 
 
-def hub_urls(config: Config) -> HubURLs:
+def hub_urls(config: Config, *, internal_tls: bool = False) -> HubURLs:
     """Work out the addresses from [hub], with JupyterHub's precedence rules.
 
     ``bind_url`` gives scheme, ip, port and base_url; ``ip``, ``port`` and
     ``base_url`` override its parts when they are set. ``hub_bind_url``
     overrides ``hub_ip``/``hub_port``; ``hub_connect_url`` overrides
     ``hub_connect_ip``, which defaults to ``hub_ip`` (or the host name when
-    the hub listens on every interface).
+    the hub listens on every interface). With internal TLS, the hub is
+    reached over https.
     """
     hub = config.hub
     bind = urlsplit(hub.bind_url)
@@ -81,7 +82,7 @@ def hub_urls(config: Config) -> HubURLs:
         host = hub.hub_connect_ip or (socket.gethostname() if hub_ip in _ANY_ADDRESS else hub_ip)
         if ":" in host:
             host = f"[{host}]"
-        connect = f"http://{host}:{hub_port}"
+        connect = f"{'https' if internal_tls else 'http'}://{host}:{hub_port}"
     return HubURLs(base_url=base_url, public_scheme=public_scheme, public_ip=public_ip,
                    public_port=public_port, hub_bind_ip=hub_ip, hub_bind_port=hub_port,
                    hub_connect=connect)

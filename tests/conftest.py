@@ -39,6 +39,7 @@ TEST_PLUGINS = {
     "dict-authenticator": "tests.fake_plugins.dict_authenticator",
     "auth-rules": "tests.fake_plugins.auth_rules",
     "state-authenticator": "tests.fake_plugins.state_authenticator",
+    "tls-provider": "tests.fake_plugins.tls_provider",
 }
 
 

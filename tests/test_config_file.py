@@ -68,8 +68,12 @@ def test_a_default_section_is_not_special(load_ini):
 
 
 def test_an_unavailable_option_of_a_disabled_plugin_says_it_is_unavailable(load_ini):
-    with pytest.raises(ConfigError, match=r"\[hub\] internal_ssl: cannot be set in kernelhub: "
-                                          r"internal_ssl is not available"):
+    with pytest.raises(ConfigError, match=r"\[hub.external_ssl_authorities\]: cannot be set "
+                                          r"in kernelhub: write one "
+                                          r"\[external_ssl_authority:NAME\] section"):
+        load_ini(BASE + "[hub.external_ssl_authorities]\nproxy-api-ca = x\n")
+    with pytest.raises(ConfigError, match=r"\[hub\] internal_ssl: this option belongs to "
+                                          r"plugin 'internal-ssl', which is not enabled"):
         load_ini(BASE + "internal_ssl = true\n")
 
 

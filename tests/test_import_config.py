@@ -105,3 +105,22 @@ def _sections(text: str) -> dict[str, dict[str, str]]:
             key, value = line.split(" = ", 1)
             current[key] = value
     return sections
+
+
+def test_internal_ssl_and_external_authorities_are_translated(tmp_path):
+    source = tmp_path / "jupyterhub_config.py"
+    source.write_text(
+        "c = get_config()\n"
+        "c.JupyterHub.internal_ssl = True\n"
+        "c.JupyterHub.trusted_alt_names = ['DNS:hub.example.org']\n"
+        "c.JupyterHub.external_ssl_authorities = {\n"
+        "    'proxy-api-ca': {'key': '/etc/proxy/ca.key', 'cert': '/etc/proxy/ca.crt'}}\n")
+    result = subprocess.run([sys.executable, "-m", "kernel", "import-config", str(source),
+                             "-o", "hub.ini"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    config = load(tmp_path / "hub.ini", environ={}).config
+    assert config.hub.plugins == ["internal-ssl"] and config.hub.internal_ssl is True
+    assert config.hub.trusted_alt_names == ["DNS:hub.example.org"]
+    authority = config.collection("external_ssl_authority")["proxy-api-ca"]
+    assert (authority.key, authority.cert) == ("/etc/proxy/ca.key", "/etc/proxy/ca.crt")

@@ -176,6 +176,13 @@ def translate(c: RecordingConfig, registry: OptionRegistry) -> Translation:
         if (section, trait) == ("hub", "services"):
             _services(value, result, where)
             continue
+        if (section, trait) == ("hub", "external_ssl_authorities"):
+            # One [external_ssl_authority:NAME] section each, keys as JupyterHub's.
+            for name, files in (value or {}).items():
+                for key, path in (files or {}).items():
+                    result.set(f"external_ssl_authority:{name}", key, _text(path))
+            owners.add(registry.get(section, option_name).owner)  # type: ignore[union-attr]
+            continue
         if (section, trait) in (("hub", "load_groups"), ("hub", "load_roles")):
             _collection(trait, value, result, where)
             continue

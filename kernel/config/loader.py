@@ -286,15 +286,9 @@ class _Validator:
 
     def _unknown_key(self, section: str, key: str, declared_as: str | None = None) -> ConfigError:
         declared_as = declared_as or section
-        # An installed plugin that is off declares it here: say how to enable it.
-        owned = self._disabled_owner(declared_as, key)
-        if owned:
-            owner, option = owned
-            if option.unavailable:
-                return self.raw.error(f"cannot be set in kernelhub: {option.unavailable}",
-                                      section, key)
-            return self.raw.error(f"this option belongs to plugin {owner!r}, which is not "
-                                  f"enabled; {self._how_to_enable(owner)}", section, key)
+        disabled = self._of_a_disabled_plugin(declared_as, key)
+        if disabled:
+            return self.raw.error(disabled, section, key)
         elsewhere = [o for o in self.registry if o.name == key and not o.is_collection]
         if elsewhere:
             return self.raw.error(f"unknown option here; did you mean [{elsewhere[0].section}] "
@@ -312,6 +306,11 @@ class _Validator:
 
     def _unknown_section(self, section: str) -> ConfigError:
         name = section.partition(TABLE_SEPARATOR)[0].partition(COLLECTION_SEPARATOR)[0]
+        owner, dot, table = section.rpartition(TABLE_SEPARATOR)
+        disabled = self._of_a_disabled_plugin(owner, table) if dot and owner in self.values \
+            else None
+        if disabled:  # [hub.TABLE] of a plugin that is off
+            return self.raw.error(disabled, section)
         if self._is_disabled_plugin(section):
             return self.raw.error(f"this section configures plugin {name!r}, which is not "
                                   f"enabled; {self._how_to_enable(name)}", section)
@@ -338,6 +337,18 @@ class _Validator:
             return set(role_hooks_of(ep.load()))
         except Exception:
             return set()
+
+    def _of_a_disabled_plugin(self, section: str, key: str) -> str | None:
+        """Why [section] key cannot be set when an installed plugin that is off declares
+        it: how to enable the plugin, or why the option is unavailable."""
+        owned = self._disabled_owner(section, key)
+        if owned is None:
+            return None
+        owner, option = owned
+        if option.unavailable:
+            return f"cannot be set in kernelhub: {option.unavailable}"
+        return (f"this option belongs to plugin {owner!r}, which is not enabled; "
+                f"{self._how_to_enable(owner)}")
 
     def _disabled_owner(self, section: str, key: str) -> tuple[str, Option] | None:
         """The installed built-in plugin, not enabled, that declares [section] key."""

@@ -50,13 +50,17 @@ def render_ini(sections: dict[str, dict[str, str]]) -> str:
 
 def merge(base: dict[str, dict[str, str]],
           extra: dict[str, dict[str, str]] | None) -> dict[str, dict[str, str]]:
-    """``base`` updated with ``extra``; the dummy and simple sections go when unused."""
+    """``base`` updated with ``extra``; the dummy, simple and kernel-proxy sections go when
+    another plugin does their job."""
     merged = {name: dict(items) for name, items in base.items()}
     for name, items in (extra or {}).items():
         merged.setdefault(name, {}).update(items)
     hub = merged.get("hub", {})
-    for role, plugin in (("authenticator_class", "dummy"), ("spawner_class", "simple")):
-        if hub.get(role) != plugin and plugin not in (extra or {}):
+    # (role, the plugin the defaults configure for it, the hub's own default for the role)
+    for role, plugin, default in (("authenticator_class", "dummy", "pam"),
+                                  ("spawner_class", "simple", "localprocess"),
+                                  ("proxy_class", "kernel-proxy", "kernel-proxy")):
+        if hub.get(role, default) != plugin and plugin not in (extra or {}):
             merged.pop(plugin, None)
     return merged
 

@@ -135,4 +135,4 @@ class SpawnerConformance:
 async def _start(spawner: Spawner) -> str:
     """Start like the hub does: within start_timeout; the server's URL."""
     async with asyncio.timeout(spawner.start_timeout):
-        return server_url(await spawner.start())
+        return server_url(await spawner.start(), spawner.scheme)

@@ -374,7 +374,7 @@ class ClientConnection(asyncio.Protocol):
             self._respond(code, HTTPStatus(code).phrase.encode(), _TEXT)
 
     async def _error_page(self, error_target: str, code: int) -> None:
-        page = await fetch_error_page(error_target, code, self.url)
+        page = await fetch_error_page(error_target, code, self.url, self.server.backend_tls)
         self.connecting = None
         if self.state == CLOSED:
             return

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import ssl
+from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import urlencode
 
@@ -151,11 +152,14 @@ class _ErrorPage:
 
 
 async def fetch_error_page(error_target: str, code: int, url: bytes,
+                           tls: Callable[[], ssl.SSLContext],
                            timeout: float = 10.0) -> tuple[bytes, bytes] | None:
     """GET ``<error_target>/<code>?url=<url>``: (header lines to relay, body), or None.
 
     As in CHP, only Content-Type and Content-Encoding are relayed; the status
-    stays ``code`` whatever the error target answers.
+    stays ``code`` whatever the error target answers. ``tls`` gives the
+    context for an https error target: the one routes use (``--client-ssl-*``),
+    as CHP uses it, so an error target that requires client certificates works.
     """
     try:
         target = Target(error_target)
@@ -171,7 +175,7 @@ async def fetch_error_page(error_target: str, code: int, url: bytes,
     try:
         async with asyncio.timeout(timeout):
             reader, writer = await asyncio.open_connection(
-                target.host, target.port, ssl=ssl.create_default_context() if target.tls else None)
+                target.host, target.port, ssl=tls() if target.tls else None)
             writer.write(request)
             while not page.done:
                 data = await reader.read(65536)

@@ -47,7 +47,7 @@ class ProxyServer:
         # Client connections look at their quiet time this often (0: never).
         limits = [limit for limit in (options.keep_alive_timeout, options.timeout) if limit]
         self.watch_period = min(limits) / 2 if limits else 0.0
-        self._backend_tls: ssl.SSLContext | None = None
+        self._backend_tls = options.client_tls
 
     def tune(self, transport: asyncio.BaseTransport) -> None:
         """Give a new connection's transport the proxy's write-buffer limits."""
@@ -83,13 +83,14 @@ class ProxyServer:
         try:
             _, backend = await self.loop.create_connection(
                 lambda: BackendConnection(self, target.key), target.host, target.port,
-                ssl=self._tls() if target.tls else None)
+                ssl=self.backend_tls() if target.tls else None)
         except (OSError, ssl.SSLError) as e:
             client.backend_failed(e)
         else:
             client.backend_connected(backend)
 
-    def _tls(self) -> ssl.SSLContext:
+    def backend_tls(self) -> ssl.SSLContext:
+        """The one context for every https target and error target (``--client-ssl-*``)."""
         if self._backend_tls is None:
             self._backend_tls = ssl.create_default_context()
         return self._backend_tls
@@ -120,13 +121,15 @@ async def serve(options: ProxyOptions) -> None:
         lambda: ClientConnection(proxy), options.ip or None, options.port,
         ssl=public_tls, backlog=2048, reuse_address=True)
     api_server = await loop.create_server(
-        lambda: ApiConnection(api), options.api_ip or None, options.api_port, reuse_address=True)
+        lambda: ApiConnection(api), options.api_ip or None, options.api_port,
+        ssl=options.api_tls, reuse_address=True)
     if options.pid_file:
         with open(options.pid_file, "w") as f:
             f.write(str(os.getpid()))
     log.info("Proxying %s://%s:%d to %s", "https" if public_tls else "http",
              options.ip or "*", options.port, options.default_target or "(no default)")
-    log.info("Proxy API at http://%s:%d/api/routes", options.api_ip, options.api_port)
+    log.info("Proxy API at %s://%s:%d/api/routes", "https" if options.api_tls else "http",
+             options.api_ip, options.api_port)
     if not options.auth_token:
         log.warning("REST API is not authenticated.")
     stop = asyncio.Event()
@@ -165,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
                         datefmt="%H:%M:%S")
     for flag in options.ignored:
         log.debug("Ignoring %s: configurable-http-proxy's option is not implemented", flag)
+    for level, message in options.notices:
+        log.log(level, "%s", message)
     try:
         import uvloop
     except ImportError:

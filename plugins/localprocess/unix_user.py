@@ -3,7 +3,8 @@
 The hub must run as root to start servers as other users (or as the one
 user every server belongs to). The server gets the account's uid, gid and
 supplementary groups, starts in its home folder, and sees USER, HOME and
-SHELL from the password database.
+SHELL from the password database. With internal TLS its certificate is
+copied into its home folder, readable by it alone.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from kernel.config import OptionRegistry
 from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.process import ProcessError, switch_to, unix_account
+from kernel.tls import CertFiles, copy_for_account
 from kernel.users import Server, User
 from plugins.localprocess.process import LocalProcessSpawner, declare_process_options
 
@@ -39,6 +41,11 @@ class UnixUserSpawner(LocalProcessSpawner):
     def working_directory(self) -> str:
         home = self.account.pw_dir
         return home if os.path.isdir(home) else "/"
+
+    async def move_certs(self, files: CertFiles) -> CertFiles:
+        """Copy the certificate into the account's home, readable by it alone (the hub's
+        store is not readable by users), as JupyterHub does."""
+        return copy_for_account(files, self.account)
 
     def become_user(self) -> Callable[[], None] | None:
         try:

@@ -5,7 +5,8 @@ with the single-user contract's environment adapted as JupyterHub adapts it
 for services: no activity URL, ``JUPYTERHUB_SERVICE_NAME``, the service's
 URL and prefix when it has a URL, access scopes ``access:services`` and
 ``access:services!service=NAME``, ``JUPYTERHUB_USER`` = the account it runs
-as, and the section's ``environment`` last. When it exits it is started
+as, with internal TLS a certificate of its own (``JUPYTERHUB_SSL_*``), and
+the section's ``environment`` last. When it exits it is started
 again after a pause that doubles with each quick exit (1 s up to a minute),
 so a service that cannot start does not spin; a run that lasted a minute
 resets the pause.
@@ -14,18 +15,21 @@ resets the pause.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import shlex
 import signal
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from kernel.config.core_options import DEFAULT_ENV_KEEP
 from kernel.hub import Hub
 from kernel.process import ChildProcess, ProcessError, switch_to, unix_account
 from kernel.readiness import NotReady, wait_for_http
 from kernel.services import Service
-from kernel.spawner import contract_env
+from kernel.spawner import cert_env, contract_env
+from kernel.tls import copy_for_account
 from plugins.services.health import record
 
 log = logging.getLogger("kernelhub.services")
@@ -136,9 +140,13 @@ class ManagedService:
         if spec.url:
             env["JUPYTERHUB_SERVICE_URL"] = spec.url
             env["JUPYTERHUB_SERVICE_PREFIX"] = prefix
-        if spec.user:
-            account = unix_account(spec.user)
+        account = unix_account(spec.user) if spec.user else None
+        if account is not None:
             env.update(USER=account.pw_name, HOME=account.pw_dir, SHELL=account.pw_shell)
+        if self.hub.tls is not None:
+            files = self.hub.tls.issue(spec.name, kind="service",
+                                       alt_names=_alt_names(spec.url))
+            env.update(cert_env(copy_for_account(files, account) if account else files))
         env.update(spec.environment)
         return env
 
@@ -146,3 +154,15 @@ class ManagedService:
         if not self.service.spec.user:
             return None
         return switch_to(unix_account(self.service.spec.user))
+
+
+def _alt_names(url: str) -> list[str]:
+    """The name of the host a service's URL points at, for its certificate."""
+    host = urlsplit(url).hostname if url else None
+    if not host:
+        return []
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return [f"DNS:{host}"]
+    return [f"IP:{host}"]

@@ -88,7 +88,6 @@ def hub_routed_by(directory: Path, plugin: str = KERNEL_PROXY,
     merged = merge(default_sections(directory, hub),
                    {"spawner": {"cmd": f"{sys.executable} {script}"}})
     if plugin != KERNEL_PROXY:
-        del merged[KERNEL_PROXY]
         merged = merge(merged, {"hub": {"proxy_class": plugin},
                                 plugin: {"command": shlex.join(chp_command()),
                                          "pid_file": str(directory / "proxy.pid")}})

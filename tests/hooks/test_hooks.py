@@ -16,7 +16,8 @@ from kernel.cli import add_plugin_commands, cli
 from kernel.config.loader import load
 from kernel.hookcall import PluginError
 from kernel.testing.hub import PASSWORD, hub_app
-from tests.fake_plugins import auth_rules, hook_probe
+from plugins.internal_ssl.certs import CertificateStore
+from tests.fake_plugins import auth_rules, hook_probe, tls_provider
 from tests.fake_plugins.hook_probe import calls
 
 PROBE = {"hub": {"plugins": "probe"}, "probe": {"who": "the tests"}}
@@ -213,3 +214,28 @@ def test_hook_refresh_user(tmp_path, installed):
         assert answer.status_code == 500 and "log in again" in answer.json()["message"]
         assert eve.get("/hub/api/user").status_code == 403  # logged out everywhere
     assert auth_rules.REFRESHED == ["alice", "eve"]
+
+
+def test_hook_internal_tls(tmp_path, installed):
+    tls_provider.STORE = CertificateStore(tmp_path / "certs").prepare()
+    try:
+        app = hub_app(tmp_path / "hub", {"hub": {"plugins": "tls-provider"}},
+                      installed=installed)
+        hub = app.state.hub
+        assert hub.tls is tls_provider.STORE
+        assert hub.urls.hub_api_url.startswith("https://127.0.0.1:")
+        command = hub.proxy.command_line()
+        api = tls_provider.STORE.proxy_api
+        assert command[command.index("--api-ssl-cert") + 1] == str(api.cert)
+        assert "--client-ssl-reject-unauthorized" in command
+        assert hub.proxy.api_url.startswith("https://")
+        # Two plugins turning it on: which certificates would the hub use?
+        with pytest.raises(PluginError, match="'tls-provider' and 'internal-ssl' both turn "
+                                              "internal TLS on"):
+            hub_app(tmp_path / "second", {"hub": {"plugins": "tls-provider, internal-ssl",
+                                                  "internal_ssl": "true",
+                                                  "internal_certs_location":
+                                                      str(tmp_path / "own")}},
+                    installed=installed)
+    finally:
+        tls_provider.STORE = None

@@ -44,11 +44,7 @@ from .conftest import CHP, KERNEL_PROXY, REPO, TOKEN, chp_command
 def plugin_app(directory: Path, plugin: str, command: list[str],
                sections: dict[str, dict[str, str]] | None = None,
                installed: dict[str, EntryPoint] | None = None) -> Starlette:
-    """The hub's app (as ``hub_app`` builds it) routing through ``plugin`` run as ``command``.
-
-    ``hub_app`` always writes a [kernel-proxy] section, which is an error
-    when another proxy plugin is chosen; this drops it.
-    """
+    """The hub's app (as ``hub_app`` builds it) routing through ``plugin`` run as ``command``."""
     directory.mkdir(parents=True, exist_ok=True)
     ports = HubProcess(directory, free_port(), free_port(), free_port())
     chosen = {"hub": {"proxy_class": plugin},
@@ -56,8 +52,6 @@ def plugin_app(directory: Path, plugin: str, command: list[str],
                        "pid_file": str(directory / "proxy.pid")}}
     merged = merge(default_sections(directory, ports), chosen)
     merged = merge(merged, sections)
-    if plugin != KERNEL_PROXY:
-        del merged[KERNEL_PROXY]
     (directory / "hub.ini").write_text(render_ini(merged))
     hub = Hub(load(directory / "hub.ini", installed=installed))
     hub.prepare_database()

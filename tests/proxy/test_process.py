@@ -32,14 +32,14 @@ def test_the_token_scheme_is_case_insensitive(kernel_proxy):
     assert response.status_code == 200
 
 
-def test_unimplemented_chp_flags_are_accepted_and_logged(kernel_proxy, tmp_path):
+def test_unimplemented_chp_flags_are_accepted_and_logged(kernel_proxy):
     proxy = kernel_proxy("--log-level", "debug", "--storage-backend", "redis", "--insecure",
                          "--custom-header", "X-A: 1", "--custom-header", "X-B: 2",
-                         "--api-ssl-key", str(tmp_path / "k"), "--client-ssl-request-cert",
+                         "--client-ssl-request-cert",
                          "--keep-alive-timeout", "5000", "--metrics-port", "9999")
     log = proxy.log()
     for flag in ("--storage-backend redis", "--insecure", "--custom-header X-B: 2",
-                 "--api-ssl-key", "--client-ssl-request-cert", "--metrics-port 9999"):
+                 "--client-ssl-request-cert", "--metrics-port 9999"):
         assert f"Ignoring {flag}" in log
 
 

@@ -2,7 +2,8 @@
 ``jupyterhub.services.auth.HubOAuthenticated`` for logging people in.
 
 Run with a Python that has jupyterhub installed. It listens on
-``$JUPYTERHUB_SERVICE_URL`` under ``$JUPYTERHUB_SERVICE_PREFIX`` and answers:
+``$JUPYTERHUB_SERVICE_URL`` under ``$JUPYTERHUB_SERVICE_PREFIX`` (over HTTPS,
+requiring client certificates, when given JUPYTERHUB_SSL_*) and answers:
 
 - ``PREFIX``: the logged-in person's model, as the hub gave it (OAuth login first);
 - ``PREFIX/env``: its JUPYTERHUB_* environment and pid (no login, for the tests);
@@ -12,6 +13,7 @@ Run with a Python that has jupyterhub installed. It listens on
 
 import json
 import os
+import ssl
 from urllib.parse import urlsplit
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
@@ -56,8 +58,20 @@ def main():
         (url_path_join(prefix, "crash"), Crash),
     ], cookie_secret=os.urandom(32))
     url = urlsplit(os.environ["JUPYTERHUB_SERVICE_URL"])
-    app.listen(url.port, url.hostname)
+    app.listen(url.port, url.hostname, ssl_options=tls_context())
     ioloop.IOLoop.current().start()
+
+
+def tls_context():
+    """With internal TLS: HTTPS, and only clients the hub's authorities vouch for."""
+    if not os.environ.get("JUPYTERHUB_SSL_KEYFILE"):
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH,
+                                         cafile=os.environ["JUPYTERHUB_SSL_CLIENT_CA"])
+    context.load_cert_chain(os.environ["JUPYTERHUB_SSL_CERTFILE"],
+                            os.environ["JUPYTERHUB_SSL_KEYFILE"])
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 if __name__ == "__main__":
