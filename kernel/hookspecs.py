@@ -74,7 +74,9 @@ def hub_startup(hub: Hub) -> Awaitable[None] | None:
     database is open and the users are loaded, but the proxy is not started
     and servers left running by a previous hub are not taken over yet, so an
     observer that opens a file here sees every event that follows. Keep
-    handles in ``hub.stash`` to close them in ``hub_shutdown``. May return an
+    handles in ``hub.stash`` to close them in ``hub_shutdown``; run loops
+    with ``hub.background(coroutine, name=...)``, which the hub stops first
+    thing at shutdown. May return an
     awaitable. An exception stops the hub from starting, with your plugin
     named in the error (and ``hub_shutdown`` is still called).
 

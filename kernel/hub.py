@@ -4,8 +4,9 @@ Everything a plugin can reach hangs off the ``hub`` argument of its hooks:
 ``hub.config`` (typed hub.ini), ``hub.users`` (users and servers in memory),
 ``hub.services``, ``hub.lifecycle`` (spawn/stop), ``hub.routes`` and ``hub.proxy``,
 ``hub.tokens``, ``hub.sessions``, ``hub.db``, ``hub.urls``, ``hub.stash``
-(per-plugin state), ``hub.emit`` (structured events for the ``log`` hook) and
-``hub.measure`` (numbers for the ``metrics`` hook).
+(per-plugin state), ``hub.background`` (a plugin's long-running task,
+stopped with the hub), ``hub.emit`` (structured events for the ``log`` hook)
+and ``hub.measure`` (numbers for the ``metrics`` hook).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 import httpx
@@ -97,6 +99,8 @@ class Hub:
         self.cleanup_servers: bool = options.cleanup_servers
         self.cleanup_proxy: bool = options.cleanup_proxy
         self._shutdown_requested = asyncio.Event()
+        #: Plugins' long-running tasks (``background``), cancelled at shutdown.
+        self._background: list[asyncio.Task[Any]] = []
         self._plugins_started = False
         self._stopped = False
 
@@ -194,6 +198,7 @@ class Hub:
             return
         self._stopped = True
         self.emit("hub.stopping")
+        await self._stop_background()  # no culling or checking while servers stop
         await self.routes.stop()
         if self.cleanup_servers:
             await self.lifecycle.stop_all()
@@ -214,6 +219,24 @@ class Hub:
         if self.http is not None:
             await self.http.aclose()
         self.db.close()
+
+    def background(self, work: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        """Run a plugin's long-running work (a loop that checks or sends something every
+        so often) until the hub stops: the task is cancelled and awaited first thing at
+        shutdown, before servers stop and ``hub_shutdown`` runs; if it fails, the error
+        is logged with ``name``."""
+        task = asyncio.create_task(work, name=name)
+        self._background.append(task)
+        task.add_done_callback(_log_failure)
+        return task
+
+    async def _stop_background(self) -> None:
+        # A task whose loop has ended already (a test client's) is done: leave it.
+        running = [task for task in self._background if not task.done()]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        self._background.clear()
 
     def client_address(self, request: HTTPConnection) -> str:
         """Who sent a request, through the proxies [hub] trusted_downstream_ips names."""
@@ -261,3 +284,8 @@ class Hub:
         """Tell the ``metrics`` hook about a measurement; never waits and never fails."""
         self.hooks.notify("metrics", background=False, hub=self,
                           measurement=Measurement(name, kind, value, labels))
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s failed", task.get_name(), exc_info=task.exception())

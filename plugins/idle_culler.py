@@ -29,14 +29,12 @@ from kernel.config import OptionRegistry
 from kernel.config.types import Boolean, Integer
 from kernel.db.fields import utcnow
 from kernel.hub import Hub
-from kernel.stash import StashKey
 
 if TYPE_CHECKING:
     from kernel.users import Server, User
 
 log = logging.getLogger("kernelhub.idle-culler")
 
-culler_task = StashKey[asyncio.Task[None]]()
 
 
 @hookimpl
@@ -62,17 +60,8 @@ def declare_options(options: OptionRegistry) -> None:
 def hub_startup(hub: Hub) -> None:
     options = hub.config.section("idle-culler")
     every = options.cull_every or options.timeout / 2
-    hub.stash[culler_task] = asyncio.create_task(cull_periodically(hub, every), name="idle culler")
+    hub.background(cull_periodically(hub, every), name="idle culler")
     log.info("Culling servers idle for %d s, every %g s", options.timeout, every)
-
-
-@hookimpl
-async def hub_shutdown(hub: Hub) -> None:
-    task = hub.stash.get(culler_task)
-    # Done already when the loop that ran it has ended (hub_startup ran in another loop).
-    if task is not None and not task.done():
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def cull_periodically(hub: Hub, interval: float) -> None:

@@ -36,7 +36,6 @@ from kernel.stash import StashKey
 log = logging.getLogger("kernelhub.statsd")
 
 client_key = StashKey[StatsClient]()
-gauges_task = StashKey[asyncio.Task[None]]()
 
 #: Measurements that are one count each: measurement name -> statsd counter.
 COUNTED = {"login_requests": "login.request", "logout_duration_seconds": "logout",
@@ -82,19 +81,14 @@ async def hub_startup(hub: Hub) -> None:
         raise RuntimeError(f"[hub] statsd_host: cannot resolve {options.statsd_host!r} ({e}); "
                            "correct it, or leave it empty to send no statsd metrics") from e
     hub.stash[client_key] = client
-    hub.stash[gauges_task] = asyncio.create_task(
-        send_gauges_every(hub, client, options.last_activity_interval), name="statsd gauges")
+    hub.background(send_gauges_every(hub, client, options.last_activity_interval),
+                   name="statsd gauges")
     log.info("Sending statsd metrics to %s:%d as %s.*", options.statsd_host,
              options.statsd_port, options.statsd_prefix)
 
 
 @hookimpl
-async def hub_shutdown(hub: Hub) -> None:
-    task = hub.stash.get(gauges_task)
-    # Done already when the loop that ran it has ended (hub_startup ran in another loop).
-    if task is not None and not task.done():
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+def hub_shutdown(hub: Hub) -> None:
     client = hub.stash.get(client_key)
     if client is not None:
         client.close()

@@ -10,8 +10,6 @@ token or a login session, as in JupyterHub.
 
 from __future__ import annotations
 
-import asyncio
-
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -31,7 +29,6 @@ from plugins.prometheus.registry import HubMetrics
 SCOPE = "read:metrics"
 
 hub_metrics_key = StashKey[HubMetrics]()
-event_loop_task = StashKey[asyncio.Task[None]]()
 
 
 @hookimpl
@@ -68,20 +65,10 @@ def hub_startup(hub: Hub) -> None:
     metrics = hub_metrics(hub)  # a wrong bucket variable stops the hub here, not later
     options = hub.config.section("prometheus")
     if options.event_loop_interval_enabled:
-        hub.stash[event_loop_task] = asyncio.create_task(
-            watch_event_loop(metrics.histograms["event_loop_interval_seconds"],
-                             options.event_loop_interval_resolution,
-                             options.event_loop_interval_log_threshold),
-            name="event loop interval")
-
-
-@hookimpl
-async def hub_shutdown(hub: Hub) -> None:
-    task = hub.stash.get(event_loop_task)
-    # Done already when the loop that ran it has ended (hub_startup ran in another loop).
-    if task is not None and not task.done():
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        hub.background(watch_event_loop(metrics.histograms["event_loop_interval_seconds"],
+                                        options.event_loop_interval_resolution,
+                                        options.event_loop_interval_log_threshold),
+                       name="event loop interval")
 
 
 @hookimpl

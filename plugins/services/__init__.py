@@ -25,7 +25,6 @@ from plugins.services.health import check_periodically
 from plugins.services.managed import ManagedService
 
 running = StashKey[list[ManagedService]]()
-health_task = StashKey[asyncio.Task[None]]()
 
 
 @hookimpl
@@ -53,15 +52,10 @@ def hub_startup(hub: Hub) -> None:
     for service in managed:
         service.start()
     hub.stash[running] = managed
-    hub.stash[health_task] = asyncio.create_task(
-        check_periodically(hub, hub.config.hub.service_check_interval),
-        name="service health checks")
+    hub.background(check_periodically(hub, hub.config.hub.service_check_interval),
+                   name="service health checks")
 
 
 @hookimpl
 async def hub_shutdown(hub: Hub) -> None:
-    task = hub.stash.get(health_task)
-    if task is not None and not task.done():
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
     await asyncio.gather(*(service.stop() for service in hub.stash.get(running, [])))
