@@ -1,4 +1,8 @@
-"""Signed cookie values: the login cookie and the XSRF token, both keyed by the cookie secret."""
+"""Signed cookie values: the login cookie and the XSRF token, both keyed by the cookie secret.
+
+An XSRF token names the login session it was made for (or none, before a
+login), so it is good for that session only.
+"""
 
 from __future__ import annotations
 
@@ -28,12 +32,21 @@ class CookieSigner:
             return None
         return session_id if isinstance(session_id, str) else None
 
-    def new_xsrf(self) -> str:
-        """A fresh XSRF token: random, signed, safe in a cookie and a form field."""
-        return self._xsrf.sign(secrets.token_urlsafe(16)).decode()
+    def new_xsrf(self, session_id: str | None) -> str:
+        """A fresh XSRF token for one login session (None: someone not logged in):
+        random, signed, safe in a cookie and a form field."""
+        return self._xsrf.sign(f"{session_id or ''}:{secrets.token_urlsafe(16)}").decode()
 
-    def xsrf_matches(self, cookie: str | None, submitted: str | None) -> bool:
-        """The submitted token equals the cookie's, and the cookie is ours."""
+    def xsrf_matches(self, cookie: str | None, submitted: str | None,
+                     session_id: str | None) -> bool:
+        """The submitted token equals the cookie's, the cookie is ours, and it was made
+        for this session: a token taken from another session (or from before a
+        login) is worthless, as in JupyterHub."""
         if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
             return False
-        return self._xsrf.validate(cookie)
+        try:
+            value = self._xsrf.unsign(cookie).decode()
+        except BadSignature:
+            return False
+        bound, separator, _ = value.partition(":")
+        return bool(separator) and hmac.compare_digest(bound, session_id or "")

@@ -100,15 +100,26 @@ async def _identify(conn: HTTPConnection) -> Identity | None:
             return None
         await _record_use(hub, user, info)
         return Identity(user=user, token=info)
-    cookie = conn.cookies.get(LOGIN_COOKIE)
-    if cookie:
-        session_id = hub.signer.session_from_login(cookie)
-        user_id = hub.sessions.user_id(session_id) if session_id else None
+    session_id = login_session(conn)
+    if session_id is not None:
+        user_id = hub.sessions.user_id(session_id)
         user = hub.users.by_id(user_id) if user_id is not None else None
         if user is not None and await _still_welcome(hub, user):
             await _record_use(hub, user, None)
             return Identity(user=user, session_id=session_id)
     return None
+
+
+def login_session(conn: HTTPConnection) -> str | None:
+    """The live login session the request's login cookie names, or None."""
+    cookie = conn.cookies.get(LOGIN_COOKIE)
+    if not cookie:
+        return None
+    hub = hub_of(conn)
+    session_id = hub.signer.session_from_login(cookie)
+    if session_id is None or hub.sessions.user_id(session_id) is None:
+        return None
+    return session_id
 
 
 async def _still_welcome(hub: Hub, user: User) -> bool:
@@ -139,13 +150,17 @@ async def _record_use(hub: Hub, user: User, token: TokenInfo | None) -> None:
 
 
 def ensure_xsrf_cookie(request: Request, response: Response) -> str:
-    """The XSRF token for forms on this page, set as a cookie if the browser has none."""
+    """The XSRF token for forms on this page, set as a cookie unless the browser has one
+    for its login session already (one made before a login is replaced)."""
     hub = hub_of(request)
+    session_id = login_session(request)
     token = request.cookies.get(XSRF_COOKIE)
-    if token and hub.signer.xsrf_matches(token, token):
+    if token and hub.signer.xsrf_matches(token, token, session_id):
         return token
-    token = hub.signer.new_xsrf()
-    set_hub_cookie(request, response, XSRF_COOKIE, token)
+    token = hub.signer.new_xsrf(session_id)
+    # As JupyterHub: a token for someone not logged in lasts an hour.
+    set_hub_cookie(request, response, XSRF_COOKIE, token,
+                   max_age=None if session_id else 3600)
     return token
 
 
@@ -162,7 +177,8 @@ def check_xsrf(request: Request, submitted: str | None) -> None:
     # JupyterHub's messages, which clients and their users may already know.
     if not submitted:
         raise HubError(403, f"'_xsrf' argument missing from {request.method}")
-    if not hub.signer.xsrf_matches(request.cookies.get(XSRF_COOKIE), submitted):
+    if not hub.signer.xsrf_matches(request.cookies.get(XSRF_COOKIE), submitted,
+                                   login_session(request)):
         raise HubError(403, f"XSRF cookie does not match {request.method} argument")
 
 

@@ -112,8 +112,8 @@ async def _logged_in(request: Request, user: User, next_url: str) -> Response:
     set_hub_cookie(request, response, LOGIN_COOKIE, hub.signer.login_value(session_id),
                    max_age=max_age)
     set_hub_cookie(request, response, SESSION_COOKIE, session_id, path=hub.urls.base_url)
-    # A new XSRF token for the new session.
-    set_hub_cookie(request, response, XSRF_COOKIE, hub.signer.new_xsrf())
+    # A new XSRF token for the new session: the one from before the login is no good.
+    set_hub_cookie(request, response, XSRF_COOKIE, hub.signer.new_xsrf(session_id))
     return response
 
 

@@ -117,3 +117,19 @@ def test_a_token_wins_over_a_cookie(browser, api):
     assert response.status_code == 200
     assert client.get("hub/api/user", headers={"Authorization": f"token {token}"}).json()[
         "name"] == other
+
+
+def test_a_token_from_before_the_login_or_from_another_session_is_refused(hub, api, browser):
+    client, name, token = browser
+    with hub.client() as stranger:
+        anonymous = stranger.xsrf("hub/login")  # what the login form carried
+        assert stranger.login(name).status_code == 302
+        theirs = stranger.cookies["_xsrf"]
+        assert theirs != anonymous
+        for wrong in (anonymous, token):  # before the login; the other browser's session
+            stranger.cookies.set("_xsrf", wrong, path="/hub/")
+            assert_error(stranger.post(f"hub/api/users/{name}/activity", json=ACTIVITY,
+                                       headers={"X-XSRFToken": wrong}), 403)
+        stranger.cookies.set("_xsrf", theirs, path="/hub/")
+        assert stranger.post(f"hub/api/users/{name}/activity", json=ACTIVITY,
+                             headers={"X-XSRFToken": theirs}).status_code == 200

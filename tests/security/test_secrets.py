@@ -66,15 +66,21 @@ def test_an_expired_login_cookie_is_refused():
     assert signer.session_from_login(value) is None
 
 
-def test_xsrf_tokens_must_match_and_be_ours():
+def test_xsrf_tokens_must_match_be_ours_and_belong_to_the_session():
     signer = CookieSigner(b"k" * 32, max_age_seconds=60)
     other = CookieSigner(b"x" * 32, max_age_seconds=60)
-    token = signer.new_xsrf()
-    assert signer.xsrf_matches(token, token)
-    assert not signer.xsrf_matches(token, signer.new_xsrf())
-    assert not signer.xsrf_matches(token, None)
-    forged = other.new_xsrf()
-    assert not signer.xsrf_matches(forged, forged)
+    token = signer.new_xsrf("session-1")
+    assert signer.xsrf_matches(token, token, "session-1")
+    assert not signer.xsrf_matches(token, signer.new_xsrf("session-1"), "session-1")
+    assert not signer.xsrf_matches(token, None, "session-1")
+    forged = other.new_xsrf("session-1")
+    assert not signer.xsrf_matches(forged, forged, "session-1")
+    # Another session's token, or one from before the login, is no good.
+    assert not signer.xsrf_matches(token, token, "session-2")
+    anonymous = signer.new_xsrf(None)
+    assert signer.xsrf_matches(anonymous, anonymous, None)
+    assert not signer.xsrf_matches(anonymous, anonymous, "session-1")
+    assert not signer.xsrf_matches(token, token, None)
 
 
 def test_tokens_hash_with_salt_and_check_in_either_cost():
