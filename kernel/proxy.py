@@ -94,6 +94,11 @@ class RESTProxy(Proxy):
             self.api_url = "https://" + self.api_url.removeprefix("http://")
         self.auth_token: str = (options.auth_token or os.environ.get("CONFIGPROXY_AUTH_TOKEN")
                                 or (secrets.token_hex(32) if self.should_start else ""))
+        if not self.auth_token:
+            # As JupyterHub: without the token, every call to the proxy would be refused.
+            raise hub.config.error(
+                "a proxy the hub does not start needs the token it was started with: set "
+                "[proxy] auth_token (or CONFIGPROXY_AUTH_TOKEN)", "proxy", "auth_token")
         self._client: httpx.AsyncClient | None = None
 
     @property

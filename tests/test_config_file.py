@@ -6,6 +6,8 @@ import pytest
 
 from kernel.config.errors import ConfigError
 from kernel.config.loader import load
+from kernel.hookcall import PluginError
+from kernel.testing.hub import hub_app
 
 BASE = "[hub]\nauthenticator_class = dummy\nspawner_class = simple\n"
 
@@ -248,3 +250,10 @@ def test_running_a_service_needs_the_services_plugin(load_ini):
     assert external.collection("service")["site"].url == "http://127.0.0.1:9"
 
 
+
+
+def test_an_external_proxy_without_its_token_stops_the_hub_before_start_up(tmp_path):
+    # The proxy plugin raises it while the hub is built, naming the option.
+    with pytest.raises(PluginError, match=r"\[proxy\] auth_token: a proxy the hub does not "
+                                          r"start needs the token"):
+        hub_app(tmp_path, {"proxy": {"should_start": "false"}})
