@@ -90,3 +90,31 @@ def wait_until(condition: Callable[[], T], timeout: float = 20.0, interval: floa
             return value
         time.sleep(interval)
     raise AssertionError(f"not true after {timeout} s: {condition}")
+
+
+def idle_server_is_culled(api: httpx.Client, culler_output: Callable[[], str]) -> str:
+    """Start an idle and a busy server, wait for a culler to stop the idle one (and only
+    it, and not delete its user); the idle user's name. ``culler_output`` says what the
+    culler printed, for the failure message."""
+    name = new_user(api, "idle")
+    start_server(api, name)
+    busy = new_user(api, "busy")
+    start_server(api, busy)
+    # busy's server reports activity, as jupyterhub-singleuser would; the mock server
+    # never does, so idle's last_activity stays at its start.
+
+    def culled() -> bool:
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        api.post(f"users/{busy}/activity", json={"servers": {"": {"last_activity": now}}})
+        return not api.get(f"users/{name}").json()["servers"]
+
+    try:
+        wait_until(culled, timeout=30, interval=0.5)
+    except AssertionError:
+        raise AssertionError(f"the idle culler did not cull; its output:\n{culler_output()}") \
+            from None
+    assert api.get(f"users/{name}/server").json()["stopped"] is True
+    assert api.get(f"users/{busy}").json()["servers"][""]["ready"] is True
+    assert api.get(f"users/{name}").status_code == 200  # --cull-users is off
+    api.delete(f"users/{busy}/server")
+    return name

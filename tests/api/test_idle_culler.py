@@ -10,12 +10,11 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
 from kernel.testing.hub import HubProcess, running_hub
-from tests.api.helpers import HUB_SECTIONS, api_client, new_user, start_server, wait_until
+from tests.api.helpers import HUB_SECTIONS, api_client, idle_server_is_culled
 from tests.conftest import skip_or_fail
 
 CULLER_TOKEN = "culler-token-1234567890"
@@ -64,28 +63,9 @@ def test_the_culler_token_has_exactly_the_documented_scopes(hub):
 
 
 def test_the_idle_culler_stops_an_idle_server(hub, culler):
+    def output() -> str:
+        culler.send_signal(signal.SIGTERM)
+        return culler.communicate(timeout=10)[0].decode(errors="replace")
+
     with api_client(hub) as api:
-        name = new_user(api, "idle")
-        start_server(api, name)
-        busy = new_user(api, "busy")
-        start_server(api, busy)
-        # busy's server reports activity, as jupyterhub-singleuser would; the mock
-        # server never does, so idle's last_activity stays at its start.
-
-        def culled() -> bool:
-            now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-            api.post(f"users/{busy}/activity", json={"servers": {"": {"last_activity": now}}})
-            return not api.get(f"users/{name}").json()["servers"]
-
-        try:
-            wait_until(culled, timeout=30, interval=0.5)
-        except AssertionError:
-            culler.send_signal(signal.SIGTERM)
-            output = culler.communicate(timeout=10)[0].decode(errors="replace")
-            raise AssertionError(f"the idle culler did not cull; its output:\n{output}") \
-                from None
-        assert api.get(f"users/{name}/server").json()["stopped"] is True
-        assert api.get(f"users/{busy}").json()["servers"][""]["ready"] is True
-        assert api.get(f"users/{name}").status_code == 200  # --cull-users is off
-        api.delete(f"users/{busy}/server")
-
+        idle_server_is_culled(api, output)

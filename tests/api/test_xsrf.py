@@ -120,7 +120,7 @@ def test_a_token_wins_over_a_cookie(browser, api):
 
 
 def test_a_token_from_before_the_login_or_from_another_session_is_refused(hub, api, browser):
-    client, name, token = browser
+    _, name, token = browser
     with hub.client() as stranger:
         anonymous = stranger.xsrf("hub/login")  # what the login form carried
         assert stranger.login(name).status_code == 302

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
 
 from kernel.testing.hub import HubProcess, running_hub
-from tests.api.helpers import HUB_SECTIONS, api_client, new_user, start_server, wait_until
+from tests.api.helpers import HUB_SECTIONS, api_client, idle_server_is_culled
 from tests.conftest import skip_or_fail
 
 CULLER_TOKEN = "culler-token-1234567890"
@@ -52,25 +51,5 @@ def test_the_culler_token_has_exactly_the_documented_scopes(hub):
 
 def test_the_idle_culler_stops_an_idle_server(hub):
     with api_client(hub) as api:
-        name = new_user(api, "idle")
-        start_server(api, name)
-        busy = new_user(api, "busy")
-        start_server(api, busy)
-        # busy's server reports activity, as jupyterhub-singleuser would; the mock
-        # server never does, so idle's last_activity stays at its start.
-
-        def culled() -> bool:
-            now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-            api.post(f"users/{busy}/activity", json={"servers": {"": {"last_activity": now}}})
-            return not api.get(f"users/{name}").json()["servers"]
-
-        try:
-            wait_until(culled, timeout=30, interval=0.5)
-        except AssertionError:
-            raise AssertionError(f"the idle culler did not cull; the hub's log:\n{hub.log}") \
-                from None
-        assert api.get(f"users/{name}/server").json()["stopped"] is True
-        assert api.get(f"users/{busy}").json()["servers"][""]["ready"] is True
-        assert api.get(f"users/{name}").status_code == 200  # --cull-users is off
-        assert f"DELETE /hub/api/users/{name}/server (idle-culler@" in hub.log  # by it
-        api.delete(f"users/{busy}/server")
+        name = idle_server_is_culled(api, lambda: hub.log)
+    assert f"DELETE /hub/api/users/{name}/server (idle-culler@" in hub.log  # by the service
