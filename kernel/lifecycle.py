@@ -14,7 +14,6 @@ import logging
 import random
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from kernel.auth import refresh_login
 from kernel.db.fields import utcnow
@@ -22,6 +21,7 @@ from kernel.errors import HubError
 from kernel.hookcall import PluginError
 from kernel.readiness import NotReady, wait_for_http
 from kernel.spawner import server_url
+from kernel.urls import escape_path_segment
 
 if TYPE_CHECKING:
     from kernel.hub import Hub
@@ -33,8 +33,8 @@ log = logging.getLogger("kernelhub.servers")
 
 def oauth_client_id(server: Server) -> str:
     """The server's OAuth client id (also its cookie name), as JupyterHub names it."""
-    client = f"jupyterhub-user-{quote(server.user.name, safe='')}"
-    return f"{client}-{quote(server.name, safe='')}" if server.name else client
+    client = f"jupyterhub-user-{escape_path_segment(server.user.name)}"
+    return f"{client}-{escape_path_segment(server.name)}" if server.name else client
 
 
 def access_scopes(server: Server) -> list[str]:

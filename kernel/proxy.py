@@ -33,6 +33,8 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from kernel.urls import escape_path_segment
+
 if TYPE_CHECKING:
     from kernel.hub import Hub
 
@@ -377,9 +379,9 @@ def running(pid: int) -> bool:
 def api_path(routespec: str) -> str:
     """``/user/alice/`` -> ``/user/alice``: the routespec as the path of its API URL.
 
-    A routespec is already an escaped URL path (``/user/a%40b.c/``, as
+    A routespec is already an escaped URL path (``/user/a%20b/``, as
     ``Server.prefix`` makes it): its escapes are kept, not escaped again. The
-    proxy decodes the API path once, so its key for the route, ``/user/a@b.c``,
+    proxy decodes the API path once, so its key for the route, ``/user/a b``,
     is what it matches decoded request paths against.
     """
     path = routespec if routespec == "/" else routespec.rstrip("/")
@@ -394,5 +396,5 @@ def routespec_from_api_path(key: str) -> str:
     Escaped as ``Server.prefix`` escapes user and server names, so that the
     routes read back compare equal to the ones the hub wants.
     """
-    path = quote(key, safe="/")
+    path = "/".join(escape_path_segment(segment) for segment in key.split("/"))
     return path if path.endswith("/") else path + "/"

@@ -27,7 +27,8 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+
+from kernel.urls import escape_path_segment
 
 if TYPE_CHECKING:
     from kernel.hub import Hub
@@ -175,7 +176,7 @@ class Spawner(ABC):
             allowed_scopes=self.oauth_client_allowed_scopes)
         env.update({
             "JUPYTERHUB_ACTIVITY_URL":
-                f"{self.hub.urls.hub_api_url}/users/{quote(self.user.name, safe='')}/activity",
+                f"{self.hub.urls.hub_api_url}/users/{escape_path_segment(self.user.name)}/activity",
             "JUPYTERHUB_SERVICE_PREFIX": self.prefix,
             "JUPYTERHUB_SERVICE_URL": self.service_url,
             "JUPYTERHUB_SERVER_NAME": self.name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from kernel.config.values import Config
 
@@ -91,3 +91,13 @@ def hub_urls(config: Config, *, internal_tls: bool = False) -> HubURLs:
 def _prefix(path: str) -> str:
     path = path.strip("/")
     return f"/{path}/" if path else "/"
+
+
+def escape_path_segment(name: str) -> str:
+    """A user or server name as one URL path segment, escaped as JupyterHub escapes it.
+
+    ``@`` and ``~`` stay as they are (``/user/ann@example.org/``), so that e-mail
+    usernames get the same server URLs, OAuth client ids and cookie names as under
+    JupyterHub; everything else that is not unreserved, ``/`` included, is escaped.
+    """
+    return quote(name, safe="@~")

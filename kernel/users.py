@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from kernel.db import models as orm
 from kernel.db.fields import utcnow
 from kernel.progress import ProgressLog
+from kernel.urls import escape_path_segment
 
 if TYPE_CHECKING:
     from kernel.db.database import Database
@@ -70,8 +70,8 @@ class Server:
 
     def prefix(self, base_url: str) -> str:
         """The public URL path of this server, e.g. /user/alice/ or /user/alice/gpu/."""
-        path = f"{base_url}user/{quote(self.user.name, safe='')}/"
-        return path + (f"{quote(self.name, safe='')}/" if self.name else "")
+        path = f"{base_url}user/{escape_path_segment(self.user.name)}/"
+        return path + (f"{escape_path_segment(self.name)}/" if self.name else "")
 
 
 @dataclass(eq=False)

@@ -41,3 +41,8 @@ def test_routespecs_and_api_paths_convert_both_ways():
     assert api_path("/user/a b/") == "/user/a%20b"
     assert routespec_from_api_path("/user/a b") == "/user/a%20b/"
     assert routespec_from_api_path("/") == "/"
+    # '@' stays as it is in server URLs (JupyterHub's escaping), so the key read back
+    # from the proxy is the routespec the hub added.
+    assert api_path("/user/ann@example.org/") == "/user/ann@example.org"
+    assert routespec_from_api_path("/user/ann@example.org") == "/user/ann@example.org/"
+    assert routespec_from_api_path("/user/50%/gpu") == "/user/50%25/gpu/"

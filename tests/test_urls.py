@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from kernel.urls import hub_urls
+from kernel.urls import escape_path_segment, hub_urls
 
 BASE = "[hub]\nauthenticator_class = dummy\nspawner_class = simple\n"
 
@@ -55,3 +55,11 @@ def test_hub_connect_ip_and_url_choose_how_servers_reach_the_hub(load_ini):
 def test_tls_on_the_public_side_makes_the_public_url_https(load_ini):
     u = urls(load_ini, "ssl_cert = /x.crt\nssl_key = /x.key\nport = 443\n")
     assert u.public_url == "https://localhost/"
+
+
+def test_names_are_escaped_as_jupyterhub_escapes_them_in_urls():
+    # JupyterHub's url_escape_path: quote(name, safe="@~").
+    assert escape_path_segment("ann@example.org") == "ann@example.org"
+    assert escape_path_segment("~ann") == "~ann"
+    assert escape_path_segment("a b/c?d#e%") == "a%20b%2Fc%3Fd%23e%25"
+    assert escape_path_segment("zoë") == "zo%C3%AB"

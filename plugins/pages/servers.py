@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -15,6 +15,7 @@ from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.security.next_url import safe_next_url
 from kernel.shares import Share
+from kernel.urls import escape_path_segment
 from kernel.users import Server, User
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
 from plugins.pages.base import logged_in, render
@@ -89,7 +90,7 @@ async def home(request: Request) -> Response:
         can_share=scopes.allows("shares", user=user.name, groups_of=hub.permissions.groups_of),
         shared_with_me=[_shared_server(hub, s) for s in shared_with(hub, user)],
         user_url=lambda s: s.prefix(hub.urls.base_url),
-        quote=lambda text: quote(text, safe=""),
+        quote=escape_path_segment,
     )
 
 
@@ -168,9 +169,9 @@ def options_from_form(hub: Hub, form: FormData) -> dict[str, Any]:
 
 
 def _pending_url(hub: Hub, server: Server, next_url: str | None) -> str:
-    path = f"{hub.urls.hub_prefix}spawn-pending/{quote(server.user.name, safe='')}"
+    path = f"{hub.urls.hub_prefix}spawn-pending/{escape_path_segment(server.user.name)}"
     if server.name:
-        path += f"/{quote(server.name, safe='')}"
+        path += f"/{escape_path_segment(server.name)}"
     safe = safe_next_url(next_url, hub.urls.base_url)
     return path + (f"?{urlencode({'next': safe})}" if safe else "")
 
@@ -189,8 +190,8 @@ async def spawn_pending(request: Request) -> Response:
         server.prefix(hub.urls.base_url)
     if server.ready:
         return RedirectResponse(target, status_code=302)
-    api = f"{hub.urls.hub_prefix}api/users/{quote(user.name, safe='')}"
-    progress_url = f"{api}/servers/{quote(server_name, safe='')}/progress" if server_name \
+    api = f"{hub.urls.hub_prefix}api/users/{escape_path_segment(user.name)}"
+    progress_url = f"{api}/servers/{escape_path_segment(server_name)}/progress" if server_name \
         else f"{api}/server/progress"
     return render(
         request, "spawn_pending.html", server=server, progress_url=progress_url,
@@ -200,8 +201,8 @@ async def spawn_pending(request: Request) -> Response:
 
 
 def _spawn_url(hub: Hub, server: Server) -> str:
-    path = f"{hub.urls.hub_prefix}spawn/{quote(server.user.name, safe='')}"
-    return path + (f"/{quote(server.name, safe='')}" if server.name else "")
+    path = f"{hub.urls.hub_prefix}spawn/{escape_path_segment(server.user.name)}"
+    return path + (f"/{escape_path_segment(server.name)}" if server.name else "")
 
 
 async def not_running(request: Request) -> Response:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -23,6 +22,7 @@ from kernel.hub import Hub
 from kernel.scopes import SCOPE_DEFINITIONS
 from kernel.security.next_url import safe_next_url
 from kernel.security.tokens import digest_code
+from kernel.urls import escape_path_segment
 from kernel.users import Server
 from kernel.web.identity import check_xsrf, hub_of
 from plugins.pages.base import logged_in, render
@@ -49,7 +49,7 @@ async def share_page(request: Request) -> Response:
     if owner is None or (server_name and owner.server(server_name) is None):
         raise HubError(404, f"No such server: {full_name}")
     server = owner.server(server_name) or Server(user=owner, name="", id=0)
-    api_path = f"{quote(owner_name, safe='')}/{quote(server_name, safe='')}"
+    api_path = f"{escape_path_segment(owner_name)}/{escape_path_segment(server_name)}"
     return render(request, "share.html", nav_current="home", server=server,
                   api_path=api_path, code_expiry_choices=CODE_EXPIRY_CHOICES,
                   can_share=scopes.allows("shares", server=full_name, groups_of=groups_of),

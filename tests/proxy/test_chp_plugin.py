@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from importlib.metadata import EntryPoint
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
@@ -241,21 +242,28 @@ def test_traffic_through_the_proxy_becomes_the_servers_and_users_activity(route_
     assert "proxy_poll_duration_seconds" in hook_probe.calls("metrics")
 
 
-def test_a_name_that_needs_escaping_is_routed_and_stays_routed(route_plugin, installed):
+@pytest.mark.parametrize(("name", "url"), [
+    ("ann@example.org", "/user/ann@example.org/"),  # '@' kept, as JupyterHub keeps it
+    ("zoë", "/user/zo%C3%AB/"),
+])
+def test_a_name_in_a_url_is_escaped_as_jupyterhub_does_routed_and_stays_routed(
+        route_plugin, installed, name, url):
     app = route_plugin({"hub": {"plugins": "probe"}}, installed=installed)
     hub: Hub = app.state.hub
     with TestClient(app) as client:
-        log_in(client, "ann@example.org")
-        assert client.post("/hub/api/users/ann@example.org/server",
-                           headers={"X-XSRFToken": client.cookies["_xsrf"]}).status_code == 201
+        log_in(client, name)
+        headers = {"X-XSRFToken": client.cookies["_xsrf"]}
+        api = f"/hub/api/users/{quote(name)}"
+        assert client.post(f"{api}/server", headers=headers).status_code == 201
+        assert client.get(api, headers=headers).json()["servers"][""]["url"] == url
         public = f"http://127.0.0.1:{hub.urls.public_port}"
-        assert "Hello, ann@example.org" in httpx.get(f"{public}/user/ann%40example.org/").text
-        assert "/user/ann@example.org" in routes(hub).json()  # the proxy's decoded key
+        assert f"Hello, {name}" in httpx.get(public + url).text
+        assert unquote(url).rstrip("/") in routes(hub).json()  # the proxy's decoded key
         hook_probe.CALLS.clear()
         client.portal.call(hub.routes.check_routes)
         # The route read back is the route wanted: nothing re-added, nothing deleted.
         assert not {"route.added", "route.removed"} & set(hook_probe.calls("log"))
-        assert "Hello, ann@example.org" in httpx.get(f"{public}/user/ann%40example.org/").text
+        assert f"Hello, {name}" in httpx.get(public + url).text
 
 
 # -- the configurable-http-proxy plugin ---------------------------------------------
