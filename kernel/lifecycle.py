@@ -276,10 +276,7 @@ class ServerLifecycle:
                 await spawner.stop(now=True)
             except Exception:
                 log.exception("Stopping %s after a failed spawn failed", server.log_name)
-        try:
-            await hub.routes.remove_server(server)
-        except Exception:
-            log.exception("Removing the route of %s failed", server.log_name)
+        await hub.routes.remove_server(server)
         if spawner is not None:
             spawner.clear_state()
             await hub.hooks.each("post_spawn_stop", strict=False, hub=hub, user=server.user,

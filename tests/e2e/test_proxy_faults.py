@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kernel.proxy import running
 from kernel.testing.hub import HubClient, HubProcess, default_sections, free_port, merge
 from tests.proxy.conftest import CHP, KERNEL_PROXY, REPO, TOKEN, chp_command
 
@@ -195,6 +196,23 @@ def test_an_external_proxy_serves_running_servers_while_the_hub_is_down(tmp_path
         assert alice.get("hub/api/user").json()["servers"][""]["ready"] is True
         assert int(alice.get("user/alice/env").json()["pid"]) == server
     os.kill(server, signal.SIGKILL)
+
+
+def test_a_hub_stops_its_servers_and_exits_promptly_while_an_external_proxy_is_down(
+        tmp_path, external_proxy):
+    ports = free_port(), free_port()
+    proxy = external_proxy(*ports)
+    with hub_routed_by(tmp_path / "hub", sections=EXTERNAL, proxy_ports=ports) as hub:
+        servers = [int(start_server(hub, name).get(f"user/{name}/env").json()["pid"])
+                   for name in ("alice", "bob")]
+        proxy.kill()
+        proxy.wait()
+        # Route removals give up after a few seconds rather than retrying for the proxy
+        # API's 30 s per call, and every server is stopped all the same: the exit comes
+        # well before a service manager's stop timeout (systemd's 90 s) would kill the hub.
+        assert hub.stop(timeout=30) == 0
+    assert not any(running(pid) for pid in servers)
+    assert "Could not remove the route /user/alice/" in hub.log
 
 
 def test_a_server_killed_mid_request_gives_a_clean_502_or_503_and_others_carry_on(tmp_path):
