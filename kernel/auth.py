@@ -30,6 +30,15 @@ log = logging.getLogger("kernelhub.auth")
 MAX_NAME_LENGTH = 255
 
 
+@dataclass(frozen=True)
+class LoginService:
+    """A login that happens elsewhere (OAuth, SAML): a "Sign in with NAME" button on
+    the login page, leading to ``url`` (a path under the hub's prefix, or a full URL)."""
+
+    name: str
+    url: str
+
+
 @dataclass
 class AuthResult:
     """What an authenticator reported about a login."""

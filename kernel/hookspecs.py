@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.routing import BaseRoute
 
-    from kernel.auth import AuthResult
+    from kernel.auth import AuthResult, LoginService
     from kernel.config.options import OptionRegistry
     from kernel.events import Event, Measurement
     from kernel.hub import Hub
@@ -362,6 +362,26 @@ def template_paths(hub: Hub) -> list[str]:
 
     :param hub: the hub being started.
     :return: a list of folder paths.
+    """
+
+
+@hookspec
+def login_services(hub: Hub) -> list[LoginService]:
+    """Buttons on the login page for logins that happen elsewhere (OAuth, SAML, a
+    campus single sign-on): JupyterHub's ``Authenticator.login_service`` and
+    ``login_url``, for as many services as plugins offer.
+
+    Called once for every enabled plugin, when the login page is first shown.
+    Each ``LoginService(name, url)`` becomes a "Sign in with NAME" button
+    leading to ``url`` (a path under ``{base_url}hub/``, such as
+    ``oauth_login`` served by the plugin's ``web_routes``, or a full URL),
+    with the page's ``next`` passed on as a query parameter. The buttons
+    follow ``[auth] login_service`` (if set), in call order. With any login
+    service the password form is not shown, and ``[auth] auto_login`` goes
+    straight to the first one. Must not return an awaitable.
+
+    :param hub: the running hub.
+    :return: a list of ``kernel.auth.LoginService``, or ``None`` for none.
     """
 
 

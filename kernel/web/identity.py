@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from kernel.auth import refresh_login
 from kernel.db.fields import utcnow
@@ -180,6 +180,28 @@ def check_xsrf(request: Request, submitted: str | None) -> None:
     if not hub.signer.xsrf_matches(request.cookies.get(XSRF_COOKIE), submitted,
                                    login_session(request)):
         raise HubError(403, f"XSRF cookie does not match {request.method} argument")
+
+
+async def start_session(request: Request, user: User, next_url: str) -> Response:
+    """Log ``user`` in: a new session, its cookies, and a redirect to where they were
+    going (``next_url``, through the ``redirect`` hook).
+
+    The end of every login: the password form's, and a plugin's that finishes a
+    login elsewhere (see the ``login_services`` hook).
+    """
+    hub = hub_of(request)
+    session_id = await hub.sessions.create(user.id)
+    hub.emit("login", user=user.name)
+    target = await hub.hooks.first("redirect", hub=hub, request=request, user=user,
+                                   reason="login", path=next_url)
+    response = RedirectResponse(target, status_code=302)
+    max_age = hub.config.hub.cookie_max_age_days * 86400
+    set_hub_cookie(request, response, LOGIN_COOKIE, hub.signer.login_value(session_id),
+                   max_age=max_age)
+    set_hub_cookie(request, response, SESSION_COOKIE, session_id, path=hub.urls.base_url)
+    # A new XSRF token for the new session: the one from before the login is no good.
+    set_hub_cookie(request, response, XSRF_COOKIE, hub.signer.new_xsrf(session_id))
+    return response
 
 
 def set_hub_cookie(request: Request, response: Response, name: str, value: str, *,

@@ -1,4 +1,9 @@
-"""The login and logout pages, with ``auto_login`` and external login services."""
+"""The login and logout pages, with ``auto_login`` and external login services.
+
+A login service (``[auth] login_service``, or one a plugin offers through the
+``login_services`` hook) is a "Sign in with ..." button leading to a login
+elsewhere; with any, the password form is not shown.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from kernel.auth import LoginService
 from kernel.auth import login as authenticate_login
 from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.security.next_url import safe_next_url
-from kernel.users import User
+from kernel.stash import StashKey
 from kernel.web.identity import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -22,16 +28,31 @@ from kernel.web.identity import (
     check_xsrf,
     hub_of,
     identify,
-    set_hub_cookie,
+    start_session,
 )
 from plugins.pages.base import render
 
 log = logging.getLogger("kernelhub.pages")
 
+_LOGIN_SERVICES = StashKey[list[LoginService]]()
 
-def service_login_url(hub: Hub, next_url: str) -> str:
-    """Where ``[auth] login_url`` starts a login elsewhere, carrying ``next``."""
-    url = hub.config.auth.login_url
+
+def login_services(hub: Hub) -> list[LoginService]:
+    """``[auth] login_service``, then what plugins offer; collected once per hub."""
+    services = hub.stash.get(_LOGIN_SERVICES)
+    if services is None:
+        options = hub.config.auth
+        services = [LoginService(options.login_service, options.login_url)] \
+            if options.login_service else []
+        for _, offered in hub.hooks.collect("login_services", hub=hub):
+            services.extend(offered or ())
+        hub.stash[_LOGIN_SERVICES] = services
+    return services
+
+
+def service_login_url(hub: Hub, url: str, next_url: str) -> str:
+    """Where a login elsewhere starts (a path under the hub, or a full URL), carrying
+    ``next``."""
     if not url.startswith("/") and "://" not in url:
         url = hub.urls.hub_prefix + url
     if next_url:
@@ -55,23 +76,29 @@ async def login_page(request: Request) -> Response:
 def _login_form(request: Request, next_url: str, *, status_code: int = 200,
                 username: str = "", error: str | None = None) -> Response:
     hub = hub_of(request)
-    service = hub.config.auth.login_service
+    buttons = [(service.name, service_login_url(hub, service.url, next_url))
+               for service in login_services(hub)]
+    # login_service and authenticator_login_url (the first button) are what JupyterHub's
+    # login.html uses, for templates written for it.
+    first_name, first_url = buttons[0] if buttons else ("", "")
     return render(request, "login.html", status_code=status_code, next=next_url,
-                  username=username, login_error=error, login_service=service,
-                  authenticator_login_url=service_login_url(hub, next_url) if service else "")
+                  username=username, login_error=error, login_services=buttons,
+                  login_service=first_name, authenticator_login_url=first_url)
 
 
 async def _auto_login(request: Request, next_url: str) -> Response:
     """JupyterHub's auto_login: straight to the login service, or, without one, a login
     from what the request itself carries (a header set by an authenticating proxy)."""
     hub = hub_of(request)
-    if hub.config.auth.login_url:
-        return RedirectResponse(service_login_url(hub, next_url), status_code=302)
+    services = login_services(hub)
+    url = hub.config.auth.login_url or (services[0].url if services else "")
+    if url:
+        return RedirectResponse(service_login_url(hub, url, next_url), status_code=302)
     user = await authenticate_login(hub, request, {})
     if user is None:
         raise HubError(403, "Automatic login failed: the authenticator did not recognise "
                             "this request")
-    return await _logged_in(request, user, next_url)
+    return await start_session(request, user, next_url)
 
 
 async def login_submit(request: Request) -> Response:
@@ -97,24 +124,7 @@ async def login_submit(request: Request) -> Response:
         return _login_form(request, next_url, status_code=403,
                            username=data.get("username", ""),
                            error="Invalid username or password.")
-    return await _logged_in(request, user, next_url)
-
-
-async def _logged_in(request: Request, user: User, next_url: str) -> Response:
-    """Start a session for ``user`` and send them on."""
-    hub = hub_of(request)
-    session_id = await hub.sessions.create(user.id)
-    hub.emit("login", user=user.name)
-    target = await hub.hooks.first("redirect", hub=hub, request=request, user=user,
-                                   reason="login", path=next_url)
-    response = RedirectResponse(target, status_code=302)
-    max_age = hub.config.hub.cookie_max_age_days * 86400
-    set_hub_cookie(request, response, LOGIN_COOKIE, hub.signer.login_value(session_id),
-                   max_age=max_age)
-    set_hub_cookie(request, response, SESSION_COOKIE, session_id, path=hub.urls.base_url)
-    # A new XSRF token for the new session: the one from before the login is no good.
-    set_hub_cookie(request, response, XSRF_COOKIE, hub.signer.new_xsrf(session_id))
-    return response
+    return await start_session(request, user, next_url)
 
 
 async def logout(request: Request) -> Response:

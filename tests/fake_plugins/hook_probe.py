@@ -15,7 +15,10 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from kernel import hookimpl
+from kernel.auth import LoginService, login
 from kernel.config.types import Text
+from kernel.testing.hub import PASSWORD
+from kernel.web.identity import start_session
 
 CALLS: list[tuple[str, str]] = []
 
@@ -27,6 +30,8 @@ def calls(hook: str) -> list[str]:
 @hookimpl
 def declare_options(options):
     options.add("probe", "who", Text(), "nobody", "Who the probe page greets.")
+    options.add("probe", "login_service", Text(), "",
+                "The name of the probe's own login service; none when empty.")
 
 
 @hookimpl
@@ -76,9 +81,32 @@ async def probe_page(request):
     return PlainTextResponse(f"probe says hello to {who}")
 
 
+async def probe_login(request):
+    """The probe's login elsewhere, reduced to its callback: ``?user=`` says who logged in.
+
+    As a real one would, it asks the authenticator (the dummy one, which wants its
+    password) and starts a session that goes on to ``next``.
+    """
+    hub = request.app.state.hub
+    user = await login(hub, request, {"username": request.query_params.get("user", ""),
+                                      "password": PASSWORD})
+    if user is None:
+        return PlainTextResponse("probe login refused", status_code=403)
+    return await start_session(request, user, request.query_params.get("next", ""))
+
+
 @hookimpl
 def web_routes(hub):
-    return [Route("/probe", probe_page)]
+    return [Route("/probe", probe_page), Route("/probe-login", probe_login)]
+
+
+@hookimpl
+def login_services(hub):
+    name = hub.config.section("probe").login_service
+    if not name:
+        return None
+    return [LoginService(name, "probe-login"),
+            LoginService("Campus SSO", "https://sso.example.org/start?app=hub")]
 
 
 class ProbeHeader:

@@ -7,6 +7,8 @@ kernel-proxy, and real servers (kernel.testing.mockserver).
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from click.testing import CliRunner
@@ -15,7 +17,7 @@ from starlette.testclient import TestClient
 from kernel.cli import add_plugin_commands, cli
 from kernel.config.loader import load
 from kernel.hookcall import PluginError
-from kernel.testing.hub import PASSWORD, hub_app
+from kernel.testing.hub import PASSWORD, hub_app, merge
 from plugins.internal_ssl.certs import CertificateStore
 from tests.fake_plugins import auth_rules, hook_probe, tls_provider
 from tests.fake_plugins.hook_probe import calls
@@ -64,6 +66,36 @@ def test_hook_template_paths(app):
     login_page = client.get("/hub/login").text
     assert "<title>Probe sign-in</title>" in login_page  # overridden ...
     assert 'name="password"' in login_page  # ... by extending the default
+
+
+def test_hook_login_services(tmp_path, installed):
+    sections = merge(PROBE, {"probe": {"login_service": "Probe ID"},
+                             "auth": {"login_service": "Configured SSO",
+                                      "login_url": "/sso/start"}})
+    client = TestClient(hub_app(tmp_path / "hub", sections, installed=installed))
+    page = client.get("/hub/login", params={"next": "/hub/token"}).text
+    # [auth] login_service first, then the plugin's, each carrying next; no password form.
+    assert re.findall(r'<a class="[^"]*login-service" href="([^"]*)">Sign in with ([^<]*)<',
+                      page) == [
+        ("/sso/start?next=%2Fhub%2Ftoken", "Configured SSO"),
+        ("/hub/probe-login?next=%2Fhub%2Ftoken", "Probe ID"),
+        ("https://sso.example.org/start?app=hub&amp;next=%2Fhub%2Ftoken", "Campus SSO"),
+    ]
+    assert 'name="password"' not in page
+    # The plugin's callback finishes the login: a session, and on to next.
+    answer = client.get("/hub/probe-login", params={"next": "/hub/token", "user": "carol"},
+                        follow_redirects=False)
+    assert (answer.status_code, answer.headers["location"]) == (302, "/hub/token")
+    assert client.get("/hub/api/user").json()["name"] == "carol"
+
+
+def test_hook_login_services_with_auto_login_goes_to_the_first(tmp_path, installed):
+    sections = merge(PROBE, {"probe": {"login_service": "Probe ID"},
+                             "auth": {"auto_login": "true"}})
+    client = TestClient(hub_app(tmp_path / "hub", sections, installed=installed))
+    answer = client.get("/hub/login", params={"next": "/hub/home"}, follow_redirects=False)
+    assert answer.status_code == 302
+    assert answer.headers["location"] == "/hub/probe-login?next=%2Fhub%2Fhome"
 
 
 def test_hook_authenticate(tmp_path, installed):
