@@ -21,10 +21,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -32,6 +32,39 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 PASSWORD = "test-password"
+
+
+T = TypeVar("T")
+
+#: What a condition may raise while the process it asks is still starting or restarting.
+NOT_YET = (httpx.TransportError, OSError, ValueError)
+
+
+def wait_until(condition: Callable[[], T], timeout: float = 20.0, *, interval: float = 0.05,
+               what: str = "", log: Path | None = None) -> T:
+    """The first truthy value of ``condition()``, asked every ``interval`` seconds.
+
+    A refused connection or a half-written answer (``NOT_YET``) counts as not yet.
+    After ``timeout`` seconds, an AssertionError says ``what`` was awaited, the last
+    such error, and the end of ``log`` (a process's log file) when given.
+    """
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+        except NOT_YET as e:
+            last_error = e
+        else:
+            if value:
+                return value
+        time.sleep(interval)
+    message = f"{what or condition}: not true within {timeout} s"
+    if last_error is not None:
+        message += f" (last error: {last_error!r})"
+    if log is not None and log.exists():
+        message += "\n" + log.read_text(errors="replace")[-5000:]
+    raise AssertionError(message)
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from kernel.testing.hub import HubProcess
+from kernel.testing.hub import HubProcess, wait_until
 
 ADMIN_TOKEN = "admin-token-1234567890"
 PAGINATION = {"Accept": "application/jupyterhub-pagination+json"}
@@ -80,16 +80,6 @@ def assert_error(response: httpx.Response, status: int, message: str | None = No
     assert body["status"] == status
     if message is not None:
         assert message in (body["message"] or ""), body
-
-
-def wait_until(condition: Callable[[], T], timeout: float = 20.0, interval: float = 0.05) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"not true after {timeout} s: {condition}")
 
 
 def idle_server_is_culled(api: httpx.Client, culler_output: Callable[[], str]) -> str:

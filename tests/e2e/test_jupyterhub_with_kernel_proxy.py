@@ -18,14 +18,13 @@ import os
 import re
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from kernel.testing.hub import free_port
+from kernel.testing.hub import free_port, wait_until
 from tests.conftest import skip_or_fail
 from tests.proxy.conftest import REPO, TOKEN
 
@@ -78,20 +77,6 @@ def installed_version(command: Path) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def wait_until(condition: Callable[[], object], timeout: float, log: Path) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = condition()
-        except httpx.TransportError:
-            value = None
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not true within {timeout} s: {condition}\n"
-                         f"{log.read_text(errors='replace')[-5000:]}")
-
-
 def started(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     with open(log, "ab") as output:
         return subprocess.Popen(command, cwd=log.parent, env={**os.environ, **env},
@@ -119,7 +104,7 @@ def stack(tmp_path: Path, jupyterhub: Path) -> Iterator[dict[str, str]]:
     try:
         # Through kernel-proxy: JupyterHub has added its own route over kernel-proxy's API.
         wait_until(lambda: httpx.get(f"{urls['public']}/hub/health").status_code == 200,
-                   60, hub_log)
+                   60, log=hub_log)
         yield urls
     finally:
         for process in (hub_process, proxy):
@@ -143,7 +128,7 @@ def test_a_user_logs_in_and_reaches_their_server_through_kernel_proxy(stack, tmp
                             headers={"X-XSRFToken": client.cookies["_xsrf"]})
         assert spawn.status_code in (201, 202), spawn.text
         page = wait_until(lambda: (r := client.get("/user/alice/")).status_code == 200 and r,
-                          30, tmp_path / "jupyterhub.log")
+                          30, log=tmp_path / "jupyterhub.log")
         assert "Hello, alice" in page.text  # kernel.testing.mockserver, run by JupyterHub
 
     routes = httpx.get(f"{stack['api']}/api/routes",

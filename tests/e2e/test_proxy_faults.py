@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,7 +23,14 @@ import httpx
 import pytest
 
 from kernel.proxy import running
-from kernel.testing.hub import HubClient, HubProcess, default_sections, free_port, merge
+from kernel.testing.hub import (
+    HubClient,
+    HubProcess,
+    default_sections,
+    free_port,
+    merge,
+    wait_until,
+)
 from tests.proxy.conftest import CHP, KERNEL_PROXY, REPO, TOKEN, chp_command
 
 #: A user's server for these tests: kernel.testing.mockserver, plus ``{prefix}sleep``
@@ -59,17 +65,6 @@ ThreadingHTTPServer((url.hostname, url.port), FaultServer).serve_forever()
 '''
 
 GIGABYTE = 1_000_000_000
-
-
-def wait_until(condition: Callable[[], object], timeout: float) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.TransportError, OSError, ValueError):
-            value = condition()
-            if value:
-                return value
-        time.sleep(0.05)
-    raise AssertionError(f"not true within {timeout} s: {condition}")
 
 
 @contextlib.contextmanager

@@ -8,25 +8,14 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from kernel.testing.hub import running_hub
+from kernel.testing.hub import running_hub, wait_until
 
 V1_DUMP = Path(__file__).parent.parent / "data" / "schema-v1.sql"
-
-
-def wait_until(condition, timeout: float = 20.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"not true after {timeout} s: {condition}")
 
 
 @pytest.fixture

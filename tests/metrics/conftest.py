@@ -15,7 +15,6 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kernel.testing.hub import free_port
+from kernel.testing.hub import free_port, wait_until
 from tests.conftest import skip_or_fail
 
 ROOT = Path(__file__).parent.parent.parent
@@ -38,14 +37,8 @@ METRICS_READER = {
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """The first truthy value of ``condition()``, polled every 0.1 s; fails after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not seen within {timeout} s")
+    """The first truthy value of ``condition()``, asked every 0.1 s; fails after ``timeout``."""
+    return wait_until(condition, timeout, interval=0.1, what=what)
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:

@@ -35,7 +35,15 @@ from kernel.config.loader import load
 from kernel.db.fields import utcnow
 from kernel.hub import Hub
 from kernel.proxy import ProxyError, running
-from kernel.testing.hub import PASSWORD, HubProcess, default_sections, free_port, merge, render_ini
+from kernel.testing.hub import (
+    PASSWORD,
+    HubProcess,
+    default_sections,
+    free_port,
+    merge,
+    render_ini,
+    wait_until,
+)
 from kernel.web.app import build_app
 from tests.fake_plugins import hook_probe
 
@@ -67,17 +75,6 @@ def route_plugin(request: pytest.FixtureRequest, tmp_path: Path
                else chp_command())
     return lambda sections=None, **kwargs: plugin_app(tmp_path / "hub", request.param, command,
                                                       sections, **kwargs)
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 15.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.TransportError, OSError, ValueError):
-            value = condition()
-            if value:
-                return value
-        time.sleep(0.05)
-    raise AssertionError(f"not true within {timeout} s: {condition}")
 
 
 def proxy_pid(hub: Hub) -> int:
