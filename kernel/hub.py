@@ -65,7 +65,7 @@ class Hub:
     def __init__(self, loaded: Loaded) -> None:
         self.config = loaded.config
         self.plugins = loaded.plugins
-        self.hooks = HookRunner(self.plugins.manager)
+        self.hooks = HookRunner(self.plugins.manager, timed=self._hook_timed)
         self.stash = Stash()
         #: The certificates of internal TLS, when a plugin turns it on (see kernel.tls).
         self.tls: InternalTLS | None = self._internal_tls()
@@ -284,6 +284,9 @@ class Hub:
         """Tell the ``metrics`` hook about a measurement; never waits and never fails."""
         self.hooks.notify("metrics", background=False, hub=self,
                           measurement=Measurement(name, kind, value, labels))
+
+    def _hook_timed(self, hook: str, plugin: str, seconds: float) -> None:
+        self.measure("hook_duration_seconds", "timing", seconds, hook=hook, plugin=plugin)
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

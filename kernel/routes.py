@@ -58,6 +58,9 @@ class RouteKeeper:
         self._check_now = asyncio.Event()
         #: Routespecs of servers this hub has routed (the proxy may hold more).
         self._routed: set[str] = set()
+        #: The hub routes the proxy holds: as last read, then as changed since (None until
+        #: the proxy was first read).
+        self._in_proxy: set[str] | None = None
         self._shutting_down = False
 
     def server_route(self, server: Server) -> tuple[str, str, dict[str, Any]]:
@@ -111,7 +114,7 @@ class RouteKeeper:
                         "deletes it", routespec, str(error) or type(error).__name__,
                         exc_info=not isinstance(error, ProxyError | TimeoutError))
         else:
-            self.hub.emit("route.removed", routespec=routespec)
+            self._left_proxy(routespec)
         finally:
             self.hub.measure("proxy_delete_duration_seconds", "timing",
                              time.monotonic() - began, status=status)
@@ -129,7 +132,19 @@ class RouteKeeper:
                              status=status)
         if routespec != HUB_ROUTESPEC:
             self._routed.add(routespec)
+        if self._in_proxy is not None:
+            self._in_proxy.add(routespec)
         self.hub.emit("route.added", routespec=routespec, target=target)
+
+    def _left_proxy(self, routespec: str) -> None:
+        if self._in_proxy is not None:
+            self._in_proxy.discard(routespec)
+        self.hub.emit("route.removed", routespec=routespec)
+
+    @property
+    def routes_in_proxy(self) -> int | None:
+        """How many hub routes the proxy holds (None until the proxy was first read)."""
+        return None if self._in_proxy is None else len(self._in_proxy)
 
     def wanted_routes(self) -> dict[str, tuple[str, dict[str, Any]]]:
         """routespec -> (target, data) for the hub, every service with a URL and every
@@ -171,13 +186,14 @@ class RouteKeeper:
         log.info("Deleting stale route %s", routespec)
         await self.hub.proxy.delete_route(routespec)
         self._routed.discard(routespec)
-        self.hub.emit("route.removed", routespec=routespec)
+        self._left_proxy(routespec)
 
     async def poll_routes(self) -> dict[str, dict[str, Any]]:
         """The proxy's hub routes (``get_all_routes``), measured as JupyterHub measures it."""
         began = time.monotonic()
         routes = await self.hub.proxy.get_all_routes()
         self.hub.measure("proxy_poll_duration_seconds", "timing", time.monotonic() - began)
+        self._in_proxy = set(routes)
         return routes
 
     # -- activity -----------------------------------------------------------------

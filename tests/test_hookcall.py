@@ -57,6 +57,21 @@ def test_a_failing_collect_names_the_plugin(load_ini):
         runner.collect("spawn", hub=None, user=None, server=None)
 
 
+def test_every_implementation_is_timed_by_plugin_even_when_it_fails_but_observers_are_not(
+        load_ini):
+    loaded = load_ini(BASE + "plugins = first, second\n")
+    timings: list[tuple[str, str]] = []
+    runner = HookRunner(loaded.plugins.manager,
+                        timed=lambda hook, plugin, seconds: timings.append((hook, plugin)))
+    asyncio.run(runner.first("redirect", hub=_FakeHub(), request=None, user=None,
+                             reason="root", path=""))
+    with pytest.raises(PluginError):
+        runner.collect("spawn", hub=None, user=None, server=None)
+    runner.notify("log", hub=None, event=Event("login"))
+    runner.notify("metrics", hub=None, measurement=Measurement("x", "counter", 1))
+    assert timings == [("redirect", "pages"), ("spawn", "simple")]
+
+
 class _FakeHub:
     """Just enough of a hub for the pages plugin's default redirect of an anonymous visit."""
 

@@ -1,4 +1,4 @@
-"""Gauges read from the hub's state when Prometheus scrapes: servers and users.
+"""Gauges read from the hub's state when Prometheus scrapes: servers, users and routes.
 
 Nothing has to keep these counts up to date: each scrape reads them from
 memory. Servers come from ``hub.lifecycle.active`` (only servers that are not
@@ -32,7 +32,8 @@ SERVER_STATES = {None: "ready", "spawn": "spawning", "stop": "stopping", "check"
 
 
 class HubStateCollector(Collector):
-    """``running_servers``, ``total_users``, ``active_users`` and ``kernelhub_servers``."""
+    """``running_servers``, ``total_users``, ``active_users``, ``kernelhub_servers`` and
+    ``kernelhub_proxy_routes``."""
 
     def __init__(self, hub: Hub, prefix: str, *, active_users: bool,
                  active_users_interval: float) -> None:
@@ -65,6 +66,11 @@ class HubStateCollector(Collector):
         for value, state in SERVER_STATES.items():
             family.add_metric([state], pending[value])
         yield family
+        routes = self.hub.routes.routes_in_proxy
+        if routes is not None:
+            yield GaugeMetricFamily("kernelhub_proxy_routes",
+                                    "Hub routes in the proxy's routing table when last read",
+                                    value=routes)
 
     def _active_user_counts(self) -> dict[str, int]:
         if time.monotonic() - self._counted_at >= self.active_users_interval:

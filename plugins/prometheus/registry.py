@@ -48,6 +48,8 @@ class Timing:
     buckets_variable: str | None = None
     #: Label values whose series exist from the start.
     initial: tuple[tuple[str, ...], ...] = ()
+    #: The metric's prefix; None: JupyterHub's (``jupyterhub`` or JUPYTERHUB_METRICS_PREFIX).
+    namespace: str | None = None
 
 
 TIMINGS = (
@@ -74,6 +76,9 @@ TIMINGS = (
            ("status",), initial=_BOTH_OUTCOMES),
     Timing("event_loop_interval_seconds", "Distribution of measured event loop intervals",
            buckets=EVENT_LOOP_BUCKETS),
+    # kernelhub's own: which plugin makes logins, spawns or pages slow.
+    Timing("hook_duration_seconds", "Time a plugin took to answer a hook call, awaiting "
+           "included", ("hook", "plugin"), namespace="kernelhub"),
 )
 
 #: Counters: measurement name -> help text (exported with prometheus_client's ``_total``).
@@ -92,7 +97,8 @@ class HubMetrics:
         self.histograms: dict[str, Histogram] = {}
         for timing in TIMINGS:
             histogram = Histogram(timing.name, timing.help, timing.labels,
-                                  namespace=self.prefix, registry=self.registry,
+                                  namespace=timing.namespace or self.prefix,
+                                  registry=self.registry,
                                   buckets=_buckets(timing, environ))
             for values in timing.initial:
                 histogram.labels(*values)

@@ -162,6 +162,31 @@ def test_gauges_are_read_from_the_hubs_users_at_each_scrape(tmp_path):
         (("state", "checking"),): 0}
 
 
+def test_hook_calls_are_timed_by_hook_and_plugin(tmp_path):
+    client = TestClient(metrics_app(tmp_path))
+    login(client, "alice")
+    hooks = scrape(client)["kernelhub_hook_duration_seconds"]
+    assert hooks.type == "histogram"
+    counts = samples(hooks, "_count")
+    assert counts[(("hook", "authenticate"), ("plugin", "dummy"))] == 1
+    assert counts[(("hook", "web_routes"), ("plugin", "rest-api"))] == 1
+
+
+def test_the_proxys_route_count_follows_spawns_and_stops(tmp_path):
+    with TestClient(metrics_app(tmp_path)) as client:  # started: the proxy was checked
+
+        def routes() -> dict:
+            return samples(scrape(client)["kernelhub_proxy_routes"])
+
+        assert routes() == {(): 1}  # the hub's own
+        login(client, "alice")
+        headers = {"X-XSRFToken": client.cookies["_xsrf"]}
+        assert client.post("/hub/api/users/alice/server", headers=headers).status_code == 201
+        assert routes() == {(): 2}
+        assert client.delete("/hub/api/users/alice/server", headers=headers).status_code == 204
+        assert routes() == {(): 1}
+
+
 def test_the_event_loop_interval_is_measured_while_the_hub_runs(tmp_path):
     app = metrics_app(tmp_path, {"prometheus": {"event_loop_interval_resolution": "0.01"}})
     with TestClient(app) as client:
