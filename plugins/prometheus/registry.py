@@ -5,8 +5,9 @@ labels and buckets, and the hub's measurement of the same name (without the
 prefix) feeds it: ``server_spawn_duration_seconds`` becomes
 ``jupyterhub_server_spawn_duration_seconds``. Like JupyterHub, the series of
 every known ``status`` exist from the start (at zero), so that dashboards and
-alerts see them before the first failure. The registry is the hub's own, never
-prometheus_client's global one: a process may hold several hubs (tests do).
+alerts see them before the first failure. kernelhub's own histograms are
+declared alike under the ``kernelhub`` prefix. The registry is the hub's own,
+never prometheus_client's global one: a process may hold several hubs (tests do).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ _BOTH_OUTCOMES = (("success",), ("failure",))
 
 @dataclass(frozen=True)
 class Timing:
-    """A JupyterHub histogram, observed for each measurement of the same name."""
+    """A histogram, observed for each measurement of the same name."""
 
     name: str
     help: str
