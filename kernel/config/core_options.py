@@ -94,7 +94,11 @@ def _declare_network(o: OptionRegistry) -> None:
           "The full URL servers and the proxy use to reach the hub; overrides hub_connect_ip.")
     o.add("hub", "subdomain_host", URL(), "",
           "Serve each user's server on a subdomain of this host (https://hub.example.org), "
-          "isolating servers from each other. Needs wildcard DNS.")
+          "isolating servers from each other. Needs wildcard DNS.",
+          # Refused rather than ignored: an operator who sets it expects isolation.
+          unavailable="serving each user's server on its own subdomain is not implemented "
+          "yet; until it is, servers share the hub's origin, so do not let users who do not "
+          "trust each other run servers on the same hub")
     o.add("hub", "ssl_cert", Text(), "",
           "TLS certificate for the public side of the proxy (with ssl_key).")
     o.add("hub", "ssl_key", Text(), "",
