@@ -16,14 +16,7 @@ from typing import TYPE_CHECKING
 
 import httptools
 
-from plugins.kernel_proxy.http1 import (
-    MAX_HEAD,
-    ChunkedScanner,
-    fetch_error_page,
-    forwarded,
-    origin_form,
-    response,
-)
+from plugins.kernel_proxy.http1 import MAX_HEAD, ChunkedScanner, forwarded, origin_form, response
 from plugins.kernel_proxy.routing import Route, Target, routing_path, upstream_path
 
 if TYPE_CHECKING:
@@ -208,6 +201,8 @@ class ClientConnection(asyncio.Protocol):
         if options.x_forward:
             lines = forwarded(lines, self.headers if self.xfwd_present else None, self.peer,
                               self.host, server.public_tls, self.upgrade)
+        if server.custom_headers is not None:
+            lines = server.custom_headers.apply(lines)
         version = b"HTTP/1.1" if parser.get_http_version() == "1.1" else b"HTTP/1.0"
         out = b"%s %s %s\r\n%s\r\n" % (method, url, version, lines)
         if server.debug:
@@ -360,21 +355,24 @@ class ClientConnection(asyncio.Protocol):
     # answers from the proxy itself
 
     def fail(self, code: int, exc: BaseException | None = None) -> None:
-        """Answer 404 (no route), 500 (bad target) or 503 (backend down), via --error-target."""
+        """Answer 404 (no route), 500 (bad target) or 503 (backend down or silent).
+
+        The page comes from --error-target or --error-path, except for websocket
+        requests, which get the plain answer as in CHP.
+        """
         what = (self.method + b" " + self.url.split(b"?")[0]).decode("latin-1")
         if code == 503:
             log.warning("503 %s: %r", what, exc)
         else:
             log.info("%d %s", code, what)
-        error_target = self.server.options.error_target
-        if error_target and not self.upgrade:
+        if self.server.error_pages and not self.upgrade:
             self.state = WAIT
-            self.connecting = self.server.loop.create_task(self._error_page(error_target, code))
+            self.connecting = self.server.loop.create_task(self._error_page(code))
         else:
             self._respond(code, HTTPStatus(code).phrase.encode(), _TEXT)
 
-    async def _error_page(self, error_target: str, code: int) -> None:
-        page = await fetch_error_page(error_target, code, self.url, self.server.backend_tls)
+    async def _error_page(self, code: int) -> None:
+        page = await self.server.error_page(code, self.url)
         self.connecting = None
         if self.state == CLOSED:
             return
@@ -416,7 +414,7 @@ class ClientConnection(asyncio.Protocol):
                 self.transport.resume_reading()
 
     def _watch(self) -> None:
-        """Close a connection quiet for too long: idle between requests, or past --timeout."""
+        """Close a connection quiet too long (idle, or past --timeout); 503 a silent target."""
         server = self.server
         now = server.loop.time()
         if self.io:  # a flag on the hot path; the clock is read only here
@@ -427,6 +425,23 @@ class ClientConnection(asyncio.Protocol):
         if self.state == HEAD:
             if options.keep_alive_timeout and quiet >= options.keep_alive_timeout:
                 return self.close()
-        elif self.state != TUNNEL and options.timeout and quiet >= options.timeout:
-            return self.close()
+        elif self.state != TUNNEL:
+            if options.timeout and quiet >= options.timeout:
+                return self.close()
+            # Only while a target has the request, as node's socket timeout in CHP:
+            # not while connecting, nor for a websocket handshake.
+            if (options.proxy_timeout and quiet >= options.proxy_timeout
+                    and self.backend is not None and not self.upgrade):
+                self._target_silent(options.proxy_timeout)
+                if self.state == CLOSED:
+                    return
         self.watchdog = server.loop.call_later(server.watch_period, self._watch)
+
+    def _target_silent(self, timeout: float) -> None:
+        """The target kept quiet past --proxy-timeout: 503, or an end to a started response."""
+        if self.responded:
+            return self.close()
+        self._drop_backend()
+        self.io = True  # the 503 is traffic: keep-alive idleness counts from here
+        self.fail(503, TimeoutError(f"the target sent nothing for {timeout:g} s "
+                                    "(--proxy-timeout)"))

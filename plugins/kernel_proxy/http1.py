@@ -1,12 +1,17 @@
-"""The HTTP/1.1 details kernel-proxy handles itself: chunk framing, X-Forwarded-*, error pages."""
+"""The HTTP/1.1 details kernel-proxy handles itself: chunk framing, request headers, error pages.
+
+Request headers are X-Forwarded-* and ``--custom-header``'s; error pages come
+from ``--error-target`` or ``--error-path``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from urllib.parse import urlencode
 
@@ -22,6 +27,7 @@ MAX_HEAD = 64 * 1024
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}[ \t]*(;[^\r\n]*)?")
 _PORT = re.compile(rb":(\d+)$")
 _FORWARDED = (b"x-forwarded-for", b"x-forwarded-port", b"x-forwarded-proto")
+_HTML = b"Content-Type: text/html\r\n"
 
 
 class ChunkedScanner:
@@ -111,6 +117,30 @@ def forwarded(lines: bytes, headers: list[tuple[bytes, bytes]] | None, client: b
     return b"".join(out)
 
 
+class CustomHeaders:
+    """``--custom-header``: header lines set on every request, replacing the client's."""
+
+    __slots__ = ("lines", "names")
+
+    def __init__(self, headers: Iterable[tuple[str, str]]) -> None:
+        headers = tuple(headers)
+        self.names = frozenset(name.lower().encode() for name, _ in headers)
+        self.lines = b"".join(b"%s: %s\r\n" % (name.encode(), value.encode("latin-1"))
+                              for name, value in headers)
+
+    def apply(self, lines: bytes) -> bytes:
+        """Header ``lines`` (each ending in CRLF) without any of ours, then ours.
+
+        Names are compared in any letter case, so a client cannot slip its own
+        value past under another spelling. Lines are whole headers: llhttp
+        refuses obsolete line folding.
+        """
+        names = self.names
+        kept = [line + b"\r\n" for line in lines.split(b"\r\n")[:-1]
+                if line.partition(b":")[0].lower() not in names]
+        return b"".join(kept) + self.lines
+
+
 def origin_form(url: bytes) -> bytes:
     """``http://host/path?q`` (absolute form) or ``*`` -> ``/path?q``."""
     try:
@@ -190,3 +220,29 @@ async def fetch_error_page(error_target: str, code: int, url: bytes,
             writer.close()
     # A response without a length ends with the connection.
     return (page.headers, b"".join(page.body)) if page.head_done else None
+
+
+async def read_error_page(folder: str, code: int) -> tuple[bytes, bytes] | None:
+    """``<folder>/<code>.html``, else ``<folder>/error.html``: (header lines, body), or None.
+
+    The file is looked up when the error happens, as CHP does: a page added
+    or edited while the proxy runs is served at once (a test can tell, so no
+    cache at start-up). Errors are off the hot path; the read runs on a worker
+    thread so that a slow disk stalls no other connection.
+    """
+    return await asyncio.to_thread(_read_error_file, folder, code)
+
+
+def _read_error_file(folder: str, code: int) -> tuple[bytes, bytes] | None:
+    for name in (f"{code}.html", "error.html"):
+        path = os.path.join(folder, name)
+        try:
+            with open(path, "rb") as f:
+                return _HTML, f.read()
+        except FileNotFoundError:
+            continue
+        except OSError as e:  # there but unreadable: CHP does not fall back either
+            log.error("--error-path: cannot read %s (%s)", path, e.strerror or e)
+            return None
+    log.warning("--error-path %s holds neither %d.html nor error.html", folder, code)
+    return None

@@ -5,39 +5,63 @@ Implemented as in configurable-http-proxy (CHP) 5.x: ``--ip``, ``--port``,
 ``--ssl-key``, ``--ssl-cert`` (passphrase from ``CONFIGPROXY_SSL_KEY_PASSPHRASE``),
 ``--pid-file``, ``--no-x-forward``, ``--no-include-prefix``,
 ``--no-prepend-path``, ``--host-routing``, ``--timeout``,
-``--keep-alive-timeout`` and ``--log-level``. The API token comes only from
-the environment variable ``CONFIGPROXY_AUTH_TOKEN`` (empty or unset: no auth).
+``--keep-alive-timeout``, ``--log-level``, and the four below. The API token
+comes only from the environment variable ``CONFIGPROXY_AUTH_TOKEN`` (empty or
+unset: no auth). A flag combination CHP refuses exits with CHP's status 1 and
+its message (CHP logs two of them to stdout; kernel-proxy writes all to
+stderr); any other bad flag exits 2.
 
-TLS for the REST API and for the proxy's own connections to https targets
-(what JupyterHub's ``internal_ssl`` passes), with CHP 5.3's observed semantics:
+Request headers, timeouts, error pages and redirection, with CHP 5.3's
+observed semantics:
 
-- ``--api-ssl-key`` + ``--api-ssl-cert``: the API serves TLS (key passphrase
-  from ``CONFIGPROXY_API_SSL_KEY_PASSPHRASE``). ``--api-ssl-ca``: the CA bundle
-  client certificates are checked against (default: the system store).
-  ``--api-ssl-request-cert``: a client must present a certificate that
-  verifies, or the handshake fails; alone, it already rejects, because
-  node's ``rejectUnauthorized`` defaults to true and CHP's command line can
-  only set it to true. ``--api-ssl-reject-unauthorized`` therefore adds
-  nothing, and without ``--api-ssl-request-cert`` it has no effect at all.
-- ``--client-ssl-key`` + ``--client-ssl-cert``: the client certificate shown
-  to https targets (routes and ``--error-target``). ``--client-ssl-ca``: the
-  only CAs a target's certificate may chain to (default: the system store).
-  A target's certificate is always verified, whatever the flags say: CHP sets
-  ``secure: true`` for every https target, so ``--client-ssl-reject-unauthorized``
-  changes nothing there, and ``--client-ssl-request-cert`` (a server-side
-  option node ignores on a client connection) is a no-op; both are accepted.
-  The certificate must name the target URL's host (IP or DNS SAN). One
-  difference: CHP, through node's https agent, checks the request's Host
-  header name instead when that is a DNS name (so a hub reached as
-  ``hub.example.org`` needs that name in every internal certificate).
+- ``--custom-header "Name: value"`` (repeatable): set on every proxied
+  request, websocket handshakes included. Trimmed, it needs a colon after a
+  name (else exit 1, "A colon was expected in custom header: ..."); name and
+  value are trimmed; a name given twice keeps its last value. It replaces
+  whatever the client sent under that name in any letter case, so a header
+  meant for the backend cannot be spoofed: so does CHP (node keeps one value
+  per case-insensitive name, and CHP's own comes last). Differences: a name
+  that is not an HTTP token, or a value with control characters or beyond
+  Latin-1, exits 2 (CHP starts, then answers every request 500); so do
+  ``Content-Length`` and ``Transfer-Encoding`` (CHP sends them and the
+  backend reads the body with the wrong framing; kernel-proxy relays bodies
+  as the client framed them, so a backend reading other framing could be
+  handed a request smuggled inside a body).
+- ``--proxy-timeout MS``: how long a target may stay silent once it has the
+  request (connecting is not covered, nor are websockets, handshake
+  included: not in CHP either). Silent before its response starts: 503,
+  through ``--error-target`` or ``--error-path``. Silent mid-response:
+  kernel-proxy closes the client connection; CHP drops only its connection
+  to the target and leaves the client waiting for the rest of the body.
+- ``--error-path DIR``: without ``--error-target`` (with it: exit 1, as in
+  CHP), a 404, 500 or 503 is answered with ``DIR/<code>.html``, else
+  ``DIR/error.html``, as ``text/html``; when neither can be read, and for
+  websocket requests, with the plain answer. Pages are read when the error
+  happens, as CHP does. Without ``--error-path``, CHP answers with HTML
+  pages it ships; kernel-proxy with the status's reason as plain text.
+- ``--redirect-port PORT`` (needs ``--ssl-key`` and ``--ssl-cert``, else exit
+  1 as in CHP) and ``--redirect-to P``: a plain-HTTP listener that answers
+  every request with ``301`` to ``https://HOST:P/the/path?query``, P being
+  ``--redirect-to`` or else ``--port``, and ``:P`` left out when P is 443; a
+  request without Host is a 400. As in CHP, there is no listener when
+  ``--port`` is 80 (kernel-proxy logs a warning). Differences: the listener
+  binds ``--ip``, like the proxy, where CHP binds every interface; ``:443``
+  is left out whatever names it, where CHP keeps it from ``--redirect-to``
+  (it compares that flag's text with the number 443); an IPv6 Host keeps its
+  brackets (CHP cuts it at its first colon), an empty Host is a 400 (CHP
+  redirects to ``https://:P``), an absolute-form request target keeps only
+  its path and query (CHP appends it whole); every answer closes its
+  connection (a browser follows it to another port anyway).
+
+TLS for the REST API (``--api-ssl-*``) and for the proxy's own connections
+to https targets (``--client-ssl-*``): see ``tls_flags``.
 
 Accepted and ignored, with a debug log line, so that command lines written
 for CHP keep working:
 
 - taking a value: ``--ssl-ca``, ``--ssl-protocol``, ``--ssl-ciphers``,
-  ``--ssl-dhparam``, ``--error-path``, ``--redirect-port``, ``--redirect-to``,
-  ``--protocol-rewrite``, ``--custom-header`` (repeatable), ``--metrics-ip``,
-  ``--metrics-port``, ``--proxy-timeout``, ``--storage-backend``;
+  ``--ssl-dhparam``, ``--protocol-rewrite``, ``--metrics-ip``,
+  ``--metrics-port``, ``--storage-backend``;
 - switches: ``--ssl-request-cert``, ``--ssl-reject-unauthorized``,
   ``--ssl-allow-rc4``, ``--auto-rewrite``, ``--change-origin``, ``--insecure``.
 
@@ -51,19 +75,27 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import ssl
 from dataclasses import dataclass, field
+from typing import NoReturn
+
+from plugins.kernel_proxy.tls_flags import TlsFlagError, api_tls_context, client_tls_context
 
 IGNORED_WITH_VALUE = (
-    "ssl-ca", "ssl-protocol", "ssl-ciphers", "ssl-dhparam", "error-path",
-    "redirect-port", "redirect-to", "protocol-rewrite", "custom-header",
-    "metrics-ip", "metrics-port", "proxy-timeout", "storage-backend",
+    "ssl-ca", "ssl-protocol", "ssl-ciphers", "ssl-dhparam", "protocol-rewrite",
+    "metrics-ip", "metrics-port", "storage-backend",
 )
 IGNORED_SWITCHES = (
     "ssl-request-cert", "ssl-reject-unauthorized", "ssl-allow-rc4",
     "auto-rewrite", "change-origin", "insecure",
 )
 REFUSED = ("socket", "api-socket", "metrics-socket")
+
+#: Headers kernel-proxy frames request bodies by, so --custom-header may not set them.
+FRAMING_HEADERS = ("content-length", "transfer-encoding")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
               "warning": logging.WARNING, "error": logging.ERROR}
@@ -90,6 +122,16 @@ class ProxyOptions:
     timeout: float = 0.0
     #: Seconds an idle keep-alive client connection stays open.
     keep_alive_timeout: float = 5.0
+    #: Seconds a target may stay silent while it has a request (0: no limit).
+    proxy_timeout: float = 0.0
+    #: (name, value) pairs set on every proxied request, one per lower-cased name.
+    custom_headers: tuple[tuple[str, str], ...] = ()
+    #: Folder of <code>.html and error.html pages for the proxy's own errors.
+    error_path: str | None = None
+    #: Port of the plain-HTTP listener that redirects to https, or None.
+    redirect_port: int | None = None
+    #: Port that redirects point to (--redirect-to, else --port).
+    redirect_to: int = 8000
     log_level: int = logging.INFO
     auth_token: str = ""
     #: The REST API's TLS (--api-ssl-*), or None for plain HTTP.
@@ -165,6 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="milliseconds a proxied request's client connection may be silent")
     add("--keep-alive-timeout", type=_milliseconds, default=5.0,
         help="milliseconds an idle keep-alive client connection stays open (default 5000)")
+    add("--proxy-timeout", type=_milliseconds, default=0.0,
+        help="milliseconds a target may stay silent once it has a request (then 503)")
+    add("--custom-header", action="append", default=[], metavar='"NAME: VALUE"',
+        help="header set on every proxied request, replacing the client's (repeatable)")
+    add("--error-path", metavar="DIR",
+        help="folder of <code>.html and error.html pages for 404 and 503 errors")
+    add("--redirect-port", type=_port,
+        help="plain-HTTP port that redirects every request to https (needs --ssl-cert)")
+    add("--redirect-to", type=_port, help="the https port redirects name (default: --port)")
     add("--log-level", type=_log_level, default=logging.INFO,
         help="debug, info, warn or error (default info)")
     add("--api-ssl-key", help="TLS key of the REST API (with --api-ssl-cert)")
@@ -192,7 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_options(argv: list[str] | None = None) -> ProxyOptions:
-    """Parse CHP-style flags (``sys.argv[1:]`` when ``argv`` is None); exits 2 on a bad flag."""
+    """Parse CHP-style flags (``sys.argv[1:]`` when ``argv`` is None).
+
+    Exits 1 on what configurable-http-proxy refuses too, 2 on any other bad flag.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     for name in REFUSED:
@@ -204,9 +258,24 @@ def parse_options(argv: list[str] | None = None) -> ProxyOptions:
         values = getattr(args, _dest("ignored", name))
         for value in values or ():
             ignored.append(f"--{name}" if value is None else f"--{name} {value}")
+    custom_headers = _custom_headers(parser, args.custom_header)
     if bool(args.ssl_key) != bool(args.ssl_cert):
         parser.error("--ssl-key and --ssl-cert go together: give both for TLS, or neither")
+    if args.redirect_port is not None and not args.ssl_cert:
+        _refuse(parser, "HTTPS redirection specified but certificates not provided. Give "
+                "--ssl-key and --ssl-cert, or drop --redirect-port")
+    if args.error_target and args.error_path:
+        _refuse(parser, "Cannot specify both error-target and error-path. Pick one.")
     notices: list[tuple[int, str]] = []
+    redirect_port = args.redirect_port
+    if redirect_port is not None and args.port == 80:
+        # CHP's condition, kept so that a command line behaves as it did under CHP.
+        notices.append((logging.WARNING, f"--redirect-port {redirect_port} ignored: like "
+                        "configurable-http-proxy, kernel-proxy redirects nothing when --port "
+                        "is 80"))
+        redirect_port = None
+    elif redirect_port is None and args.redirect_to is not None:
+        notices.append((logging.WARNING, "--redirect-to has no effect without --redirect-port"))
     try:
         api_tls = api_tls_context(args, notices)
         client_tls = client_tls_context(args, notices)
@@ -228,6 +297,11 @@ def parse_options(argv: list[str] | None = None) -> ProxyOptions:
         host_routing=args.host_routing,
         timeout=args.timeout,
         keep_alive_timeout=args.keep_alive_timeout,
+        proxy_timeout=args.proxy_timeout,
+        custom_headers=custom_headers,
+        error_path=args.error_path,
+        redirect_port=redirect_port,
+        redirect_to=args.port if args.redirect_to is None else args.redirect_to,
         log_level=args.log_level,
         auth_token=os.environ.get("CONFIGPROXY_AUTH_TOKEN", ""),
         api_tls=api_tls,
@@ -237,112 +311,31 @@ def parse_options(argv: list[str] | None = None) -> ProxyOptions:
     )
 
 
-class TlsFlagError(ValueError):
-    """A TLS flag that cannot be used; the message names the flag and its file."""
+def _refuse(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    """Exit with status 1, as configurable-http-proxy does on the flags it refuses."""
+    parser.exit(1, f"{parser.prog}: error: {message}\n")
 
 
-def api_tls_context(args: argparse.Namespace,
-                    notices: list[tuple[int, str]]) -> ssl.SSLContext | None:
-    """The REST API's server context from ``--api-ssl-*``, or None for plain HTTP.
-
-    :raises TlsFlagError: on a key without a certificate (or the reverse) or a bad file.
-    """
-    if bool(args.api_ssl_key) != bool(args.api_ssl_cert):
-        raise TlsFlagError("--api-ssl-key and --api-ssl-cert go together: give both for a "
-                           "TLS API, or neither")
-    if not args.api_ssl_cert:
-        given = [f"--{flag}" for flag in ("api-ssl-ca", "api-ssl-request-cert",
-                                          "api-ssl-reject-unauthorized")
-                 if getattr(args, flag.replace("-", "_"))]
-        if given:
-            notices.append((logging.WARNING, f"{', '.join(given)} ignored: the API serves plain "
-                            "HTTP without --api-ssl-key and --api-ssl-cert"))
-        return None
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    if args.api_ssl_ca:
-        _load_ca(context, "api-ssl-ca", args.api_ssl_ca)
-    elif args.api_ssl_request_cert:
-        context.load_default_certs(ssl.Purpose.CLIENT_AUTH)
-    _load_key_pair(context, "api", args.api_ssl_cert, args.api_ssl_key,
-                   passphrase_env="CONFIGPROXY_API_SSL_KEY_PASSPHRASE")
-    if args.api_ssl_request_cert:
-        context.verify_mode = ssl.CERT_REQUIRED
-    elif args.api_ssl_reject_unauthorized:
-        notices.append((logging.WARNING, "--api-ssl-reject-unauthorized has no effect without "
-                        "--api-ssl-request-cert: API clients are not asked for a certificate"))
-    return context
-
-
-def client_tls_context(args: argparse.Namespace,
-                       notices: list[tuple[int, str]]) -> ssl.SSLContext | None:
-    """The context for connections to https targets from ``--client-ssl-*``, or None.
-
-    The context always verifies the target's certificate and host name; only
-    the CAs it trusts and the client certificate it shows come from the flags.
-
-    :raises TlsFlagError: on a key without a certificate (or the reverse) or a bad file.
-    """
-    if args.client_ssl_request_cert:
-        notices.append((logging.DEBUG, "Ignoring --client-ssl-request-cert: configurable-http-"
-                        "proxy ignores it too (it asks a TLS client for a certificate, and "
-                        "here the proxy is the client)"))
-    if args.client_ssl_reject_unauthorized:
-        notices.append((logging.DEBUG, "Ignoring --client-ssl-reject-unauthorized: as in "
-                        "configurable-http-proxy, https targets are always verified"))
-    if bool(args.client_ssl_key) != bool(args.client_ssl_cert):
-        raise TlsFlagError("--client-ssl-key and --client-ssl-cert go together: give both to "
-                           "show https targets a client certificate, or neither")
-    if not (args.client_ssl_cert or args.client_ssl_ca):
-        return None
-    # A bare client context: CERT_REQUIRED and host name checks, OpenSSL's default
-    # verification flags (as node's), nothing more.
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    if args.client_ssl_ca:
-        _load_ca(context, "client-ssl-ca", args.client_ssl_ca)
-    else:
-        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
-    if args.client_ssl_cert:
-        _load_key_pair(context, "client", args.client_ssl_cert, args.client_ssl_key)
-    return context
-
-
-def _readable(flag: str, path: str) -> None:
-    try:
-        with open(path, "rb"):
-            pass
-    except OSError as e:
-        raise TlsFlagError(f"--{flag} {path}: cannot read it ({e.strerror or e})") from None
-
-
-def _load_ca(context: ssl.SSLContext, flag: str, path: str) -> None:
-    _readable(flag, path)
-    try:
-        context.load_verify_locations(cafile=path)
-    except ssl.SSLError:
-        raise TlsFlagError(f"--{flag} {path}: expected PEM CA certificates, "
-                           "found none") from None
-
-
-def _load_key_pair(context: ssl.SSLContext, side: str, cert: str, key: str,
-                   passphrase_env: str | None = None) -> None:
-    cert_flag, key_flag = f"{side}-ssl-cert", f"{side}-ssl-key"
-    _readable(cert_flag, cert)
-    _readable(key_flag, key)
-    try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=cert)
-    except ssl.SSLError:
-        raise TlsFlagError(f"--{cert_flag} {cert}: expected a PEM certificate, "
-                           "found none") from None
-    # Never None: OpenSSL would prompt on the terminal for an encrypted key's passphrase.
-    passphrase = os.environ.get(passphrase_env, "") if passphrase_env else ""
-    try:
-        context.load_cert_chain(cert, key, password=lambda: passphrase)
-    except ssl.SSLError as e:
-        if e.reason == "KEY_VALUES_MISMATCH":
-            raise TlsFlagError(f"--{key_flag} {key} is not the key of --{cert_flag} "
-                               f"{cert}") from None
-        encrypted = (f"or is encrypted and ${passphrase_env} does not hold its passphrase"
-                     if passphrase_env else
-                     "or is encrypted (like configurable-http-proxy, kernel-proxy takes no "
-                     "passphrase for it)")
-        raise TlsFlagError(f"--{key_flag} {key}: not a PEM private key, {encrypted}") from None
+def _custom_headers(parser: argparse.ArgumentParser,
+                    given: list[str]) -> tuple[tuple[str, str], ...]:
+    """The ``--custom-header`` values as (name, value); of a name given twice, the last."""
+    headers: dict[str, tuple[str, str]] = {}
+    for text in given:
+        text = text.strip()
+        name, colon, value = text.partition(":")
+        name, value = name.strip(), value.strip()
+        if not (colon and name):
+            _refuse(parser, f"A colon was expected in custom header: {text} (write "
+                    '--custom-header "Name: value")')
+        if not _TOKEN.fullmatch(name):
+            parser.error(f"--custom-header {text!r}: {name!r} is not a header name; use "
+                         "letters, digits and !#$%&'*+-.^_`|~ only")
+        if _CONTROL.search(value) or max(value, default="") > "\xff":
+            parser.error(f"--custom-header {text!r}: a header value can hold no control "
+                         "characters and no characters beyond Latin-1; percent-encode them")
+        if name.lower() in FRAMING_HEADERS:
+            parser.error(f"--custom-header {text!r}: kernel-proxy relays request bodies as the "
+                         "client framed them, so the backend must get the client's "
+                         f"{name}; drop this header")
+        headers[name.lower()] = (name, value)
+    return tuple(headers.values())

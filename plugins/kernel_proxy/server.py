@@ -2,9 +2,10 @@
 
 kernel-proxy is a byte-level asyncio relay (``client`` and ``backend``
 protocols over uvloop when it is installed) that serves configurable-http-
-proxy's REST API (``api``) and flags (``options``). Flow control is end to
-end: when one side's write buffer fills, the other side stops reading until
-it drains, so bodies of any size pass through in bounded memory.
+proxy's REST API (``api``), flags (``options``) and HTTP-to-HTTPS redirect
+listener (``redirect``). Flow control is end to end: when one side's write
+buffer fills, the other side stops reading until it drains, so bodies of any
+size pass through in bounded memory.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from contextlib import suppress
 from plugins.kernel_proxy.api import ApiConnection, RoutesApi
 from plugins.kernel_proxy.backend import BackendConnection
 from plugins.kernel_proxy.client import ClientConnection
+from plugins.kernel_proxy.http1 import CustomHeaders, fetch_error_page, read_error_page
 from plugins.kernel_proxy.options import ProxyOptions, parse_options
+from plugins.kernel_proxy.redirect import RedirectConnection
 from plugins.kernel_proxy.routing import RouteTable, Target
 
 log = logging.getLogger("kernelhub.kernel_proxy")
@@ -44,8 +47,12 @@ class ProxyServer:
         self.clients: set[ClientConnection] = set()
         self.public_tls = bool(options.ssl_cert)
         self.debug = log.isEnabledFor(logging.DEBUG)
+        self.custom_headers = (CustomHeaders(options.custom_headers) if options.custom_headers
+                               else None)
+        self.error_pages = bool(options.error_target or options.error_path)
         # Client connections look at their quiet time this often (0: never).
-        limits = [limit for limit in (options.keep_alive_timeout, options.timeout) if limit]
+        limits = [limit for limit in (options.keep_alive_timeout, options.timeout,
+                                      options.proxy_timeout) if limit]
         self.watch_period = min(limits) / 2 if limits else 0.0
         self._backend_tls = options.client_tls
 
@@ -89,6 +96,19 @@ class ProxyServer:
         else:
             client.backend_connected(backend)
 
+    async def error_page(self, code: int, url: bytes) -> tuple[bytes, bytes] | None:
+        """The page for the proxy's own error ``code`` on ``url``: (header lines, body).
+
+        None when the page cannot be had, or neither ``--error-target`` nor
+        ``--error-path`` is given (``error_pages`` is false).
+        """
+        options = self.options
+        if options.error_target:
+            return await fetch_error_page(options.error_target, code, url, self.backend_tls)
+        if options.error_path:
+            return await read_error_page(options.error_path, code)
+        return None
+
     def backend_tls(self) -> ssl.SSLContext:
         """The one context for every https target and error target (``--client-ssl-*``)."""
         if self._backend_tls is None:
@@ -123,6 +143,13 @@ async def serve(options: ProxyOptions) -> None:
     api_server = await loop.create_server(
         lambda: ApiConnection(api), options.api_ip or None, options.api_port,
         ssl=options.api_tls, reuse_address=True)
+    servers = [public_server, api_server]
+    if options.redirect_port is not None:
+        servers.append(await loop.create_server(
+            lambda: RedirectConnection(options.redirect_to), options.ip or None,
+            options.redirect_port, reuse_address=True))
+        log.info("Redirecting http://%s:%d to https on port %d", options.ip or "*",
+                 options.redirect_port, options.redirect_to)
     if options.pid_file:
         with open(options.pid_file, "w") as f:
             f.write(str(os.getpid()))
@@ -141,8 +168,8 @@ async def serve(options: ProxyOptions) -> None:
     finally:
         log.info("Shutting down")
         stamping.cancel()
-        public_server.close()
-        api_server.close()
+        for server in servers:
+            server.close()
         proxy.close_all()
         if options.pid_file:
             with suppress(OSError):

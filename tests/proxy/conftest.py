@@ -5,7 +5,8 @@ kernel-proxy and the real configurable-http-proxy (CHP), so every test that
 uses it runs against both. CHP is found through ``$KERNELHUB_CHP`` or on
 ``PATH``; without it those runs are skipped, except under ``CI=true``, where
 they fail. ``kernel_proxy`` starts kernel-proxy only, for what CHP does not
-promise (memory bounds, exit status, its own flags).
+promise (memory bounds, exit status, its own flags). ``proxy_refusal``
+runs either implementation with flags it must refuse to start with.
 
 Backends run in this process on a background event loop: ``backend`` is an
 HTTP/1.1 server built on h11 (an implementation independent of the proxy's)
@@ -99,6 +100,19 @@ class ProxyProcess:
             time.sleep(0.02)
         raise RuntimeError(f"{self.argv} did not serve within {timeout} s:\n{self.log()}")
 
+    def wait_listening(self, port: int, timeout: float = 15.0) -> None:
+        """Wait until this process accepts connections on ``port`` too (an extra listener)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.argv} exited with {self.process.returncode}:\n"
+                                   f"{self.log()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"{self.argv} did not listen on {port} within {timeout} s:\n"
+                           f"{self.log()}")
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -146,9 +160,13 @@ class ProxyProcess:
 ProxyStarter = Callable[..., ProxyProcess]
 
 
+def _command(implementation: str) -> list[str]:
+    return ([sys.executable, "-m", "plugins.kernel_proxy"] if implementation == KERNEL_PROXY
+            else chp_command())
+
+
 def _starter(implementation: str, tmp_path: Path) -> Iterator[ProxyStarter]:
-    command = ([sys.executable, "-m", "plugins.kernel_proxy"] if implementation == KERNEL_PROXY
-               else chp_command())
+    command = _command(implementation)
     started: list[ProxyProcess] = []
 
     def start(*args: str, token: str = TOKEN) -> ProxyProcess:
@@ -176,6 +194,30 @@ def proxy_process(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Pr
 def kernel_proxy(tmp_path: Path) -> Iterator[ProxyStarter]:
     """Starts kernel-proxy processes: ``kernel_proxy(*flags, token=...)``."""
     yield from _starter(KERNEL_PROXY, tmp_path)
+
+
+@pytest.fixture(params=[KERNEL_PROXY, CHP])
+def proxy_refusal(
+        request: pytest.FixtureRequest) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Runs a proxy of each implementation with flags it must refuse: ``proxy_refusal(*flags)``.
+
+    Returns the finished process with stderr merged into ``stdout`` (CHP
+    logs some refusals to stdout, kernel-proxy all to stderr). A proxy that
+    starts instead fails the test after 15 s.
+    """
+    command = _command(request.param)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [*command, "--ip", "127.0.0.1", "--port", str(free_port()),
+                "--api-port", str(free_port()), *args]
+        try:
+            return subprocess.run(argv, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  timeout=15)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"{argv} started instead of refusing its flags")
+
+    return run
 
 
 # backends
@@ -217,6 +259,7 @@ class Backend:
       with ``chunked=1``;
     - ``status=N``: that status code;
     - ``abort_after=N``: announce 2N bytes, send N, then drop the connection;
+    - ``stall_after=N``: announce 2N bytes, send N, then go silent for good;
     - ``close=1``: answer with ``Connection: close``;
     - ``sleep=S``: wait S seconds before answering;
     - ``slow_read=S``: wait S seconds before reading the request body;
@@ -288,10 +331,11 @@ class Backend:
             await asyncio.sleep(float(query["sleep"]))
         status = int(query.get("status", 200))
         extra = [(b"Connection", b"close")] if query.get("close") else []
-        if "download" in query or "abort_after" in query:
-            size = int(query.get("download") or query["abort_after"])
+        cut_short = "abort_after" in query or "stall_after" in query
+        if "download" in query or cut_short:
+            size = int(query.get("download") or query.get("abort_after") or query["stall_after"])
             chunked = query.get("chunked") == "1"
-            length = size * 2 if "abort_after" in query else size
+            length = size * 2 if cut_short else size
             headers = [(b"Content-Type", b"application/octet-stream"), *extra]
             if not chunked:
                 headers.append((b"Content-Length", str(length).encode()))
@@ -305,6 +349,8 @@ class Backend:
             if "abort_after" in query:
                 writer.transport.abort()
                 raise ConnectionError("aborted on purpose")
+            if "stall_after" in query:
+                await asyncio.Event().wait()  # silent until the backend loop shuts down
             writer.write(conn.send(h11.EndOfMessage()))
             await writer.drain()
             return
@@ -324,11 +370,18 @@ class Backend:
 
 
 class WebsocketBackend:
-    """A websocket echo server; the message ``whoami`` is answered with the request's path."""
+    """A websocket echo server.
+
+    Two messages are answered instead of echoed: ``whoami`` with the
+    handshake request's path, ``headers`` with its headers as a JSON object
+    (lower-cased names; repeated ones joined by ", "). The query parameter
+    ``handshake_delay=S`` delays the handshake's answer by S seconds.
+    """
 
     def __init__(self, backends: BackendLoop) -> None:
         async def start() -> Any:
-            return await websockets.asyncio.server.serve(self._echo, "127.0.0.1", 0)
+            return await websockets.asyncio.server.serve(
+                self._echo, "127.0.0.1", 0, process_request=self._delay)
 
         self.backends = backends
         self.server = backends.run(start())
@@ -336,9 +389,24 @@ class WebsocketBackend:
         self.url = f"http://127.0.0.1:{self.port}"
 
     @staticmethod
+    async def _delay(ws: Any, request: Any) -> None:
+        query = parse_qs(urlsplit(request.path).query)
+        if "handshake_delay" in query:
+            await asyncio.sleep(float(query["handshake_delay"][0]))
+
+    @staticmethod
     async def _echo(ws: Any) -> None:
         async for message in ws:
-            await ws.send(ws.request.path if message == "whoami" else message)
+            if message == "whoami":
+                await ws.send(ws.request.path)
+            elif message == "headers":
+                headers: dict[str, str] = {}
+                for name, value in ws.request.headers.raw_items():
+                    key = name.lower()
+                    headers[key] = f"{headers[key]}, {value}" if key in headers else value
+                await ws.send(json.dumps(headers))
+            else:
+                await ws.send(message)
 
     def close(self) -> None:
         self.backends.loop.call_soon_threadsafe(self.server.close)
@@ -379,6 +447,14 @@ def ws_backend(backend_loop: BackendLoop) -> Iterator[WebsocketBackend]:
     server = WebsocketBackend(backend_loop)
     yield server
     server.close()
+
+
+def seen_by(backend: Backend, response: httpx.Response) -> dict:
+    """The backend's description of the request, checking that ``backend`` is who answered."""
+    assert response.status_code == 200, response.text
+    facts = response.json()
+    assert facts["name"] == backend.name
+    return facts
 
 
 def raw_exchange(port: int, data: bytes, timeout: float = 5.0) -> bytes:

@@ -18,21 +18,13 @@ import httpx
 import pytest
 import websockets.sync.client
 
-from .conftest import Backend, raw_exchange
+from .conftest import Backend, raw_exchange, seen_by
 
 ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def seen_by(backend: Backend, response: httpx.Response) -> dict:
-    """The backend's description of the request, checking that ``backend`` is who answered."""
-    assert response.status_code == 200, response.text
-    facts = response.json()
-    assert facts["name"] == backend.name
-    return facts
 
 
 # the REST API: authentication

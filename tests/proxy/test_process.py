@@ -34,12 +34,12 @@ def test_the_token_scheme_is_case_insensitive(kernel_proxy):
 
 def test_unimplemented_chp_flags_are_accepted_and_logged(kernel_proxy):
     proxy = kernel_proxy("--log-level", "debug", "--storage-backend", "redis", "--insecure",
-                         "--custom-header", "X-A: 1", "--custom-header", "X-B: 2",
+                         "--protocol-rewrite", "https", "--metrics-ip", "127.0.0.1",
                          "--client-ssl-request-cert",
                          "--keep-alive-timeout", "5000", "--metrics-port", "9999")
     log = proxy.log()
-    for flag in ("--storage-backend redis", "--insecure", "--custom-header X-B: 2",
-                 "--client-ssl-request-cert", "--metrics-port 9999"):
+    for flag in ("--storage-backend redis", "--insecure", "--protocol-rewrite https",
+                 "--metrics-ip 127.0.0.1", "--client-ssl-request-cert", "--metrics-port 9999"):
         assert f"Ignoring {flag}" in log
 
 
