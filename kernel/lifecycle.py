@@ -14,6 +14,7 @@ import logging
 import random
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from kernel.auth import refresh_login
 from kernel.db.fields import utcnow
@@ -21,7 +22,6 @@ from kernel.errors import HubError
 from kernel.hookcall import PluginError
 from kernel.readiness import NotReady, wait_for_http
 from kernel.spawner import server_url
-from kernel.urls import escape_path_segment
 
 if TYPE_CHECKING:
     from kernel.hub import Hub
@@ -32,9 +32,13 @@ log = logging.getLogger("kernelhub.servers")
 
 
 def oauth_client_id(server: Server) -> str:
-    """The server's OAuth client id (also its cookie name), as JupyterHub names it."""
-    client = f"jupyterhub-user-{escape_path_segment(server.user.name)}"
-    return f"{client}-{escape_path_segment(server.name)}" if server.name else client
+    """The server's OAuth client id (also its cookie name), as JupyterHub names it.
+
+    Fully escaped, unlike the server's URL: ``@`` is fine in a path but not in a
+    cookie name (``jupyterhub-user-ann%40example.org``).
+    """
+    client = f"jupyterhub-user-{quote(server.user.name, safe='')}"
+    return f"{client}-{quote(server.name, safe='')}" if server.name else client
 
 
 def access_scopes(server: Server) -> list[str]:

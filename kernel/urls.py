@@ -97,7 +97,8 @@ def escape_path_segment(name: str) -> str:
     """A user or server name as one URL path segment, escaped as JupyterHub escapes it.
 
     ``@`` and ``~`` stay as they are (``/user/ann@example.org/``), so that e-mail
-    usernames get the same server URLs, OAuth client ids and cookie names as under
-    JupyterHub; everything else that is not unreserved, ``/`` included, is escaped.
+    usernames get the same server URLs as under JupyterHub; everything else that is
+    not unreserved, ``/`` included, is escaped. (OAuth client ids, which are cookie
+    names too, escape ``@`` as well: see ``kernel.lifecycle.oauth_client_id``.)
     """
     return quote(name, safe="@~")

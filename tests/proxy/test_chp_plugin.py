@@ -239,12 +239,13 @@ def test_traffic_through_the_proxy_becomes_the_servers_and_users_activity(route_
     assert "proxy_poll_duration_seconds" in hook_probe.calls("metrics")
 
 
-@pytest.mark.parametrize(("name", "url"), [
-    ("ann@example.org", "/user/ann@example.org/"),  # '@' kept, as JupyterHub keeps it
-    ("zoë", "/user/zo%C3%AB/"),
+@pytest.mark.parametrize(("name", "url", "client_id"), [
+    # '@' kept in the URL as JupyterHub keeps it, but not in the client id (a cookie name)
+    ("ann@example.org", "/user/ann@example.org/", "jupyterhub-user-ann%40example.org"),
+    ("zoë", "/user/zo%C3%AB/", "jupyterhub-user-zo%C3%AB"),
 ])
 def test_a_name_in_a_url_is_escaped_as_jupyterhub_does_routed_and_stays_routed(
-        route_plugin, installed, name, url):
+        route_plugin, installed, name, url, client_id):
     app = route_plugin({"hub": {"plugins": "probe"}}, installed=installed)
     hub: Hub = app.state.hub
     with TestClient(app) as client:
@@ -255,6 +256,7 @@ def test_a_name_in_a_url_is_escaped_as_jupyterhub_does_routed_and_stays_routed(
         assert client.get(api, headers=headers).json()["servers"][""]["url"] == url
         public = f"http://127.0.0.1:{hub.urls.public_port}"
         assert f"Hello, {name}" in httpx.get(public + url).text
+        assert httpx.get(f"{public}{url}env").json()["JUPYTERHUB_CLIENT_ID"] == client_id
         assert unquote(url).rstrip("/") in routes(hub).json()  # the proxy's decoded key
         hook_probe.CALLS.clear()
         client.portal.call(hub.routes.check_routes)
