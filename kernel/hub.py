@@ -76,7 +76,7 @@ class Hub:
         self.users = UserRegistry(self.db)
         self.groups = GroupRegistry(self.db, self.users)
         self.shares = ShareRegistry(self.db, self.users)
-        self.services = ServiceRegistry(self.db, self.urls.base_url)
+        self.services = ServiceRegistry(self.db)
         self.permissions = Permissions(self)
         self.tokens = TokenStore(self.db)
         self.sessions = SessionStore(self.db, max_age)
@@ -140,7 +140,7 @@ class Hub:
         log.info("Loaded %d user(s) from %s", len(self.users), self.db.url.split("://")[0])
 
     def _apply_config_services(self) -> None:
-        specs = specs_from_config(self.config, self.urls.base_url)
+        specs = specs_from_config(self.config, self.urls)
         rounds = provided_token_rounds(self.config.hub.trust_user_provided_tokens)
         try:
             self.services.apply_config(specs, self.config.hub.service_tokens,

@@ -156,10 +156,10 @@ class ServerLifecycle:
         server.pending = None
         self.failures_in_a_row = 0
         elapsed = time.monotonic() - began
-        prefix = server.prefix(hub.urls.base_url)
+        link = server.link(hub.urls)
         server.progress.finish({
-            "progress": 100, "ready": True, "message": f"Server ready at {prefix}",
-            "html_message": f'Server ready at <a href="{prefix}">{prefix}</a>', "url": prefix,
+            "progress": 100, "ready": True, "message": f"Server ready at {link}",
+            "html_message": f'Server ready at <a href="{link}">{link}</a>', "url": link,
         })
         log.info("Server %s is ready at %s after %.2f s", server.log_name, server.url, elapsed)
         hub.emit("spawn.ready", user=server.user.name, server=server.name, url=server.url,
@@ -192,7 +192,7 @@ class ServerLifecycle:
         spawner.oauth_access_scopes = access_scopes(server)
         await hub.oauth_clients.register(
             identifier=spawner.oauth_client_id, secret=token,
-            redirect_uri=f"{server.prefix(hub.urls.base_url)}oauth_callback",
+            redirect_uri=f"{server.link(hub.urls)}oauth_callback",
             description=f"Server at {server.prefix(hub.urls.base_url)}",
             allowed_scopes=spawner.oauth_client_allowed_scopes,
             access_scopes=spawner.oauth_access_scopes)

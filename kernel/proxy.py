@@ -163,7 +163,7 @@ class RESTProxy(Proxy):
             if not data.pop("jupyterhub", False):
                 continue  # someone else's route: leave it alone
             target = data.pop("target", None)
-            spec = routespec_from_api_path(path)
+            spec = routespec_from_api_path(path, host_routing=bool(self.hub.urls.subdomain_host))
             routes[spec] = {"routespec": spec, "target": target, "data": data}
         return routes
 
@@ -219,6 +219,8 @@ class ProcessProxy(RESTProxy):
             "--log-level", self.log_level,
         ]
         options = self.hub.config.hub
+        if urls.subdomain_host:
+            args.append("--host-routing")  # routes are "host/path/", as JupyterHub's
         if options.ssl_key:
             args += ["--ssl-key", options.ssl_key]
         if options.ssl_cert:
@@ -390,11 +392,15 @@ def api_path(routespec: str) -> str:
     return quote(path, safe="/%@:")
 
 
-def routespec_from_api_path(key: str) -> str:
+def routespec_from_api_path(key: str, *, host_routing: bool = False) -> str:
     """The inverse of ``api_path``: an API route key (decoded, no trailing slash) as a routespec.
 
     Escaped as ``Server.prefix`` escapes user and server names, so that the
-    routes read back compare equal to the ones the hub wants.
+    routes read back compare equal to the ones the hub wants. With host routing
+    a key other than ``/`` starts with a host: ``/alice.hub.example.org/user/alice``
+    is ``alice.hub.example.org/user/alice/``.
     """
     path = "/".join(escape_path_segment(segment) for segment in key.split("/"))
+    if host_routing and path != "/":
+        path = path.removeprefix("/")
     return path if path.endswith("/") else path + "/"

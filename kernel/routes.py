@@ -66,7 +66,7 @@ class RouteKeeper:
     def server_route(self, server: Server) -> tuple[str, str, dict[str, Any]]:
         """(routespec, target, data) of a running server."""
         assert server.url is not None
-        return (server.prefix(self.hub.urls.base_url), server.url,
+        return (server.routespec(self.hub.urls), server.url,
                 {"user": server.user.name, "server_name": server.name})
 
     async def add_server(self, server: Server) -> None:
@@ -79,14 +79,14 @@ class RouteKeeper:
         A proxy that fails to remove it is logged, not raised: stopping the server
         goes on, and the next ``check_routes`` deletes the stale route.
         """
-        await self._remove(server.prefix(self.hub.urls.base_url))
+        await self._remove(server.routespec(self.hub.urls))
 
     def service_route(self, service: Service) -> tuple[str, str, dict[str, Any]]:
         """(routespec, target, data) of a service with a URL. As in JupyterHub, the
         target is the URL's origin: the service answers under its own prefix."""
         assert service.url is not None
         parts = urlsplit(service.url)
-        return (service.prefix(self.hub.urls.base_url), f"{parts.scheme}://{parts.netloc}",
+        return (service.routespec(self.hub.urls), f"{parts.scheme}://{parts.netloc}",
                 {"service": service.name})
 
     async def add_service(self, service: Service) -> None:
@@ -94,7 +94,7 @@ class RouteKeeper:
 
     async def remove_service(self, service: Service) -> None:
         if service.url:
-            await self._remove(service.prefix(self.hub.urls.base_url))
+            await self._remove(service.routespec(self.hub.urls))
 
     async def _remove(self, routespec: str) -> None:
         if routespec not in self._routed:
@@ -168,7 +168,7 @@ class RouteKeeper:
             wanted = self.wanted_routes()
             # A server still starting, or being checked after a restart, may already be
             # routed; leave its route alone until it settles.
-            unsettled = {s.prefix(self.hub.urls.base_url) for s in self.hub.lifecycle.active
+            unsettled = {s.routespec(self.hub.urls) for s in self.hub.lifecycle.active
                          if s.pending in ("spawn", "check")}
             missing = [(spec, target, data) for spec, (target, data) in wanted.items()
                        if spec not in routes or routes[spec]["target"] != target]

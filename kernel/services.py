@@ -38,6 +38,7 @@ from kernel.security.tokens import (
 if TYPE_CHECKING:
     from kernel.config.values import Config
     from kernel.db.database import Database
+    from kernel.urls import HubURLs
 
 log = logging.getLogger("kernelhub.services")
 
@@ -87,7 +88,7 @@ class ServiceSpec:
         return bool(self.url or self.oauth_client_id or self.oauth_redirect_uri
                     or self.oauth_no_confirm)
 
-    def completed(self, base_url: str) -> ServiceSpec:
+    def completed(self, urls: HubURLs) -> ServiceSpec:
         """The spec with JupyterHub's defaults filled in and every key checked
         (ServiceError names the first that is wrong)."""
         _check_name(self.name)
@@ -110,7 +111,7 @@ class ServiceSpec:
                 raise ServiceError("oauth_client_id",
                                    f"{client_id!r} must start with 'service-'")
             redirect = self.oauth_redirect_uri or (
-                f"{service_prefix(base_url, self.name)}oauth_callback" if self.url else "")
+                f"{service_link(urls, self.name)}oauth_callback" if self.url else "")
             if not redirect:
                 raise ServiceError("oauth_redirect_uri",
                                    "a service without a url that uses OAuth needs "
@@ -122,6 +123,12 @@ class ServiceSpec:
 def service_prefix(base_url: str, name: str) -> str:
     """The public path of a service, e.g. /services/grader/."""
     return f"{base_url}services/{quote(name, safe='')}/"
+
+
+def service_link(urls: HubURLs, name: str) -> str:
+    """The URL people open: the prefix, or https://grader--service.hub.example.org/services/
+    grader/ with subdomains."""
+    return urls.origin_of(name, "service") + service_prefix(urls.base_url, name)
 
 
 def _check_name(name: str) -> None:
@@ -185,13 +192,19 @@ class Service:
     def prefix(self, base_url: str) -> str:
         return service_prefix(base_url, self.name)
 
+    def link(self, urls: HubURLs) -> str:
+        return service_link(urls, self.name)
+
+    def routespec(self, urls: HubURLs) -> str:
+        """The proxy's route, on the service's own host with subdomains."""
+        return urls.domain_of(self.name, "service") + self.prefix(urls.base_url)
+
 
 class ServiceRegistry:
     """Every service, in memory and in the database, at ``hub.services``."""
 
-    def __init__(self, db: Database, base_url: str) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.base_url = base_url
         self._services: dict[str, Service] = {}
 
     def __iter__(self) -> Iterator[Service]:
@@ -340,7 +353,7 @@ def _delete(row: orm.Service) -> None:
     row.delete_instance()
 
 
-def specs_from_config(config: Config, base_url: str) -> list[ServiceSpec]:
+def specs_from_config(config: Config, urls: HubURLs) -> list[ServiceSpec]:
     """The [service:NAME] sections as completed specs; a ConfigError names the key at fault.
 
     ``command``, ``cwd``, ``environment``, ``user`` and ``timeout`` are declared
@@ -363,7 +376,7 @@ def specs_from_config(config: Config, base_url: str) -> list[ServiceSpec]:
             environment=dict(section.get("environment", {})), user=section.get("user", ""),
             timeout=section.get("timeout", 30.0))
         try:
-            specs.append(spec.completed(base_url))
+            specs.append(spec.completed(urls))
         except ServiceError as e:
             key = None if e.field == "name" else e.field
             raise config.error(str(e), f"service:{name}", key) from None

@@ -171,7 +171,8 @@ class Spawner(ABC):
         env = contract_env(
             self.hub, env_keep=self.env_keep, api_token=self.api_token,
             client_id=self.oauth_client_id, user=self.user.name,
-            callback_url=f"{self.prefix}oauth_callback",
+            callback_url=f"{self.server.link(self.hub.urls)}oauth_callback",
+            public_url=self.server.link(self.hub.urls),
             access_scopes=self.oauth_access_scopes,
             allowed_scopes=self.oauth_client_allowed_scopes)
         env.update({
@@ -223,7 +224,7 @@ def cert_env(files: CertFiles) -> dict[str, str]:
 
 
 def contract_env(hub: Hub, *, env_keep: list[str], api_token: str, client_id: str, user: str,
-                 callback_url: str, access_scopes: list[str],
+                 callback_url: str, public_url: str, access_scopes: list[str],
                  allowed_scopes: list[str]) -> dict[str, str]:
     """What every process the hub starts with a token is told (JupyterHub's single-user
     contract, shared by servers and managed services): the variables of ``env_keep``
@@ -236,13 +237,15 @@ def contract_env(hub: Hub, *, env_keep: list[str], api_token: str, client_id: st
         "JUPYTERHUB_API_URL": hub.urls.hub_api_url,
         "JUPYTERHUB_BASE_URL": hub.urls.base_url,
         "JUPYTERHUB_USER": user,
-        "JUPYTERHUB_HOST": "",
+        # With subdomains: where the hub is, for logins from the server's own host.
+        "JUPYTERHUB_HOST": hub.urls.subdomain_host,
         "JUPYTERHUB_OAUTH_CALLBACK_URL": callback_url,
         "JUPYTERHUB_OAUTH_ACCESS_SCOPES": json.dumps(access_scopes),
         "JUPYTERHUB_OAUTH_SCOPES": json.dumps(access_scopes),
         "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES": json.dumps(allowed_scopes),
         "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED": "0",
-        "JUPYTERHUB_PUBLIC_URL": "",
+        # A full URL only when it is on a host of its own, as in JupyterHub.
+        "JUPYTERHUB_PUBLIC_URL": public_url if "://" in public_url else "",
         "JUPYTERHUB_PUBLIC_HUB_URL": "",
     })
     return env

@@ -1,10 +1,22 @@
-"""The hub's addresses: where the public proxy and the hub listen, and how others reach the hub."""
+"""The hub's addresses: where the public proxy and the hub listen, and how others reach the hub.
+
+With ``subdomain_host`` (``https://hub.example.org``) each user's servers
+are served on a host of their own (``https://alice.hub.example.org/user/alice/``)
+and each service on its own (``https://culler--service.hub.example.org``), as
+JupyterHub's default ``idna`` subdomain hook names them: browsers then keep
+one server's cookies and scripts away from another's.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import socket
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import quote, urlsplit
+
+import idna
 
 from kernel.config.values import Config
 
@@ -24,6 +36,26 @@ class HubURLs:
     hub_bind_port: int
     #: How the proxy, servers and services reach the hub: scheme://host:port, no path.
     hub_connect: str
+    #: ``[hub] subdomain_host`` as scheme://host[:port], or "" without subdomains.
+    subdomain_host: str = ""
+
+    @property
+    def domain(self) -> str:
+        """The host name under which users and services get theirs ("" without)."""
+        return urlsplit(self.subdomain_host).hostname or ""
+
+    def domain_of(self, name: str, kind: Literal["user", "service"]) -> str:
+        """The host name of a user's servers or a service, or "" without subdomains."""
+        return subdomain(name, self.domain, kind) if self.subdomain_host else ""
+
+    def origin_of(self, name: str, kind: Literal["user", "service"]) -> str:
+        """Where a user's servers or a service are served (scheme://host[:port]), or ""
+        without subdomains: their URLs are then paths on the hub's own origin."""
+        if not self.subdomain_host:
+            return ""
+        parts = urlsplit(self.subdomain_host)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{self.domain_of(name, kind)}{port}"
 
     @property
     def hub_prefix(self) -> str:
@@ -83,9 +115,13 @@ def hub_urls(config: Config, *, internal_tls: bool = False) -> HubURLs:
         if ":" in host:
             host = f"[{host}]"
         connect = f"{'https' if internal_tls else 'http'}://{host}:{hub_port}"
+    subdomain_host = hub.subdomain_host.rstrip("/")
+    if urlsplit(subdomain_host).path or urlsplit(subdomain_host).query:
+        raise config.error("a host such as https://hub.example.org, with no path: the "
+                           "hub's path is base_url", "hub", "subdomain_host")
     return HubURLs(base_url=base_url, public_scheme=public_scheme, public_ip=public_ip,
                    public_port=public_port, hub_bind_ip=hub_ip, hub_bind_port=hub_port,
-                   hub_connect=connect)
+                   hub_connect=connect, subdomain_host=subdomain_host)
 
 
 def _prefix(path: str) -> str:
@@ -102,3 +138,41 @@ def escape_path_segment(name: str) -> str:
     names too, escape ``@`` as well: see ``kernel.lifecycle.oauth_client_id``.)
     """
     return quote(name, safe="@~")
+
+
+def subdomain(name: str, domain: str, kind: Literal["user", "service"]) -> str:
+    """The host name of a user's servers or a service: JupyterHub 5+'s ``idna`` hook.
+
+    A name that is already one safe DNS label is used as it is (``alice``); one
+    that IDNA can encode is encoded (``xn--ni-wka`` for ``üni``); anything else,
+    and any name containing ``--`` (which encoded names contain), becomes
+    ``u-`` + its first 8 safe characters + ``--`` + a hash, so that no two names
+    share a host. Services get ``--service`` after the label.
+    """
+    suffix = "" if kind == "user" else f"--{kind}"
+    return f"{dns_label(name)}{suffix}.{domain}"
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9-]{1,63}", re.IGNORECASE)
+_STRICT_SAFE = set("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def dns_label(name: str) -> str:
+    """``name`` as one DNS label, the way JupyterHub's ``idna`` subdomain hook encodes it."""
+    if "--" not in name:
+        if _is_dns_label(name):
+            return name
+        try:
+            encoded = idna.encode(name).decode("ascii")
+        except idna.IDNAError:
+            encoded = ""
+        if encoded and encoded != name and _is_dns_label(encoded):
+            return encoded
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:7]
+    stub = "".join(c for c in name.lower() if c in _STRICT_SAFE)[:8] or "x"
+    return f"u-{stub}--{digest}"
+
+
+def _is_dns_label(label: str) -> bool:
+    return (not label.isnumeric() and not label.startswith("-") and not label.endswith("-")
+            and _DNS_LABEL.fullmatch(label) is not None)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from kernel.db import models as orm
 from kernel.db.fields import utcnow
 from kernel.progress import ProgressLog
-from kernel.urls import escape_path_segment
+from kernel.urls import HubURLs, escape_path_segment
 
 if TYPE_CHECKING:
     from kernel.db.database import Database
@@ -72,6 +72,16 @@ class Server:
         """The public URL path of this server, e.g. /user/alice/ or /user/alice/gpu/."""
         path = f"{base_url}user/{escape_path_segment(self.user.name)}/"
         return path + (f"{escape_path_segment(self.name)}/" if self.name else "")
+
+    def link(self, urls: HubURLs) -> str:
+        """The URL people open: the prefix, or https://alice.hub.example.org/user/alice/
+        with subdomains."""
+        return urls.origin_of(self.user.name, "user") + self.prefix(urls.base_url)
+
+    def routespec(self, urls: HubURLs) -> str:
+        """The proxy's route: the prefix, or alice.hub.example.org/user/alice/ with
+        subdomains (the proxy then routes on the Host header, then the path)."""
+        return urls.domain_of(self.user.name, "user") + self.prefix(urls.base_url)
 
 
 @dataclass(eq=False)

@@ -46,3 +46,8 @@ def test_routespecs_and_api_paths_convert_both_ways():
     assert api_path("/user/ann@example.org/") == "/user/ann@example.org"
     assert routespec_from_api_path("/user/ann@example.org") == "/user/ann@example.org/"
     assert routespec_from_api_path("/user/50%/gpu") == "/user/50%25/gpu/"
+    # With subdomains the key starts with the host, which the routespec does not.
+    assert api_path("alice.hub.example.org/user/alice/") == "/alice.hub.example.org/user/alice"
+    assert routespec_from_api_path("/alice.hub.example.org/user/alice", host_routing=True) \
+        == "alice.hub.example.org/user/alice/"
+    assert routespec_from_api_path("/", host_routing=True) == "/"

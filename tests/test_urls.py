@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
+from kernel.config.errors import ConfigError
 from kernel.urls import escape_path_segment, hub_urls
 
 BASE = "[hub]\nauthenticator_class = dummy\nspawner_class = simple\n"
@@ -63,3 +66,23 @@ def test_names_are_escaped_as_jupyterhub_escapes_them_in_urls():
     assert escape_path_segment("~ann") == "~ann"
     assert escape_path_segment("a b/c?d#e%") == "a%20b%2Fc%3Fd%23e%25"
     assert escape_path_segment("zoë") == "zo%C3%AB"
+
+
+def test_with_subdomain_host_users_and_services_get_hosts_of_their_own(load_ini):
+    u = urls(load_ini, "subdomain_host = https://hub.example.org:8443/\n")
+    assert (u.subdomain_host, u.domain) == ("https://hub.example.org:8443", "hub.example.org")
+    assert u.origin_of("alice", "user") == "https://alice.hub.example.org:8443"
+    assert u.domain_of("alice", "user") == "alice.hub.example.org"  # routespecs: no port
+    assert u.origin_of("grader", "service") == "https://grader--service.hub.example.org:8443"
+    assert u.origin_of("zoë", "user") == "https://xn--zo-ija.hub.example.org:8443"
+
+
+def test_without_subdomain_host_urls_stay_paths_on_the_hubs_origin(load_ini):
+    u = urls(load_ini)
+    assert (u.origin_of("alice", "user"), u.domain_of("alice", "user")) == ("", "")
+
+
+def test_a_subdomain_host_with_a_path_is_refused(load_ini):
+    with pytest.raises(ConfigError, match=r"\[hub\] subdomain_host: a host such as "
+                                          r"https://hub.example.org, with no path"):
+        urls(load_ini, "subdomain_host = https://hub.example.org/jupyter/\n")

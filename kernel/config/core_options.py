@@ -93,12 +93,11 @@ def _declare_network(o: OptionRegistry) -> None:
     o.add("hub", "hub_connect_url", URL(), "",
           "The full URL servers and the proxy use to reach the hub; overrides hub_connect_ip.")
     o.add("hub", "subdomain_host", URL(), "",
-          "Serve each user's server on a subdomain of this host (https://hub.example.org), "
-          "isolating servers from each other. Needs wildcard DNS.",
-          # Refused rather than ignored: an operator who sets it expects isolation.
-          unavailable="serving each user's server on its own subdomain is not implemented "
-          "yet; until it is, servers share the hub's origin, so do not let users who do not "
-          "trust each other run servers on the same hub")
+          "Serve each user's servers on a host of their own under this one "
+          "(https://hub.example.org: alice's at https://alice.hub.example.org/user/alice/, "
+          "named as JupyterHub's 'idna' subdomain hook names them), so that browsers keep "
+          "one user's server from reading another's cookies. Needs wildcard DNS (and a "
+          "wildcard certificate for https).")
     o.add("hub", "ssl_cert", Text(), "",
           "TLS certificate for the public side of the proxy (with ssl_key).")
     o.add("hub", "ssl_key", Text(), "",

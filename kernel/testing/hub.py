@@ -186,10 +186,12 @@ def default_sections(directory: Path, hub: HubProcess) -> dict[str, dict[str, st
 
 @contextlib.contextmanager
 def running_hub(directory: Path, sections: dict[str, dict[str, str]] | None = None,
-                timeout: float = 30.0) -> Iterator[HubProcess]:
-    """A hub serving from ``directory`` until the block ends (then SIGTERM)."""
+                timeout: float = 30.0, *, public_port: int | None = None
+                ) -> Iterator[HubProcess]:
+    """A hub serving from ``directory`` until the block ends (then SIGTERM); on
+    ``public_port`` when a test must know it first (to name it in ``sections``)."""
     directory.mkdir(parents=True, exist_ok=True)
-    hub = HubProcess(directory, free_port(), free_port(), free_port())
+    hub = HubProcess(directory, public_port or free_port(), free_port(), free_port())
     hub.sections = merge(default_sections(directory, hub), sections)
     hub.start(timeout)
     try:

@@ -103,7 +103,11 @@ async def csp_report(request: Request) -> Response:
 
 
 async def into_hub_prefix(request: Request) -> Response:
-    """``/x`` -> ``/hub/x``: the hub answers every path the proxy sends it."""
+    """``/x`` -> ``/hub/x``: the hub answers every path the proxy sends it.
+
+    With subdomains the redirect goes to the hub's own host: a visit to a stopped
+    server arrives on the user's host, where the hub's cookies are not sent.
+    """
     hub = hub_of(request)
     path = request.url.path
     if path.startswith(hub.urls.hub_prefix) or path + "/" == hub.urls.hub_prefix:
@@ -112,7 +116,8 @@ async def into_hub_prefix(request: Request) -> Response:
         raise HubError(404, f"{path} is not a page of this hub")
     relative = path[len(hub.urls.base_url):] if path.startswith(hub.urls.base_url) else \
         path.lstrip("/")
-    return RedirectResponse(hub.urls.hub_prefix + relative + _query(request), status_code=302)
+    return RedirectResponse(hub.urls.subdomain_host + hub.urls.hub_prefix + relative
+                            + _query(request), status_code=302)
 
 
 def _query(request: Request) -> str:

@@ -198,20 +198,25 @@ async def start_session(request: Request, user: User, next_url: str) -> Response
     max_age = hub.config.hub.cookie_max_age_days * 86400
     set_hub_cookie(request, response, LOGIN_COOKIE, hub.signer.login_value(session_id),
                    max_age=max_age)
-    set_hub_cookie(request, response, SESSION_COOKIE, session_id, path=hub.urls.base_url)
+    # With subdomains, servers on their own hosts see it too (JupyterHub's servers tie
+    # their cached logins to it).
+    set_hub_cookie(request, response, SESSION_COOKIE, session_id, path=hub.urls.base_url,
+                   domain=hub.urls.domain or None)
     # A new XSRF token for the new session: the one from before the login is no good.
     set_hub_cookie(request, response, XSRF_COOKIE, hub.signer.new_xsrf(session_id))
     return response
 
 
 def set_hub_cookie(request: Request, response: Response, name: str, value: str, *,
-                   path: str | None = None, max_age: float | None = None) -> None:
-    """Set a hub cookie: HttpOnly, SameSite=Lax, Secure over https, under the hub prefix."""
+                   path: str | None = None, max_age: float | None = None,
+                   domain: str | None = None) -> None:
+    """Set a hub cookie: HttpOnly, SameSite=Lax, Secure over https, under the hub prefix,
+    for the hub's host only unless ``domain`` says otherwise."""
     hub = hub_of(request)
     response.set_cookie(
         name, value, path=path or hub.urls.hub_prefix,
         max_age=int(max_age) if max_age is not None else None,
-        httponly=True, samesite="lax", secure=_is_https(request),
+        domain=domain, httponly=True, samesite="lax", secure=_is_https(request),
     )
 
 

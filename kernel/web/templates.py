@@ -80,8 +80,7 @@ class Templates:
         identity = getattr(request.state, "identity", None)
         if identity is not None and identity.user is None:
             identity = None  # a service's token: pages are for people
-        base_url = self.hub.urls.base_url
-        services = [(s.name, s.prefix(base_url)) for s in self.hub.services
+        services = [(s.name, s.link(self.hub.urls)) for s in self.hub.services
                     if s.url and s.spec.display]
         body = self.env.get_template(name).render(
             request=request, xsrf=xsrf, user=identity.user if identity else None,

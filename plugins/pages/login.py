@@ -144,9 +144,10 @@ async def logout(request: Request) -> Response:
         response: Response = render(request, "logout.html")
     else:
         response = RedirectResponse(f"{hub.urls.hub_prefix}login", status_code=302)
-    for name, path in ((LOGIN_COOKIE, hub.urls.hub_prefix), (XSRF_COOKIE, hub.urls.hub_prefix),
-                       (SESSION_COOKIE, hub.urls.base_url)):
-        response.delete_cookie(name, path=path)
+    for name, path, domain in ((LOGIN_COOKIE, hub.urls.hub_prefix, None),
+                               (XSRF_COOKIE, hub.urls.hub_prefix, None),
+                               (SESSION_COOKIE, hub.urls.base_url, hub.urls.domain or None)):
+        response.delete_cookie(name, path=path, domain=domain)
     return response
 
 

@@ -33,7 +33,7 @@ def default_redirect(hub: Hub, user: User | None, reason: str, path: str) -> str
         return f"{prefix}login"
     if reason == "user-redirect":
         server_name = hub.config.hub.default_server_name
-        return f"{Server(user=user, name=server_name, id=0).prefix(hub.urls.base_url)}{path}"
+        return f"{Server(user=user, name=server_name, id=0).link(hub.urls)}{path}"
     if reason == "login" and path:
         return path
     if hub.config.hub.default_url:
@@ -42,7 +42,7 @@ def default_redirect(hub: Hub, user: User | None, reason: str, path: str) -> str
         return f"{prefix}home"
     server = user.server(hub.config.hub.default_server_name)
     if server is not None and server.active:
-        return server.prefix(hub.urls.base_url)
+        return server.link(hub.urls)
     return f"{prefix}spawn"
 
 
@@ -89,7 +89,7 @@ async def home(request: Request) -> Response:
         has_options_form=bool(hub.config.spawner.options_form),
         can_share=scopes.allows("shares", user=user.name, groups_of=hub.permissions.groups_of),
         shared_with_me=[_shared_server(hub, s) for s in shared_with(hub, user)],
-        user_url=lambda s: s.prefix(hub.urls.base_url),
+        user_url=lambda s: s.link(hub.urls),
         quote=escape_path_segment,
     )
 
@@ -105,7 +105,7 @@ def _shared_server(hub: Hub, share: Share) -> dict[str, Any]:
     server = share.server
     return {"owner": server.user.name, "name": server.name,
             "display_name": server.display_name or server.name, "ready": server.ready,
-            "url": server.prefix(hub.urls.base_url), "direct": share.user_id is not None,
+            "url": server.link(hub.urls), "direct": share.user_id is not None,
             "group": share.group_name, "last_activity": server.last_activity}
 
 
@@ -186,8 +186,8 @@ async def spawn_pending(request: Request) -> Response:
     server = user.server(server_name)
     if server is None:
         raise HubError(404, f"{user.name} has no server named {server_name!r}")
-    target = safe_next_url(request.query_params.get("next"), hub.urls.base_url) or \
-        server.prefix(hub.urls.base_url)
+    target = on_servers_host(hub, server, safe_next_url(request.query_params.get("next"),
+                                                        hub.urls.base_url)) or server.link(hub.urls)
     if server.ready:
         return RedirectResponse(target, status_code=302)
     api = f"{hub.urls.hub_prefix}api/users/{escape_path_segment(user.name)}"
@@ -203,6 +203,14 @@ async def spawn_pending(request: Request) -> Response:
 def _spawn_url(hub: Hub, server: Server) -> str:
     path = f"{hub.urls.hub_prefix}spawn/{escape_path_segment(server.user.name)}"
     return path + (f"/{escape_path_segment(server.name)}" if server.name else "")
+
+
+def on_servers_host(hub: Hub, server: Server, path: str | None) -> str | None:
+    """A path into ``server`` as a URL on the server's own host (with subdomains; the
+    path as it is without them, or when it leads elsewhere on the hub)."""
+    if path and path.startswith(server.prefix(hub.urls.base_url)):
+        return hub.urls.origin_of(server.user.name, "user") + path
+    return path
 
 
 async def not_running(request: Request) -> Response:
@@ -224,13 +232,15 @@ async def not_running(request: Request) -> Response:
     server = user.server(server_name)
     public_path = request.url.path.replace(hub.urls.hub_prefix, hub.urls.base_url, 1)
     if server is not None and server.ready:
+        # Back to the server, on its own host with subdomains.
+        origin = hub.urls.origin_of(user.name, "user")
         redirects = int(request.query_params.get("redirects", "0") or 0)
         if redirects >= MAX_REDIRECTS:
             raise HubError(500, f"{user.name}'s server is running but the proxy does not "
                                 "route to it; the hub is fixing the route, try again shortly")
         await hub.routes.check_routes()
-        return RedirectResponse(f"{public_path}?{urlencode({'redirects': redirects + 1})}",
-                                status_code=302)
+        return RedirectResponse(
+            f"{origin}{public_path}?{urlencode({'redirects': redirects + 1})}", status_code=302)
     if "/api/" in f"/{rest}" or "application/json" in request.headers.get("accept", ""):
         raise HubError(424, f"{user.name}'s server {server_name!r} is not running")
     if can_start and server is not None and server.pending == "spawn":

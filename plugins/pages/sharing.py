@@ -53,7 +53,7 @@ async def share_page(request: Request) -> Response:
     return render(request, "share.html", nav_current="home", server=server,
                   api_path=api_path, code_expiry_choices=CODE_EXPIRY_CHOICES,
                   can_share=scopes.allows("shares", server=full_name, groups_of=groups_of),
-                  server_url=server.prefix(hub.urls.base_url))
+                  server_url=server.link(hub.urls))
 
 
 @dataclass
@@ -89,7 +89,7 @@ async def accept_share_page(request: Request) -> Response:
     return render(request, "accept_share.html", code=code, pending=pending, next=next_url,
                   own=pending.server.user is identity.user,
                   scope_help={name: text for name, (text, _) in SCOPE_DEFINITIONS.items()},
-                  server_url=pending.server.prefix(hub.urls.base_url))
+                  server_url=pending.server.link(hub.urls))
 
 
 async def accept_share(request: Request) -> Response:
@@ -107,7 +107,7 @@ async def accept_share(request: Request) -> Response:
     hub.emit("share.accepted", user=identity.user.name, server=share.server.full_name)
     target = safe_next_url(str(form.get("next") or ""), hub.urls.base_url)
     if not target:
-        target = (pending.server.prefix(hub.urls.base_url) if pending.server.ready
+        target = (pending.server.link(hub.urls) if pending.server.ready
                   else f"{hub.urls.hub_prefix}home")
     return RedirectResponse(target, status_code=303)
 

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.scopes import Scopes
+from kernel.urls import escape_path_segment
 from kernel.users import Server, User
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
 
@@ -189,10 +190,10 @@ class Page:
 
 
 def server_model(hub: Hub, server: Server, *, with_state: bool = False) -> dict[str, Any]:
-    prefix = server.prefix(hub.urls.base_url)
-    api_user = f"{hub.urls.hub_prefix}api/users/{server.user.name}"
-    progress = (f"{api_user}/servers/{server.name}/progress" if server.name
-                else f"{api_user}/server/progress")
+    link = server.link(hub.urls)
+    api_user = f"{hub.urls.hub_prefix}api/users/{escape_path_segment(server.user.name)}"
+    progress = (f"{api_user}/servers/{escape_path_segment(server.name)}/progress"
+                if server.name else f"{api_user}/server/progress")
     model = {
         "name": server.name,
         "display_name": server.display_name or server.name,
@@ -202,10 +203,10 @@ def server_model(hub: Hub, server: Server, *, with_state: bool = False) -> dict[
         "pending": server.pending,
         "ready": server.ready,
         "stopped": not server.active,
-        "url": prefix,
+        "url": link,
         "user_options": server.user_options,
         "progress_url": progress,
-        "full_url": None,
+        "full_url": link if "://" in link else None,  # with subdomains, as JupyterHub
         "full_progress_url": None,
     }
     if with_state:
@@ -241,7 +242,7 @@ def user_model(hub: Hub, user: User, scopes: Scopes | None = None, *,
         "admin": user.admin,
         "roles": sorted(hub.permissions.role_names(user)),
         "groups": sorted(user.groups),
-        "server": default.prefix(hub.urls.base_url) if default and default.ready else None,
+        "server": default.link(hub.urls) if default and default.ready else None,
         "pending": default.pending if default else None,
         "created": isoformat(user.created),
         "last_activity": isoformat(user.last_activity),

@@ -143,7 +143,7 @@ def _spec(hub: Hub, name: str, body: dict[str, Any]) -> ServiceSpec:
         oauth_no_confirm=body.get("oauth_no_confirm", False),
         oauth_client_allowed_scopes=tuple(scopes))
     try:
-        return spec.completed(hub.urls.base_url)
+        return spec.completed(hub.urls)
     except ServiceError as e:
         raise HubError(400, f"service.{e.field}: {e}") from None
 

@@ -26,8 +26,9 @@ from plugins.rest_api.base import (
 
 
 def shared_server(hub: Hub, server: Server) -> dict[str, Any]:
-    return {"user": {"name": server.user.name}, "name": server.name,
-            "url": server.prefix(hub.urls.base_url), "full_url": None, "ready": server.ready}
+    link = server.link(hub.urls)
+    return {"user": {"name": server.user.name}, "name": server.name, "url": link,
+            "full_url": link if "://" in link else None, "ready": server.ready}
 
 
 def share_model(hub: Hub, share: Share) -> dict[str, Any]:

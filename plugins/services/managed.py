@@ -134,6 +134,7 @@ class ManagedService:
             self.hub, env_keep=DEFAULT_ENV_KEEP, api_token=self.service.api_token or "",
             client_id=spec.oauth_client_id, user=spec.user,
             callback_url=spec.oauth_redirect_uri,
+            public_url=self.service.link(self.hub.urls) if spec.url else "",
             access_scopes=["access:services", f"access:services!service={spec.name}"],
             allowed_scopes=list(spec.oauth_client_allowed_scopes))
         env["JUPYTERHUB_SERVICE_NAME"] = spec.name

@@ -1,12 +1,24 @@
-"""Real infrastructure for end-to-end tests: Unix accounts, the single-user venv, Chromium."""
+"""Real infrastructure for end-to-end tests: Unix accounts, the single-user venv, Chromium,
+and the real JupyterHub 6.1.1.
+
+JupyterHub is installed once into its own venv, ``$KERNELHUB_JUPYTERHUB_VENV`` or
+``.ci-jupyterhub/`` in the repository, and reused by later runs. Without it (no
+network, say) its tests are skipped, except under ``CI=true``.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import singleuser_venv_file, skip_or_fail
+from tests.proxy.conftest import REPO
+
+JUPYTERHUB = "6.1.1"
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent.parent.parent / "test-artifacts"
@@ -55,3 +67,28 @@ def uid_of(pid: int) -> int:
             return int(line.split()[1])
     raise AssertionError(f"no Uid line for process {pid}")
 
+
+@pytest.fixture(scope="session")
+def jupyterhub() -> Path:
+    """The ``jupyterhub`` command of JupyterHub 6.1.1, installed into a cached venv once."""
+    venv = Path(os.environ.get("KERNELHUB_JUPYTERHUB_VENV") or REPO / ".ci-jupyterhub")
+    command = venv / "bin" / "jupyterhub"
+    if installed_version(command) != JUPYTERHUB:
+        steps = ([sys.executable, "-m", "venv", "--clear", str(venv)],
+                 [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                  f"jupyterhub=={JUPYTERHUB}"])
+        for step in steps:
+            try:
+                subprocess.run(step, check=True, capture_output=True, text=True, timeout=900)
+            except (OSError, subprocess.SubprocessError) as e:
+                output = getattr(e, "stderr", "") or ""
+                skip_or_fail(f"cannot install jupyterhub=={JUPYTERHUB} into {venv} "
+                             f"({' '.join(step)}): {e}\n{output[-2000:]}")
+    return command
+
+
+def installed_version(command: Path) -> str | None:
+    if not command.exists():
+        return None
+    done = subprocess.run([str(command), "--version"], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else None

@@ -7,9 +7,7 @@ do. A user logs in through kernel-proxy's public port with JupyterHub's login
 form, starts a server through JupyterHub's REST API, and reaches it through
 kernel-proxy.
 
-JupyterHub is installed once into its own venv, ``$KERNELHUB_JUPYTERHUB_VENV``
-or ``.ci-jupyterhub/`` in the repository, and reused by later runs. Without
-it (no network, say) the test is skipped, except under ``CI=true``.
+JupyterHub comes from the ``jupyterhub`` fixture (tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -25,10 +23,8 @@ import httpx
 import pytest
 
 from kernel.testing.hub import free_port, wait_until
-from tests.conftest import skip_or_fail
 from tests.proxy.conftest import REPO, TOKEN
 
-JUPYTERHUB = "6.1.1"
 PASSWORD = "jupyterhub-test-password"
 
 CONFIG = """\
@@ -49,32 +45,6 @@ c.Spawner.cmd = [{python!r}, "-m", "kernel.testing.mockserver"]
 """
 
 _XSRF_FIELD = re.compile(r'name="_xsrf" value="([^"]+)"')
-
-
-@pytest.fixture(scope="session")
-def jupyterhub() -> Path:
-    """The ``jupyterhub`` command of JupyterHub 6.1.1, installed into a cached venv once."""
-    venv = Path(os.environ.get("KERNELHUB_JUPYTERHUB_VENV") or REPO / ".ci-jupyterhub")
-    command = venv / "bin" / "jupyterhub"
-    if installed_version(command) != JUPYTERHUB:
-        steps = ([sys.executable, "-m", "venv", "--clear", str(venv)],
-                 [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                  f"jupyterhub=={JUPYTERHUB}"])
-        for step in steps:
-            try:
-                subprocess.run(step, check=True, capture_output=True, text=True, timeout=900)
-            except (OSError, subprocess.SubprocessError) as e:
-                output = getattr(e, "stderr", "") or ""
-                skip_or_fail(f"cannot install jupyterhub=={JUPYTERHUB} into {venv} "
-                             f"({' '.join(step)}): {e}\n{output[-2000:]}")
-    return command
-
-
-def installed_version(command: Path) -> str | None:
-    if not command.exists():
-        return None
-    done = subprocess.run([str(command), "--version"], capture_output=True, text=True)
-    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def started(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:

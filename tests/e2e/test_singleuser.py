@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from kernel.testing.hub import running_hub
+from kernel.testing.hub import free_port, running_hub
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import screenshot, uid_of
 from tests.e2e.kernels import execute, start_kernel
@@ -85,6 +85,29 @@ def test_jupyterlab_loads_in_chromium_after_logging_in(hub, unix_user, browser):
     screenshot(page, "jupyterlab-after-login")
     assert page.title().startswith("JupyterLab") or "JupyterLab" in page.content()
     page.close()
+
+
+def test_with_subdomains_jupyterlab_loads_on_the_users_own_host(tmp_path, singleuser_cmd,
+                                                               unix_user, browser):
+    # Chromium resolves every *.localhost name to the loopback address.
+    alice, port = unix_user(), free_port()
+    hub_host, alice_host = f"http://localhost:{port}", f"http://{alice.pw_name}.localhost:{port}"
+    config = sections(singleuser_cmd, hub={"subdomain_host": hub_host})
+    with running_hub(tmp_path / "hub", config, public_port=port):
+        page = browser.new_page()
+        page.goto(f"{hub_host}/hub/login")
+        page.fill("#username", alice.pw_name)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        # Spawn on the hub's host, JupyterLab on alice's, the OAuth login in between.
+        page.wait_for_url(f"{alice_host}/user/{alice.pw_name}/lab**", timeout=90_000)
+        page.wait_for_selector(".jp-Launcher", timeout=120_000)
+        screenshot(page, "jupyterlab-on-its-own-host")
+        # The server's cookies stay on alice's host; the hub's on its own.
+        hosts = {cookie["name"]: cookie["domain"] for cookie in page.context.cookies()}
+        assert hosts["jupyterhub-hub-login"] == "localhost"
+        assert hosts[f"jupyterhub-user-{alice.pw_name}"] == f"{alice.pw_name}.localhost"
+        page.close()
 
 
 def test_a_kernel_runs_code_over_its_websocket_through_the_proxy(hub, unix_user):
