@@ -72,16 +72,24 @@ def test_a_server_runs_as_its_users_unix_account(hub, unix_user):
     assert uid_of(state["pid"]) == alice.pw_uid
 
 
-def test_jupyterlab_loads_in_chromium_after_logging_in(hub, unix_user, browser):
-    alice = unix_user()
+def open_jupyterlab(browser, login_url: str, name: str, lab_url: str):
+    """Log ``name`` in at ``login_url`` in a new Chromium page and wait until JupyterLab,
+    at ``lab_url`` (a glob), has fully loaded; the page."""
     page = browser.new_page()
-    page.goto(f"{hub.url}hub/login")
-    page.fill("#username", alice.pw_name)
+    page.goto(login_url)
+    page.fill("#username", name)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_url(lab_url, timeout=90_000)
+    page.wait_for_selector(".jp-Launcher", timeout=120_000)
+    return page
+
+
+def test_jupyterlab_loads_in_chromium_after_logging_in(hub, unix_user, browser):
+    alice = unix_user()
     # Login -> spawn -> the progress page -> the server -> OAuth -> JupyterLab.
-    page.wait_for_url(f"**/user/{alice.pw_name}/lab**", timeout=90_000)
-    page.wait_for_selector(".jp-Launcher", timeout=120_000)  # fully loaded
+    page = open_jupyterlab(browser, f"{hub.url}hub/login", alice.pw_name,
+                           f"**/user/{alice.pw_name}/lab**")
     screenshot(page, "jupyterlab-after-login")
     assert page.title().startswith("JupyterLab") or "JupyterLab" in page.content()
     page.close()
@@ -94,14 +102,9 @@ def test_with_subdomains_jupyterlab_loads_on_the_users_own_host(tmp_path, single
     hub_host, alice_host = f"http://localhost:{port}", f"http://{alice.pw_name}.localhost:{port}"
     config = sections(singleuser_cmd, hub={"subdomain_host": hub_host})
     with running_hub(tmp_path / "hub", config, public_port=port):
-        page = browser.new_page()
-        page.goto(f"{hub_host}/hub/login")
-        page.fill("#username", alice.pw_name)
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
         # Spawn on the hub's host, JupyterLab on alice's, the OAuth login in between.
-        page.wait_for_url(f"{alice_host}/user/{alice.pw_name}/lab**", timeout=90_000)
-        page.wait_for_selector(".jp-Launcher", timeout=120_000)
+        page = open_jupyterlab(browser, f"{hub_host}/hub/login", alice.pw_name,
+                               f"{alice_host}/user/{alice.pw_name}/lab**")
         screenshot(page, "jupyterlab-on-its-own-host")
         # The server's cookies stay on alice's host; the hub's on its own.
         hosts = {cookie["name"]: cookie["domain"] for cookie in page.context.cookies()}
