@@ -67,6 +67,19 @@ def wait_until(condition: Callable[[], T], timeout: float = 20.0, *, interval: f
     raise AssertionError(message)
 
 
+def stop_process(process: subprocess.Popen[Any], timeout: float = 10.0,
+                 signum: int = signal.SIGTERM) -> int:
+    """Signal ``process`` (SIGTERM), give it ``timeout`` seconds, then kill it; its status."""
+    if process.poll() is None:
+        process.send_signal(signum)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as s:

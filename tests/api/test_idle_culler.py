@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kernel.testing.hub import HubProcess, running_hub
+from kernel.testing.hub import HubProcess, running_hub, stop_process
 from tests.api.helpers import HUB_SECTIONS, api_client, idle_server_is_culled
 from tests.conftest import skip_or_fail
 
@@ -47,12 +47,7 @@ def culler(hub: HubProcess) -> Iterator[subprocess.Popen[bytes]]:
          f"--timeout={IDLE_SECONDS}", "--cull-every=1", "--concurrency=1"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     yield process
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_process(process)
 
 
 def test_the_culler_token_has_exactly_the_documented_scopes(hub):

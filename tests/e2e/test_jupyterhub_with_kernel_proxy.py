@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kernel.testing.hub import free_port, wait_until
+from kernel.testing.hub import free_port, stop_process, wait_until
 from tests.proxy.conftest import REPO, TOKEN
 
 PASSWORD = "jupyterhub-test-password"
@@ -78,12 +78,7 @@ def stack(tmp_path: Path, jupyterhub: Path) -> Iterator[dict[str, str]]:
         yield urls
     finally:
         for process in (hub_process, proxy):
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, timeout=30)
 
 
 def test_a_user_logs_in_and_reaches_their_server_through_kernel_proxy(stack, tmp_path):

@@ -108,7 +108,11 @@ def test_the_servers_path_on_any_other_host_leads_to_the_hub_not_to_the_server(h
 
 def test_the_hub_sends_a_logged_in_user_on_to_their_servers_host(hub, alice):
     client = HubClient(hub, headers={"Host": f"localhost:{hub.public_port}"})
-    client.login("alice")
+    login = client.login("alice")
+    # The session id is for every host under the hub's (servers read it), the login not.
+    cookies = {header.split("=", 1)[0]: header for header in login.headers.get_list("set-cookie")}
+    assert "domain=localhost" in cookies["jupyterhub-session-id"].lower()
+    assert "domain=" not in cookies["jupyterhub-hub-login"].lower()
     answer = client.get("hub/user/alice/tree", follow_redirects=False)
     assert answer.status_code == 302
     assert answer.headers["location"] == \

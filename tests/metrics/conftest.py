@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kernel.testing.hub import free_port, wait_until
+from kernel.testing.hub import free_port, stop_process, wait_until
 from tests.conftest import skip_or_fail
 
 ROOT = Path(__file__).parent.parent.parent
@@ -39,15 +39,6 @@ METRICS_READER = {
 def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
     """The first truthy value of ``condition()``, asked every 0.1 s; fails after ``timeout``."""
     return wait_until(condition, timeout, interval=0.1, what=what)
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 # -- Prometheus -----------------------------------------------------------------------

@@ -38,6 +38,8 @@ import httpx
 import pytest
 import websockets.asyncio.server
 
+from kernel.testing.hub import stop_process
+
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "s3cret-proxy-token"
 KERNEL_PROXY = "kernel-proxy"
@@ -147,14 +149,7 @@ class ProxyProcess:
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 10.0) -> int:
         """Signal the process and return its exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return stop_process(self.process, timeout, signum)
 
 
 ProxyStarter = Callable[..., ProxyProcess]
