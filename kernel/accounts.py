@@ -3,12 +3,14 @@
 What the REST API and the admin page do to a user, with everything that must
 follow: permission caches forgotten, a deleted user's servers stopped and
 sessions ended, a renamed user's servers stopped first (their addresses
-contain the name).
+contain the name). Whoever changes a user's rights can give only scopes they
+hold themselves: ``check_rights`` comes before ``set_rights``.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kernel.auth import username_problem
@@ -17,6 +19,7 @@ from kernel.errors import HubError
 
 if TYPE_CHECKING:
     from kernel.hub import Hub
+    from kernel.scopes import Scopes
     from kernel.users import User
 
 
@@ -78,34 +81,68 @@ async def delete_user(hub: Hub, user: User) -> None:
     hub.emit("user.deleted", user=user.name)
 
 
-async def set_groups(hub: Hub, user: User, names: list[str]) -> None:
-    """Make ``names`` exactly the user's groups (400 for a group that does not exist)."""
-    groups = []
-    for name in names:
-        group = hub.groups.get(name)
-        if group is None:
-            raise HubError(400, f"No such group: {name}")
-        groups.append(group)
+@dataclass
+class Rights:
+    """A change of what a user may do: each field None leaves that part as it is."""
+
+    admin: bool | None = None
+    roles: list[str] | None = None
+    groups: list[str] | None = None
+
+
+def check_rights(hub: Hub, grantor: Scopes, name: str, rights: Rights,
+                 user: User | None = None) -> None:
+    """400 for a role or group that does not exist; 403 unless ``grantor`` holds every
+    scope the change would give the user ``name`` (``user``, or a user still to be made).
+    Call it before changing anything, so that a refused change leaves nothing behind."""
+    roles = hub.permissions.roles
+    unknown = [n for n in rights.roles or [] if n not in roles.roles]
+    if unknown:
+        raise HubError(400, f"No such role: {', '.join(unknown)}")
+    for_tokens = [n for n in rights.roles or [] if n in ("server", "token")]
+    if for_tokens:
+        raise HubError(400, f"The {for_tokens[0]} role is for tokens, not users")
+    missing = [n for n in rights.groups or [] if hub.groups.get(n) is None]
+    if missing:
+        raise HubError(400, f"No such group: {', '.join(missing)}")
+    held_roles = hub.permissions.role_names(user) if user is not None else {"user"}
+    new_roles = [n for n in rights.roles or [] if n not in held_roles]
+    held_groups = user.groups if user is not None else set()
+    hub.permissions.check_grant(
+        grantor, name,
+        admin=(rights.admin is True or "admin" in new_roles) and "admin" not in held_roles,
+        roles=[n for n in new_roles if n != "admin"],
+        groups=[n for n in rights.groups or [] if n not in held_groups])
+
+
+async def set_rights(hub: Hub, user: User, rights: Rights) -> None:
+    """Apply a change that ``check_rights`` allowed."""
+    if rights.admin is not None:
+        await set_admin(hub, user, rights.admin)
+    if rights.groups is not None:
+        await _set_groups(hub, user, rights.groups)
+    if rights.roles is not None:
+        await _set_roles(hub, user, rights.roles)
+
+
+async def _set_groups(hub: Hub, user: User, names: list[str]) -> None:
+    """Make ``names`` (existing groups) exactly the user's groups."""
     for group in [hub.groups.get(n) for n in user.groups - set(names)]:
         if group is not None:
             await hub.groups.remove_members(group, [user])
-    for group in groups:
-        await hub.groups.add_members(group, [user])
+    for name in names:
+        group = hub.groups.get(name)
+        if group is not None:
+            await hub.groups.add_members(group, [user])
     hub.permissions.changed()
 
 
-async def set_roles(hub: Hub, user: User, names: list[str]) -> None:
-    """Make ``names`` exactly the roles assigned to the user (built-in ones are implied)."""
-    roles = hub.permissions.roles
-    unknown = [n for n in names if n not in roles.roles]
-    if unknown:
-        raise HubError(400, f"No such role: {', '.join(unknown)}")
-    for_tokens = [n for n in names if n in ("server", "token")]
-    if for_tokens:
-        raise HubError(400, f"The {for_tokens[0]} role is for tokens, not users")
+async def _set_roles(hub: Hub, user: User, names: list[str]) -> None:
+    """Make ``names`` (assignable roles) exactly the roles assigned to the user; the
+    built-in ``user`` role is implied, and ``admin`` is the admin flag."""
     assignable = [n for n in names if n not in ("user", "admin")]
     await hub.db.run(_replace_user_roles, user.id, assignable)
-    roles.users[user.id] = set(assignable)
+    hub.permissions.roles.users[user.id] = set(assignable)
     if "admin" in names and not user.admin:
         await hub.users.set_admin(user, True)
     hub.permissions.changed()

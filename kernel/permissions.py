@@ -11,8 +11,10 @@ admin service.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from kernel.errors import HubError
 from kernel.roles import RoleAssignments, load_roles
 from kernel.scopes import IDENTIFY_SCOPES, SERVICE_IDENTIFY_SCOPES, Owner, Scopes
 
@@ -111,6 +113,39 @@ class Permissions:
             if set(covered.as_list()) != set(wanted.as_list()):
                 missing.append(scope)
         return missing
+
+    def role_scopes(self, name: str) -> list[str]:
+        """The scopes of the role ``name`` (none for a role that does not exist)."""
+        role = self.roles.roles.get(name)
+        return list(role.scopes) if role is not None else []
+
+    def group_scopes(self, name: str) -> list[str]:
+        """What membership of the group ``name`` gives: its roles' scopes and the servers
+        shared with it."""
+        group = self.hub.groups.get(name)
+        if group is None:
+            return []
+        return [*self.roles.scopes_of(self.roles.groups.get(group.id, set())),
+                *(scope for share in self.hub.shares.with_group(name)
+                  for scope in share.scopes)]
+
+    def check_grant(self, grantor: Scopes, user_name: str, *, admin: bool = False,
+                    roles: Iterable[str] = (), groups: Iterable[str] = ()) -> None:
+        """403 unless ``grantor`` holds every scope that the user ``user_name`` would gain
+        from the admin flag, the ``roles`` and the ``groups`` (each newly given).
+
+        Nobody hands out more than they hold, whichever way: without this rule a
+        holder of ``admin:users`` would make themselves admin through ``roles``.
+        """
+        granted = [*(self.role_scopes("admin") if admin else ()),
+                   *(scope for role in roles for scope in self.role_scopes(role)),
+                   *(scope for group in groups for scope in self.group_scopes(group))]
+        missing = self.not_held(grantor, granted, Owner(user=user_name))
+        if missing:
+            given = [*(["admin"] if admin else []), *(f"role {r}" for r in roles),
+                     *(f"group {g}" for g in groups)]
+            raise HubError(403, f"Cannot give {user_name} {', '.join(given)}: that grants "
+                                f"{', '.join(sorted(set(missing)))}, which you do not hold")
 
     def is_admin(self, identity: Identity) -> bool:
         """An admin user, or a service holding the admin role (who may make admins)."""

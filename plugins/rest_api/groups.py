@@ -140,10 +140,15 @@ async def add_members(request: Request) -> Response:
     hub = hub_of(request)
     identity = await caller(request)
     name = request.path_params["name"]
-    authorize(request, identity, "groups", group=name)
+    scopes = authorize(request, identity, "groups", group=name)
     group = _group(hub, name)
     body = await json_object(request, allowed={"users"}, required=True)
-    await hub.groups.add_members(group, _users(hub, body, required=True))
+    users = _users(hub, body, required=True)
+    for user in users:
+        if group.name not in user.groups:
+            # Membership gives the group's roles and shares: only to those who hold them.
+            hub.permissions.check_grant(scopes, user.name, groups=[group.name])
+    await hub.groups.add_members(group, users)
     hub.permissions.changed()
     return JSONResponse(group_model(hub, group))
 

@@ -14,7 +14,6 @@ from starlette.routing import Route
 
 from kernel.errors import HubError
 from kernel.hub import Hub
-from kernel.roles import ADMIN_SCOPES
 from kernel.scopes import Owner, Scopes
 from kernel.security.tokens import provided_token_rounds
 from kernel.services import Service, ServiceError, ServiceSpec
@@ -150,7 +149,8 @@ def _spec(hub: Hub, name: str, body: dict[str, Any]) -> ServiceSpec:
 
 def _check_grants(hub: Hub, identity: Identity, spec: ServiceSpec) -> None:
     """400 when the service would get scopes its creator does not hold."""
-    requested = [*(ADMIN_SCOPES if spec.admin else ()), *spec.oauth_client_allowed_scopes]
+    requested = [*(hub.permissions.role_scopes("admin") if spec.admin else ()),
+                 *spec.oauth_client_allowed_scopes]
     owner = (Owner(user=identity.name) if identity.user is not None
              else Owner(service=identity.name))
     missing = hub.permissions.not_held(hub.permissions.scopes(identity), requested, owner)

@@ -13,7 +13,7 @@ from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.scopes import Scopes
 from kernel.users import User
-from kernel.web.identity import Identity, hub_of
+from kernel.web.identity import hub_of
 from plugins.rest_api.base import (
     Page,
     authorize,
@@ -101,25 +101,35 @@ def _sorted(users: list[User], sort: str) -> list[User]:
 async def create_users(request: Request) -> Response:
     identity = await caller(request)
     hub = hub_of(request)
-    authorize(request, identity, "admin:users")
+    scopes = authorize(request, identity, "admin:users")
     body = await json_object(request, allowed={"usernames", "admin"}, required=True)
     names = body.get("usernames")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise HubError(400, "usernames must be a non-empty list of names")
-    admin = expect(body, "admin", bool, "true or false") if "admin" in body else False
-    _check_may_grant_admin(hub, identity, admin)
+    rights = _rights(body)
     new = [n for n in dict.fromkeys(names) if n not in hub.users]
     for name in new:
         accounts.check_new_name(hub, name)
+        accounts.check_rights(hub, scopes, name, rights)
     if not new:
         raise HubError(409, f"All {len(names)} users already exist")
-    created = [await accounts.create_user(hub, name, admin=admin) for name in new]
+    created = [await accounts.create_user(hub, name, admin=bool(rights.admin))
+               for name in new]
     return JSONResponse([user_model(hub, u) for u in created], status_code=201)
 
 
-def _check_may_grant_admin(hub: Hub, identity: Identity, admin: bool) -> None:
-    if admin and not hub.permissions.is_admin(identity):
-        raise HubError(403, "Only admins may create or promote admins")
+def _rights(body: dict[str, Any]) -> accounts.Rights:
+    """The admin flag, roles and groups a request body asks for (400 for wrong types)."""
+    rights = accounts.Rights()
+    if "admin" in body:
+        rights.admin = expect(body, "admin", bool, "true or false")
+    for key in ("roles", "groups"):
+        if key in body:
+            names = body[key]
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise HubError(400, f"{key} must be a list of {key[:-1]} names")
+            setattr(rights, key, names)
+    return rights
 
 
 async def get_user(request: Request) -> Response:
@@ -138,12 +148,14 @@ async def create_user(request: Request) -> Response:
     identity = await caller(request)
     hub = hub_of(request)
     name = request.path_params["name"]
-    authorize(request, identity, "admin:users", user=name)
+    scopes = authorize(request, identity, "admin:users", user=name)
     body = await json_object(request, allowed={"admin", "groups", "roles", "auth_state"})
-    admin = expect(body, "admin", bool, "true or false") if "admin" in body else False
-    _check_may_grant_admin(hub, identity, admin)
-    user = await accounts.create_user(hub, name, admin=admin)
-    await _apply_changes(hub, user, body)
+    _refuse_auth_state(body)
+    rights = _rights(body)
+    accounts.check_new_name(hub, name)
+    accounts.check_rights(hub, scopes, name, rights)
+    user = await accounts.create_user(hub, name, admin=bool(rights.admin))
+    await accounts.set_rights(hub, user, rights)
     return JSONResponse(user_model(hub, user), status_code=201)
 
 
@@ -151,33 +163,23 @@ async def change_user(request: Request) -> Response:
     identity = await caller(request)
     hub = hub_of(request)
     name = request.path_params["name"]
-    authorize(request, identity, "admin:users", user=name)
+    scopes = authorize(request, identity, "admin:users", user=name)
     user = target_user(hub, name)
     body = await json_object(request, allowed={"name", "admin", "groups", "roles",
                                                "auth_state"}, required=True)
     if user.admin and not hub.permissions.is_admin(identity):
         raise HubError(403, "Only admins may change admins")
-    if "admin" in body:
-        _check_may_grant_admin(hub, identity, expect(body, "admin", bool, "true or false"))
-    if "name" in body and body["name"] != user.name:
-        await accounts.rename_user(hub, user, expect(body, "name", str, "a string"))
-    await _apply_changes(hub, user, body)
+    _refuse_auth_state(body)
+    rights = _rights(body)
+    new_name = expect(body, "name", str, "a string") if "name" in body else user.name
+    accounts.check_rights(hub, scopes, user.name, rights, user)
+    if new_name != user.name:
+        await accounts.rename_user(hub, user, new_name)
+    await accounts.set_rights(hub, user, rights)
     return JSONResponse(user_model(hub, user))
 
 
-async def _apply_changes(hub: Hub, user: User, body: dict[str, Any]) -> None:
-    if "admin" in body:
-        await accounts.set_admin(hub, user, body["admin"])
-    if "groups" in body:
-        groups = body["groups"]
-        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-            raise HubError(400, "groups must be a list of group names")
-        await accounts.set_groups(hub, user, groups)
-    if "roles" in body:
-        roles = body["roles"]
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise HubError(400, "roles must be a list of role names")
-        await accounts.set_roles(hub, user, roles)
+def _refuse_auth_state(body: dict[str, Any]) -> None:
     if "auth_state" in body:
         raise HubError(400, "auth_state is not stored by this version of kernelhub")
 
