@@ -20,7 +20,7 @@ from kernel.errors import HubError
 if TYPE_CHECKING:
     from kernel.hub import Hub
     from kernel.scopes import Scopes
-    from kernel.users import User
+    from kernel.users import Server, User
 
 
 def check_new_name(hub: Hub, name: object) -> str:
@@ -60,8 +60,24 @@ async def rename_user(hub: Hub, user: User, new_name: str) -> None:
     old = user.name
     await hub.users.rename(user, new_name)
     hub.groups.rename_user(old, new_name, user.groups)
-    hub.permissions.changed()
+    await _grants_follow_rename(hub, old, new_name)
     hub.emit("user.renamed", user=new_name, old=old)
+
+
+async def rename_server(hub: Hub, server: Server, new_name: str) -> None:
+    """Rename a stopped named server (the caller has checked the name is valid and free)."""
+    old = server.full_name
+    await hub.users.rename_server(server, new_name)
+    await _grants_follow_rename(hub, old, server.full_name)
+
+
+async def _grants_follow_rename(hub: Hub, old: str, new: str) -> None:
+    """Shares, share codes and tokens aimed at a renamed user or server keep aiming at it,
+    and nothing aimed at it passes to whoever takes the old name next. (Roles come from
+    hub.ini, which names their holders and filters: they follow the file.)"""
+    await hub.shares.follow_rename(old, new)
+    await hub.tokens.follow_rename(old, new)
+    hub.permissions.changed()
 
 
 async def delete_user(hub: Hub, user: User) -> None:

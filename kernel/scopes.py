@@ -229,6 +229,29 @@ class Scopes:
         return f"Scopes({self.as_list()})"
 
 
+def follow_rename(scopes: Iterable[str], old: str, new: str) -> list[str]:
+    """``scopes`` with their filters on a renamed user or server following the new name.
+
+    For a user (``old`` and ``new`` without a slash) that is its ``!user=`` filters and
+    the ``!server=`` filters of its servers; for a server (``user/name``), its
+    ``!server=`` filters. Without this, a grant on ``alice`` would pass to the next
+    person who takes the name.
+    """
+    renamed = []
+    for scope in scopes:
+        base, _, rest = scope.partition("!")
+        kind, _, value = rest.partition("=")
+        if "/" in old:
+            if kind == "server" and value == old:
+                value = new
+        elif kind == "user" and value == old:
+            value = new
+        elif kind == "server" and value.partition("/")[0] == old:
+            value = f"{new}/{value.partition('/')[2]}"
+        renamed.append(f"{base}!{kind}={value}" if value and rest else scope)
+    return renamed
+
+
 def _fill(kind: str, owner: Owner) -> Filter:
     value = {"user": owner.user, "server": owner.server, "service": owner.service}.get(kind)
     return (kind, value) if value else None

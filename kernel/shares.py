@@ -19,7 +19,7 @@ import peewee as pw
 from kernel.db import models as orm
 from kernel.db.fields import utcnow
 from kernel.errors import HubError
-from kernel.scopes import ScopeError, parse
+from kernel.scopes import ScopeError, follow_rename, parse
 from kernel.security.tokens import digest_code
 
 if TYPE_CHECKING:
@@ -81,8 +81,14 @@ class ShareRegistry:
                                                 row["scopes"], row["created_at"])
 
     def scopes_for(self, user_id: int, groups: set[str]) -> list[str]:
-        """The scopes shares give a user, directly or through their groups."""
-        return [scope for share in self._shares.values()
+        """The scopes shares give a user, directly or through their groups.
+
+        Each is aimed at its server by the server's name now, not by the text stored
+        with the share: a share follows its server through renames, and never passes
+        to a new server that takes the old name.
+        """
+        return [f"{scope.partition('!')[0]}!server={share.server.full_name}"
+                for share in self._shares.values()
                 if share.user_id == user_id or share.group_name in groups
                 for scope in share.scopes]
 
@@ -144,6 +150,20 @@ class ShareRegistry:
     def forget_group(self, group: str) -> None:
         for share in [s for s in self._shares.values() if s.group_name == group]:
             del self._shares[share.id]
+
+    async def follow_rename(self, old: str, new: str) -> None:
+        """Rewrite the shares and share codes of a renamed user or server (``old`` and
+        ``new`` as ``kernel.scopes.follow_rename`` takes them), as JupyterHub does."""
+        for share in self._shares.values():
+            share.scopes = follow_rename(share.scopes, old, new)
+
+        def rewrite() -> None:
+            for table in (orm.Share, orm.ShareCode):
+                for row in table.select(table.id, table.scopes):
+                    scopes = follow_rename(row.scopes, old, new)
+                    if scopes != row.scopes:
+                        table.update(scopes=scopes).where(table.id == row.id).execute()
+        await self.db.run(rewrite)
 
     async def _save(self, share: Share) -> None:
         await self.db.run(orm.Share.update(scopes=share.scopes)

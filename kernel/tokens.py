@@ -18,6 +18,7 @@ import peewee as pw
 
 from kernel.db import models as orm
 from kernel.db.fields import utcnow
+from kernel.scopes import follow_rename
 from kernel.security.tokens import (
     GENERATED_ROUNDS,
     check_token,
@@ -158,6 +159,26 @@ class TokenStore:
             for name, value in (("user_id", user_id), ("server_id", server_id),
                                 ("session_id", session_id),
                                 ("oauth_client_id", oauth_client_id))))
+
+    async def follow_rename(self, old: str, new: str) -> None:
+        """Rewrite tokens' scopes filtered on a renamed user or server (``old`` and ``new``
+        as ``kernel.scopes.follow_rename`` takes them), so that they keep naming it."""
+        def rewrite() -> bool:
+            changed = False
+            # Only scopes with an explicit filter (`!user=alice`) can change. The pattern is a
+            # constant: a name would need escaping for LIKE and for JSON both. (ILIKE because
+            # peewee makes LIKE a case-sensitive GLOB on SQLite.)
+            with_filter = pw.Value("%=%", converter=False)
+            for row in orm.APIToken.select(orm.APIToken.id, orm.APIToken.scopes).where(
+                    pw.Expression(orm.APIToken.scopes, pw.OP.ILIKE, with_filter)):
+                scopes = follow_rename(row.scopes, old, new)
+                if scopes != row.scopes:
+                    orm.APIToken.update(scopes=scopes).where(
+                        orm.APIToken.id == row.id).execute()
+                    changed = True
+            return changed
+        if await self.db.run(rewrite):
+            self._cache.clear()  # renames are rare; the cache refills as tokens are used
 
     def _remember(self, key: str, info: TokenInfo | None) -> None:
         self._cache[key] = info

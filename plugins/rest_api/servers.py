@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from kernel import accounts
 from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.users import Server, User
@@ -177,7 +178,7 @@ async def change_server(request: Request) -> Response:
             raise HubError(409, f"{user_name} already has a server named {new_name}")
         if not SERVER_NAME.fullmatch(new_name):
             raise HubError(400, f"Invalid server_name {new_name!r}")
-        await hub.users.rename_server(server, new_name)
+        await accounts.rename_server(hub, server, new_name)
     if "display_name" in body:
         server.display_name = _display_name(body)
     if "user_options" in body:

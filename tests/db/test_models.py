@@ -136,6 +136,23 @@ def test_a_revoked_token_stops_working_at_once(database):
     assert asyncio.run(scenario()) is None
 
 
+def test_token_scopes_follow_a_renamed_user_on_every_database(database):
+    database.call(schema.initialize, database.peewee)
+    tokens = TokenStore(database)
+    name = 'ann"%_\\x'  # quotes, LIKE's wildcards and a backslash: no pattern is built from it
+
+    async def scenario():
+        user = await database.run(orm.User.create, name="ta")
+        token, _ = await tokens.issue(user_id=user.id, scopes=[
+            f"read:users!user={name}", f"access:servers!server={name}/", "read:hub"])
+        assert (await tokens.find(token)).scopes[0] == f"read:users!user={name}"  # cached
+        await tokens.follow_rename(name, "ann-old")
+        return await tokens.find(token)
+
+    assert asyncio.run(scenario()).scopes == (
+        "read:users!user=ann-old", "access:servers!server=ann-old/", "read:hub")
+
+
 def test_a_jupyterhub_database_is_refused_with_advice(database):
     database.call(database.peewee.execute_sql,
                   "CREATE TABLE alembic_version (version_num VARCHAR(32))")
