@@ -13,7 +13,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kernel.auth import username_problem
+from kernel.auth import normalize_username, username_problem
 from kernel.db import models as orm
 from kernel.errors import HubError
 
@@ -23,10 +23,14 @@ if TYPE_CHECKING:
     from kernel.users import Server, User
 
 
-def check_new_name(hub: Hub, name: object) -> str:
-    """A valid, unused user name, or 400/409."""
+def new_name(hub: Hub, name: object) -> str:
+    """``name`` normalised as a login normalises it (``Bob`` is ``bob``), valid and unused;
+    or 400, or 409 when it stands for someone who exists."""
     if not isinstance(name, str):
         raise HubError(400, "A user name must be a string")
+    if name != name.strip():  # a login forgives a stray space; the API is told exactly
+        raise HubError(400, f"Invalid user name {name!r}: it has surrounding spaces")
+    name = normalize_username(hub, name)
     problem = username_problem(hub, name)
     if problem:
         shown = name if len(name) <= 40 else name[:40] + "..."
@@ -37,7 +41,7 @@ def check_new_name(hub: Hub, name: object) -> str:
 
 
 async def create_user(hub: Hub, name: str, *, admin: bool = False) -> User:
-    check_new_name(hub, name)
+    """Create the user ``name`` (normalised and checked by ``new_name`` first)."""
     user = await hub.users.add(name, admin=admin)
     hub.permissions.changed()
     hub.emit("user.created", user=name, admin=admin)
@@ -50,18 +54,25 @@ async def set_admin(hub: Hub, user: User, admin: bool) -> None:
         hub.permissions.changed()
 
 
-async def rename_user(hub: Hub, user: User, new_name: str) -> None:
-    if new_name in hub.users:
+async def rename_user(hub: Hub, user: User, name: str) -> None:
+    """Rename the user to ``name``, normalised as a login normalises it (a name that
+    stands for the user's own is no change)."""
+    if normalize_username(hub, name) == user.name:
+        return
+    try:
+        name = new_name(hub, name)
+    except HubError as e:
+        if e.status != 409:
+            raise
         # 400, not 409, as JupyterHub answers a rename onto a taken name.
-        raise HubError(400, f"User {new_name} already exists, username must be unique")
-    check_new_name(hub, new_name)
+        raise HubError(400, f"{e.message}, username must be unique") from None
     if any(s.active for s in user.servers.values()):
         raise HubError(400, f"{user.name} has running servers; stop them before renaming")
     old = user.name
-    await hub.users.rename(user, new_name)
-    hub.groups.rename_user(old, new_name, user.groups)
-    await _grants_follow_rename(hub, old, new_name)
-    hub.emit("user.renamed", user=new_name, old=old)
+    await hub.users.rename(user, name)
+    hub.groups.rename_user(old, name, user.groups)
+    await _grants_follow_rename(hub, old, name)
+    hub.emit("user.renamed", user=name, old=old)
 
 
 async def rename_server(hub: Hub, server: Server, new_name: str) -> None:

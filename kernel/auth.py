@@ -1,7 +1,7 @@
 """Logging in: the authenticator plugin's answer, then the rules every authenticator shares.
 
 The ``authenticate`` hook says who the person is; the kernel then normalises
-the name (lower case, ``[auth] username_map``), checks it is a valid user
+the name (NFKC, lower case, ``[auth] username_map``), checks it is a valid user
 name, applies ``blocked_users``, ``allowed_users``/``allow_all``/
 ``allow_existing_users`` and ``admin_users``, and creates the user if new,
 as JupyterHub's ``Authenticator.get_authenticated_user`` does.
@@ -68,7 +68,9 @@ class AuthResult:
 
 
 def normalize_username(hub: Hub, name: str) -> str:
-    name = unicodedata.normalize("NFC", name).strip().lower()
+    """The name a login, a new user or a rename stands for: NFKC (full-width letters are
+    plain ones), lower case (as JupyterHub), then ``[auth] username_map``."""
+    name = unicodedata.normalize("NFKC", name).strip().lower()
     return hub.config.auth.username_map.get(name, name)
 
 
@@ -82,10 +84,22 @@ def username_problem(hub: Hub, name: str) -> str | None:
         return "a user name cannot contain '/' or be only dots"
     if name != name.strip() or any(unicodedata.category(c).startswith("C") for c in name):
         return "a user name cannot contain control characters or surrounding spaces"
+    if len(_LOOKALIKE_SCRIPTS & {_script(c) for c in name}) > 1:
+        return ("a user name cannot mix Latin, Greek and Cyrillic letters, which look alike "
+                "(bob with a Cyrillic o, U+043E, would pass for bob)")
     pattern = hub.config.auth.username_pattern
     if pattern and not re.fullmatch(pattern, name):
         return f"the user name does not match [auth] username_pattern ({pattern})"
     return None
+
+
+#: Scripts whose letters pass for each other's: a name may use one of them, not several.
+_LOOKALIKE_SCRIPTS = {"LATIN", "GREEK", "CYRILLIC"}
+
+
+def _script(char: str) -> str:
+    """The script of a letter, from its Unicode name ("CYRILLIC SMALL LETTER O")."""
+    return unicodedata.name(char, "").split(" ", 1)[0] if char.isalpha() else ""
 
 
 def is_allowed(hub: Hub, name: str, result: AuthResult) -> bool:

@@ -107,9 +107,15 @@ async def create_users(request: Request) -> Response:
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise HubError(400, "usernames must be a non-empty list of names")
     rights = _rights(body)
-    new = [n for n in dict.fromkeys(names) if n not in hub.users]
+    new = []
+    for name in names:
+        try:
+            new.append(accounts.new_name(hub, name))
+        except HubError as e:
+            if e.status != 409:  # existing users are left out, as in JupyterHub
+                raise
+    new = list(dict.fromkeys(new))
     for name in new:
-        accounts.check_new_name(hub, name)
         accounts.check_rights(hub, scopes, name, rights)
     if not new:
         raise HubError(409, f"All {len(names)} users already exist")
@@ -147,12 +153,11 @@ async def get_user(request: Request) -> Response:
 async def create_user(request: Request) -> Response:
     identity = await caller(request)
     hub = hub_of(request)
-    name = request.path_params["name"]
+    name = accounts.new_name(hub, request.path_params["name"])
     scopes = authorize(request, identity, "admin:users", user=name)
     body = await json_object(request, allowed={"admin", "groups", "roles", "auth_state"})
     _refuse_auth_state(body)
     rights = _rights(body)
-    accounts.check_new_name(hub, name)
     accounts.check_rights(hub, scopes, name, rights)
     user = await accounts.create_user(hub, name, admin=bool(rights.admin))
     await accounts.set_rights(hub, user, rights)
@@ -171,10 +176,9 @@ async def change_user(request: Request) -> Response:
         raise HubError(403, "Only admins may change admins")
     _refuse_auth_state(body)
     rights = _rights(body)
-    new_name = expect(body, "name", str, "a string") if "name" in body else user.name
     accounts.check_rights(hub, scopes, user.name, rights, user)
-    if new_name != user.name:
-        await accounts.rename_user(hub, user, new_name)
+    if "name" in body:
+        await accounts.rename_user(hub, user, expect(body, "name", str, "a string"))
     await accounts.set_rights(hub, user, rights)
     return JSONResponse(user_model(hub, user))
 

@@ -11,18 +11,17 @@ rule is not "only admins": a caller who holds what a role gives may give it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from kernel.testing.hub import HubProcess, running_hub
+from kernel.testing.hub import HubProcess
 from tests.api.helpers import ADMIN_TOKEN, api_client, new_group, new_token, new_user, unique
 
 SERVICE_TOKEN = "usersvc-token-0123456789"
 
-SECTIONS = {
+HUB_SECTIONS = {
     # admin_access: the admin role then holds `shares`, which the share test needs.
     "hub": {"allow_named_servers": "true", "admin_access": "true"},
     "hub.api_tokens": {ADMIN_TOKEN: "admin"},
@@ -62,18 +61,6 @@ CALLERS = {"eve": True, "eve with admin:users only": True, "service usersvc": Fa
            "admin with admin:users only": False, "gina": True}
 ATTEMPTS = [(caller, target) for caller, as_target in CALLERS.items()
             for target in ("another user", "the caller") if as_target or target != "the caller"]
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    with running_hub(tmp_path_factory.mktemp("hub"), SECTIONS) as hub:
-        yield hub
-
-
-@pytest.fixture(scope="module")
-def api(hub: HubProcess) -> Iterator[httpx.Client]:
-    with api_client(hub) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -9,26 +9,10 @@ said ``server=alice/``. JupyterHub 6.1.1 rewrites the share to the new name.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import urlencode
 
-import httpx
-import pytest
-
-from kernel.testing.hub import HubProcess, running_hub
-from tests.api.helpers import HUB_SECTIONS, api_client, new_token, new_user, start_server
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    with running_hub(tmp_path_factory.mktemp("hub"), HUB_SECTIONS) as hub:
-        yield hub
-
-
-@pytest.fixture(scope="module")
-def api(hub: HubProcess) -> Iterator[httpx.Client]:
-    with api_client(hub) as client:
-        yield client
+from kernel.testing.hub import HubProcess
+from tests.api.helpers import api_client, new_token, new_user, start_server
 
 
 def _scopes(hub: HubProcess, token: str) -> set[str]:
