@@ -9,11 +9,14 @@ PostgreSQL and MySQL. The event loop never waits on a database round trip.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -44,6 +47,11 @@ def redact(url: str) -> str:
     return url
 
 
+def in_memory(database: str) -> bool:
+    """Whether a SQLite database name is an in-memory database (no file)."""
+    return database in ("", ":memory:") or database.startswith("file::memory:")
+
+
 def open_database(url: str, kwargs: dict[str, Any] | None = None) -> pw.Database:
     """A peewee database for ``url``, tuned per engine; not yet connected."""
     for suffix in _DRIVER_SUFFIXES:
@@ -69,6 +77,29 @@ def open_database(url: str, kwargs: dict[str, Any] | None = None) -> pw.Database
     return db
 
 
+#: What SQLite keeps beside the database file: the WAL and its index.
+_SQLITE_COMPANIONS = ("", "-wal", "-shm")
+
+
+def keep_owner_only(path: Path) -> None:
+    """Make the SQLite file ``path`` readable by its owner alone, creating it so if new.
+
+    The file holds login session ids and users' details; SQLite creates the WAL and
+    its index with the database file's permissions, so this covers them too. Files
+    of an older hub that others could read are tightened, and the log says so.
+    """
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for suffix in _SQLITE_COMPANIONS:
+        file = path.with_name(path.name + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            mode = file.stat().st_mode & 0o777
+            if mode & 0o077:
+                file.chmod(mode & 0o700)
+                log.warning("%s could be read by others (mode %o); it is now %o", file, mode,
+                            mode & 0o700)
+
+
 class Database:
     """The hub's database: bound models and a thread pool for queries."""
 
@@ -77,6 +108,8 @@ class Database:
         self.url = url
         self.peewee = open_database(url, kwargs)
         self.is_sqlite = isinstance(self.peewee, pw.SqliteDatabase)
+        if self.is_sqlite and not in_memory(self.peewee.database):
+            keep_owner_only(Path(self.peewee.database))
         self.peewee.bind(MODELS, bind_refs=False, bind_backrefs=False)
         self._workers = 1 if self.is_sqlite else 4
         self._executor = ThreadPoolExecutor(max_workers=self._workers,

@@ -18,6 +18,7 @@ from pathlib import Path
 import peewee as pw
 
 from kernel.db import models as orm
+from kernel.db.database import in_memory, keep_owner_only
 from kernel.db.migrations import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger("kernelhub.db")
@@ -105,12 +106,12 @@ def reset(db: pw.Database) -> None:
 
 def backup_sqlite(db: pw.SqliteDatabase) -> Path | None:
     """Copy the SQLite file to ``FILE.<timestamp>.bak`` (consistent even with WAL)."""
-    if db.database in ("", ":memory:") or db.database.startswith("file::memory:"):
+    if in_memory(db.database):
         return None
     source = Path(db.database)
     stamp = datetime.now().strftime("%Y-%m-%d-%H%M%S")
     target = source.with_name(f"{source.name}.{stamp}.bak")
+    keep_owner_only(target)  # a copy of the database is as secret as the database
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)
-    target.chmod(source.stat().st_mode & 0o777)
     return target
