@@ -243,7 +243,8 @@ def contract_env(hub: Hub, *, env_keep: list[str], api_token: str, client_id: st
         "JUPYTERHUB_OAUTH_ACCESS_SCOPES": json.dumps(access_scopes),
         "JUPYTERHUB_OAUTH_SCOPES": json.dumps(access_scopes),
         "JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES": json.dumps(allowed_scopes),
-        "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED": "0",
+        "JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED": str(int(
+            hub.config.hub.cookie_host_prefix_enabled)),
         # A full URL only when it is on a host of its own, as in JupyterHub.
         "JUPYTERHUB_PUBLIC_URL": public_url if "://" in public_url else "",
         "JUPYTERHUB_PUBLIC_HUB_URL": "",

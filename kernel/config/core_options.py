@@ -133,6 +133,11 @@ def _declare_security(o: OptionRegistry) -> None:
           "refused when other users can read it.")
     o.add("hub", "cookie_max_age_days", Number(minimum=0), 14.0,
           "Days a login stays valid.")
+    o.add("hub", "cookie_host_prefix_enabled", Boolean(), False,
+          "Name the login cookies `__Host-...` (on path `/`, Secure, never for another host) "
+          "and keep the session-id cookie off users' subdomains, so that a user's server on "
+          "a subdomain cannot set or read the hub's cookies (cookie tossing). Needs https "
+          "in front of the hub, and is meant for subdomain_host (as in JupyterHub 4.1+).")
     o.add("hub", "api_tokens", Table(), {},
           "API tokens to load at start-up, `token = username` per line. Prefer services.")
     o.add("hub", "trust_user_provided_tokens", Boolean(), False,

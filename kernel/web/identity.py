@@ -110,12 +110,26 @@ async def _identify(conn: HTTPConnection) -> Identity | None:
     return None
 
 
+def login_cookie(hub: Hub) -> str:
+    """The login cookie's name: ``__Host-`` first with ``cookie_host_prefix_enabled``."""
+    return ("__Host-" if hub.config.hub.cookie_host_prefix_enabled else "") + LOGIN_COOKIE
+
+
+def session_cookie_domain(hub: Hub) -> str | None:
+    """Where the session-id cookie goes: with subdomains, to every user's host too
+    (JupyterHub's servers tie their cached logins to it), unless __Host- cookies keep
+    the hub's cookies to the hub's own host."""
+    if hub.config.hub.cookie_host_prefix_enabled:
+        return None
+    return hub.urls.domain or None
+
+
 def login_session(conn: HTTPConnection) -> str | None:
     """The live login session the request's login cookie names, or None."""
-    cookie = conn.cookies.get(LOGIN_COOKIE)
+    hub = hub_of(conn)
+    cookie = conn.cookies.get(login_cookie(hub))
     if not cookie:
         return None
-    hub = hub_of(conn)
     session_id = hub.signer.session_from_login(cookie)
     if session_id is None or hub.sessions.user_id(session_id) is None:
         return None
@@ -196,12 +210,10 @@ async def start_session(request: Request, user: User, next_url: str) -> Response
                                    reason="login", path=next_url)
     response = RedirectResponse(target, status_code=302)
     max_age = hub.config.hub.cookie_max_age_days * 86400
-    set_hub_cookie(request, response, LOGIN_COOKIE, hub.signer.login_value(session_id),
+    set_hub_cookie(request, response, login_cookie(hub), hub.signer.login_value(session_id),
                    max_age=max_age)
-    # With subdomains, servers on their own hosts see it too (JupyterHub's servers tie
-    # their cached logins to it).
     set_hub_cookie(request, response, SESSION_COOKIE, session_id, path=hub.urls.base_url,
-                   domain=hub.urls.domain or None)
+                   domain=session_cookie_domain(hub))
     # A new XSRF token for the new session: the one from before the login is no good.
     set_hub_cookie(request, response, XSRF_COOKIE, hub.signer.new_xsrf(session_id))
     return response
@@ -211,12 +223,15 @@ def set_hub_cookie(request: Request, response: Response, name: str, value: str, 
                    path: str | None = None, max_age: float | None = None,
                    domain: str | None = None) -> None:
     """Set a hub cookie: HttpOnly, SameSite=Lax, Secure over https, under the hub prefix,
-    for the hub's host only unless ``domain`` says otherwise."""
+    for the hub's host only unless ``domain`` says otherwise. A ``__Host-`` cookie is
+    always Secure, on ``/`` and for this host, as browsers require of the prefix."""
     hub = hub_of(request)
+    host_only = name.startswith("__Host-")
     response.set_cookie(
-        name, value, path=path or hub.urls.hub_prefix,
+        name, value, path="/" if host_only else path or hub.urls.hub_prefix,
         max_age=int(max_age) if max_age is not None else None,
-        domain=domain, httponly=True, samesite="lax", secure=_is_https(request),
+        domain=None if host_only else domain, httponly=True, samesite="lax",
+        secure=host_only or _is_https(request),
     )
 
 

@@ -22,12 +22,13 @@ from kernel.hub import Hub
 from kernel.security.next_url import safe_next_url
 from kernel.stash import StashKey
 from kernel.web.identity import (
-    LOGIN_COOKIE,
     SESSION_COOKIE,
     XSRF_COOKIE,
     check_xsrf,
     hub_of,
     identify,
+    login_cookie,
+    session_cookie_domain,
     start_session,
 )
 from plugins.pages.base import render
@@ -144,10 +145,14 @@ async def logout(request: Request) -> Response:
         response: Response = render(request, "logout.html")
     else:
         response = RedirectResponse(f"{hub.urls.hub_prefix}login", status_code=302)
-    for name, path, domain in ((LOGIN_COOKIE, hub.urls.hub_prefix, None),
-                               (XSRF_COOKIE, hub.urls.hub_prefix, None),
-                               (SESSION_COOKIE, hub.urls.base_url, hub.urls.domain or None)):
-        response.delete_cookie(name, path=path, domain=domain)
+    prefixed = hub.config.hub.cookie_host_prefix_enabled
+    for name, path, domain in (
+            (login_cookie(hub), "/" if prefixed else hub.urls.hub_prefix, None),
+            (XSRF_COOKIE, hub.urls.hub_prefix, None),
+            (SESSION_COOKIE, hub.urls.base_url, session_cookie_domain(hub))):
+        # A __Host- cookie is only replaced by one that is Secure too.
+        response.delete_cookie(name, path=path, domain=domain,
+                               secure=name.startswith("__Host-"))
     return response
 
 
