@@ -121,7 +121,9 @@ async def login(hub: Hub, request: Request, data: dict[str, str]) -> User | None
     address make it wait (see kernel.security.throttle), and whatever
     HubError a ``post_auth`` plugin raises to refuse someone.
     """
-    attempted = data.get("username", "")
+    # Counted under the name this login would be for: "CaRoL" is carol, and must not
+    # get a fresh allowance of guesses of its own.
+    attempted = normalize_username(hub, data.get("username", ""))
     client = hub.client_address(request)
     wait = hub.login_throttle.retry_after(attempted, client)
     if wait > 0:

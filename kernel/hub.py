@@ -50,7 +50,7 @@ from kernel.tls import InternalTLS
 from kernel.tokens import TokenStore
 from kernel.urls import hub_urls
 from kernel.users import Server, UserRegistry
-from kernel.web.client_address import client_address, trusted_networks
+from kernel.web.client_address import ProxyHop, client_address, trusted_networks
 
 log = logging.getLogger("kernelhub")
 
@@ -81,8 +81,10 @@ class Hub:
         self.tokens = TokenStore(self.db)
         self.sessions = SessionStore(self.db, max_age)
         self.oauth_clients = OAuthClients(self.db)
-        self.signer = CookieSigner(
-            load_cookie_secret(options.cookie_secret, options.cookie_secret_file), max_age)
+        cookie_secret = load_cookie_secret(options.cookie_secret, options.cookie_secret_file)
+        self.signer = CookieSigner(cookie_secret, max_age)
+        #: Marks the requests the hub's own proxy forwards (see kernel.web.client_address).
+        self.proxy_hop = ProxyHop(cookie_secret)
         self.login_throttle = LoginThrottle(self.config.auth.throttle_failed_logins,
                                             self.config.auth.throttle_max_delay)
         self.auth_state_crypt = (AuthStateCrypt.from_environment()
@@ -239,7 +241,15 @@ class Hub:
         self._background.clear()
 
     def client_address(self, request: HTTPConnection) -> str:
-        """Who sent a request, through the proxies [hub] trusted_downstream_ips names."""
+        """Who sent a request: the hub's proxy and [hub] trusted_downstream_ips may say.
+
+        The access log middleware works it out first, as only it sees whether the
+        hub's proxy forwarded the request (``ProxyHop``); without it (an app built
+        without that middleware) X-Forwarded-For counts from trusted peers only.
+        """
+        known = request.scope.get("state", {}).get("client_address")
+        if known is not None:
+            return known
         return client_address(request.client.host if request.client else None,
                               request.headers.getlist("x-forwarded-for"), self._trusted)
 

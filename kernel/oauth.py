@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
+import re
 import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from kernel.db import models as orm
 from kernel.db.fields import utcnow
+from kernel.security.signing import equal_secrets
 from kernel.security.tokens import check_token, digest_code, hash_token
 
 if TYPE_CHECKING:
@@ -84,14 +85,20 @@ class OAuthClients:
         return client, row
 
 
+#: RFC 7636 §4.1-4.2: a code_verifier, and so a code_challenge, is made of these
+#: ("unreserved") characters, at most 128 of them.
+PKCE_VALUE = re.compile(r"[A-Za-z0-9._~-]{1,128}")
+
+
 def pkce_matches(challenge: str, method: str | None, verifier: str | None) -> bool:
     """RFC 7636: the verifier hashes (S256) or equals (plain) the challenge."""
-    if not verifier:
+    if not verifier or not PKCE_VALUE.fullmatch(verifier):
         return False
     if (method or "plain") == "S256":
         digest = hashlib.sha256(verifier.encode()).digest()
         verifier = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-    return hmac.compare_digest(verifier, challenge)
+    # Bytes: a challenge stored before challenges were checked may hold anything.
+    return equal_secrets(verifier, challenge)
 
 
 def upsert_client(identifier: str, *, secret: str | None, redirect_uri: str,

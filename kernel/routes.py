@@ -134,7 +134,8 @@ class RouteKeeper:
             self._routed.add(routespec)
         if self._in_proxy is not None:
             self._in_proxy.add(routespec)
-        self.hub.emit("route.added", routespec=routespec, target=target)
+        self.hub.emit("route.added", routespec=routespec,
+                      target=self.hub.proxy_hop.redact(target))
 
     def _left_proxy(self, routespec: str) -> None:
         if self._in_proxy is not None:
@@ -149,7 +150,10 @@ class RouteKeeper:
     def wanted_routes(self) -> dict[str, tuple[str, dict[str, Any]]]:
         """routespec -> (target, data) for the hub, every service with a URL and every
         ready server."""
-        wanted = {HUB_ROUTESPEC: (self.hub.urls.hub_target, {"hub": True})}
+        # The secret path tells the hub which requests its proxy forwarded (whose
+        # X-Forwarded-For it may believe): see kernel.web.client_address.
+        wanted = {HUB_ROUTESPEC: (self.hub.proxy_hop.target(self.hub.urls.hub_target),
+                                  {"hub": True})}
         for service in self.hub.services:
             if service.url:
                 routespec, target, data = self.service_route(service)
@@ -173,7 +177,8 @@ class RouteKeeper:
             missing = [(spec, target, data) for spec, (target, data) in wanted.items()
                        if spec not in routes or routes[spec]["target"] != target]
             for routespec, target, _ in missing:
-                log.info("Adding missing route %s -> %s", routespec, target)
+                log.info("Adding missing route %s -> %s", routespec,
+                         self.hub.proxy_hop.redact(target))
             # All at once (a few in flight): after a proxy restart every server is
             # unreachable until its route is back.
             await _bounded(self._add(*route) for route in missing)

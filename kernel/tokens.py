@@ -30,6 +30,10 @@ from kernel.security.tokens import (
 if TYPE_CHECKING:
     from kernel.db.database import Database
 
+#: The longest expires_in a token may be given, in seconds (100 years): far enough to
+#: mean "never" for anyone, near enough that the expiry date is one the database holds.
+MAX_TOKEN_LIFETIME = 100 * 365 * 86400
+
 
 @dataclass(frozen=True)
 class TokenInfo:

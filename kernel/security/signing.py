@@ -42,11 +42,22 @@ class CookieSigner:
         """The submitted token equals the cookie's, the cookie is ours, and it was made
         for this session: a token taken from another session (or from before a
         login) is worthless, as in JupyterHub."""
-        if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
+        if not cookie or not submitted or not equal_secrets(cookie, submitted):
             return False
         try:
             value = self._xsrf.unsign(cookie).decode()
         except BadSignature:
             return False
         bound, separator, _ = value.partition(":")
-        return bool(separator) and hmac.compare_digest(bound, session_id or "")
+        return bool(separator) and equal_secrets(bound, session_id or "")
+
+
+def equal_secrets(given: str, expected: str) -> bool:
+    """Constant-time comparison of two strings, whatever characters they hold.
+
+    ``hmac.compare_digest`` raises TypeError for ``str`` with non-ASCII
+    characters, and what a client sends may have any: compare the UTF-8 bytes
+    ("surrogatepass": a lone surrogate from a decoded URL must not raise either).
+    """
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"),
+                               expected.encode("utf-8", "surrogatepass"))

@@ -69,6 +69,12 @@ class AccessLog:
         self.trusted = trusted_networks(hub.config.hub.trusted_downstream_ips)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            # First, before any route or header looks at the path: the hub's proxy marks
+            # what it forwards with a secret path prefix (kernel.web.client_address).
+            via_proxy = self.hub.proxy_hop.admit(scope)
+            scope.setdefault("state", {})["client_address"] = self.client_address(
+                scope, via_proxy)
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -94,7 +100,7 @@ class AccessLog:
         path = redact(scope["path"] + (f"?{query}" if query else ""))
         identity = scope.get("state", {}).get("identity")
         user = identity.name if identity is not None else ""
-        client = self.client_address(scope)
+        client = scope["state"]["client_address"]
         method = scope["method"]
         level = (logging.ERROR if status >= 500 else logging.WARNING if status >= 400
                  else logging.DEBUG if scope["path"].startswith(self.quiet_prefixes)
@@ -108,11 +114,11 @@ class AccessLog:
         self.hub.emit("request", method=method, path=path, status=status, user=user,
                       client=client, duration_ms=round(seconds * 1000, 3))
 
-    def client_address(self, scope: Scope) -> str:
+    def client_address(self, scope: Scope, via_proxy: bool) -> str:
         forwarded = [value.decode("latin-1") for name, value in scope["headers"]
                      if name == b"x-forwarded-for"]
         peer = scope["client"][0] if scope.get("client") else None
-        return client_address(peer, forwarded, self.trusted)
+        return client_address(peer, forwarded, self.trusted, via_proxy=via_proxy)
 
 
 def _handler_name(endpoint: object) -> str:

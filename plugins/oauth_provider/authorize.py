@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from kernel.db import models as orm
 from kernel.errors import HubError
 from kernel.hub import Hub
+from kernel.oauth import PKCE_VALUE
 from kernel.scopes import IDENTIFY_SCOPES, ScopeError, Scopes, parse
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
 
@@ -80,6 +81,11 @@ async def _client(hub: Hub, params: dict[str, str]) -> orm.OAuthClient:
         raise HubError(400, "redirect_uri does not match the client's registered one")
     if params.get("code_challenge_method", "plain") not in ("plain", "S256"):
         raise HubError(400, "code_challenge_method must be S256 or plain")
+    challenge = params.get("code_challenge")
+    if challenge is not None and not PKCE_VALUE.fullmatch(challenge):
+        # Refused now, with a reason, rather than failing at the token request later.
+        raise HubError(400, "code_challenge must be 1 to 128 ASCII letters, digits, '-', "
+                            "'.', '_' or '~' (RFC 7636)")
     return client
 
 

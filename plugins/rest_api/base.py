@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -47,10 +47,16 @@ async def json_body(request: Request) -> Any:
     if not body.strip():
         return None
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: JSON nested deeper than Python's parser goes.
         raise HubError(400, "Invalid JSON in body of request") from None
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    """NaN, Infinity, -Infinity: Python reads them, JSON (RFC 8259) has no such values,
+    and every number field would have to guard against them."""
+    raise HubError(400, f"Invalid JSON in body of request: {name} is not a JSON value")
 
 
 async def json_object(request: Request, *, allowed: set[str] | None = None,

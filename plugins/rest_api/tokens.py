@@ -13,7 +13,7 @@ from kernel.db import models as orm
 from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.scopes import Owner, ScopeError, check
-from kernel.tokens import TokenInfo
+from kernel.tokens import MAX_TOKEN_LIFETIME, TokenInfo
 from kernel.users import User
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
 from plugins.rest_api.base import (
@@ -75,6 +75,11 @@ async def create_token(request: Request) -> Response:
         expires_in = expect(body, "expires_in", (int, float), "a number of seconds")
         if expires_in < 0:
             raise HubError(400, "expires_in must not be negative")
+        # NaN fails every comparison, so it is refused here too; so are infinity and
+        # anything past a date the database can store.
+        if not 0 <= expires_in <= MAX_TOKEN_LIFETIME:
+            raise HubError(400, f"expires_in must be a number of seconds up to "
+                                f"{MAX_TOKEN_LIFETIME} (100 years)")
     scopes = _requested_scopes(hub, body)
     _check_held(hub, user, scopes)
     if not note:

@@ -62,9 +62,12 @@ def test_a_redirect_shows_its_target_redacted(tmp_path, access_lines):
 def test_the_client_address_comes_through_trusted_downstream_proxies(
         tmp_path, access_lines, trusted, client):
     app = hub_app(tmp_path, {"hub": {"trusted_downstream_ips": trusted}})
+    # As the hub's proxy forwards it: under the hub route's secret path.
+    via_the_proxy = app.state.hub.proxy_hop.target("") + "/hub/api/"
     TestClient(app, client=FROM_THE_PROXY).get(
-        "/hub/api/", headers={"X-Forwarded-For": "203.0.113.9, 10.1.2.3"})
+        via_the_proxy, headers={"X-Forwarded-For": "203.0.113.9, 10.1.2.3"})
     (line,) = access_lines()
+    assert line.startswith("200 GET /hub/api/ ")
     assert f"(-@{client})" in line
 
 
