@@ -103,7 +103,10 @@ def _declare_network(o: OptionRegistry) -> None:
     o.add("hub", "ssl_key", Text(), "",
           "TLS private key for the public side of the proxy (with ssl_cert).")
     o.add("hub", "trusted_downstream_ips", IPNetworks(), [],
-          "Addresses of proxies in front of the hub whose X-Forwarded-For entries are trusted.")
+          "Addresses (or networks) of your own proxies in front of the hub (nginx, traefik) "
+          "whose X-Forwarded-For entries are trusted. The hub's own proxy is recognised "
+          "without being listed; loopback is not trusted for being loopback, as users' "
+          "servers on this machine connect from it too.")
     o.add("hub", "pid_file", Text(), "",
           "Write the hub's process id to this file while it runs.")
     o.add("hub", "proxy_check_interval", Integer(minimum=1), 30,
