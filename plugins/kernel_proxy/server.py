@@ -65,8 +65,12 @@ class ProxyServer:
         conns = self.idle.get(key)
         while conns:
             conn = conns.pop()
-            if not conn.transport.is_closing():
-                return conn
+            if conn.transport.is_closing():
+                continue
+            if conn.has_unread_bytes():  # closed by the backend, or speaking out of turn
+                conn.transport.close()
+                continue
+            return conn
         return None
 
     def put_idle(self, conn: BackendConnection) -> None:
