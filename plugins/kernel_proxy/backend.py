@@ -1,9 +1,13 @@
 """kernel-proxy's backend side: one protocol per connection to a route's target.
 
-A ``BackendConnection`` feeds response bytes through httptools only to learn
-the status and where the response ends (content length, chunks or the end of
-the connection; llhttp does that in C), and writes the very same bytes to the
-client. A connection whose response allows it goes back to the pool of its
+A ``BackendConnection`` gathers each response head, parses it with httptools
+for the status, the framing headers and keep-alive, and writes it to the
+client; the body is then relayed as it arrives, framed by the proxy itself
+(Content-Length, chunks, or the end of the connection). Nothing past the
+framed end of a response reaches the client: a backend that sends more
+bytes than it announced, or speaks while no request is pending, loses its
+connection, since those bytes would be read as the answer to someone's next
+request. A connection whose response allows it goes back to the pool of its
 target for the next request; a 101 response turns it into a tunnel.
 """
 
@@ -11,9 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 from typing import TYPE_CHECKING
 
 import httptools
+
+from plugins.kernel_proxy.http1 import MAX_HEAD, ChunkedScanner
 
 if TYPE_CHECKING:
     from plugins.kernel_proxy.client import ClientConnection
@@ -21,32 +28,57 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kernelhub.kernel_proxy")
 
+# What a backend connection reads next.
+HEAD, LENGTH, CHUNKED, UNTIL_CLOSE, TUNNEL = range(5)
+#: Statuses whose responses never have a body (RFC 9112, section 6.3).
+_NO_BODY = frozenset((204, 304))
+
 
 class BackendConnection(asyncio.Protocol):
     """One connection to a backend: relays a response, then waits in the pool for the next."""
 
-    __slots__ = ("client", "complete", "keep_alive", "key", "parser", "renew", "reused",
-                 "server", "status", "transport", "tunnel", "write_paused")
+    __slots__ = ("body_left", "buffer", "chunked", "chunks", "client", "content_length",
+                 "keep_alive", "key", "parser", "reading", "reused", "server", "status",
+                 "transfer_encoding", "transport", "write_paused")
 
     def __init__(self, server: ProxyServer, key: tuple[str, int, bool]) -> None:
         self.server = server
         self.key = key
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
-        self.parser = httptools.HttpResponseParser(self)
+        self.parser: httptools.HttpResponseParser | None = None
         self.client: ClientConnection | None = None
         self.write_paused = False
-        self.tunnel = False
-        self.renew = False  # the parser is out of step (after a HEAD response)
+        self.reading = HEAD
+        self.buffer = b""  # an unfinished response head
         self.reused = False
-        self.complete = False
         self.keep_alive = False
         self.status = 0
+        self.content_length: int | None = None
+        self.transfer_encoding = self.chunked = False
+        self.body_left = 0
+        self.chunks: ChunkedScanner | None = None
 
     def start(self, client: ClientConnection, reused: bool) -> None:
         """Serve ``client``'s request, whose head is about to be written."""
         self.client = client
         self.reused = reused
-        self.complete = False
+        self.reading = HEAD
+        self.buffer = b""
+
+    def has_unread_bytes(self) -> bool:
+        """Whether bytes (or the end of the stream) wait unread on this idle connection.
+
+        An idle connection has nothing to say; whatever it said would be taken
+        for the answer to the next request sent on it. The event loop reads
+        idle connections, but the bytes may have come in the same loop
+        iteration as that request: ask the socket itself.
+        """
+        sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return False
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -54,34 +86,112 @@ class BackendConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         client = self.client
-        if client is None:  # an idle connection has nothing to say
+        if client is None:
+            if self.reading != TUNNEL:
+                log.warning("The backend at %s:%d sent %d bytes while no request was pending; "
+                            "its connection is closed", self.key[0], self.key[1], len(data))
             return self.transport.close()
         client.io = True
         client.mark_active(client.route)
-        if self.tunnel:
-            return client.transport.write(data)
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            if self.status != 101 or not client.upgrade:
-                return self._broken(client, "an unrequested protocol switch")
-            self.tunnel = True
-            client.responded = True
+        reading = self.reading
+        if reading == HEAD:
+            self._heads(client, self.buffer + data if self.buffer else data)
+        elif reading in (TUNNEL, UNTIL_CLOSE):
             client.transport.write(data)
-            return client.start_tunnel()
-        except httptools.HttpParserError as e:
-            return self._broken(client, f"a malformed response ({e})")
-        client.responded = True
-        client.transport.write(data)
-        if self.complete:
-            self._finish(client)
+        else:
+            self._body(client, data)
 
-    def _finish(self, client: ClientConnection) -> None:
+    def _heads(self, client: ClientConnection, data: bytes) -> None:
+        """Relay the response head in ``data`` (after any 1xx ones), then what body follows."""
+        self.buffer = b""
+        while True:
+            end = data.find(b"\r\n\r\n")
+            if end < 0:
+                if len(data) > MAX_HEAD:
+                    return self._broken(client, f"a response head over {MAX_HEAD} bytes")
+                self.buffer = data
+                return
+            head, data = data[: end + 4], data[end + 4:]
+            if not self._parse_head(client, head):
+                return
+            status = self.status
+            client.responded = True
+            client.transport.write(head)
+            if status == 101:
+                self.reading = TUNNEL
+                if data:
+                    client.transport.write(data)
+                return client.start_tunnel()
+            if status >= 200:
+                break
+            # An interim response (100 Continue, 103 Early Hints): the real one follows.
+        if client.head_request or status in _NO_BODY:
+            return self._finish(client, data)
+        if self.chunked:
+            self.reading, self.chunks = CHUNKED, ChunkedScanner()
+        elif self.content_length is not None and not self.transfer_encoding:
+            self.reading, self.body_left = LENGTH, self.content_length
+            if not self.body_left:
+                return self._finish(client, data)
+        else:
+            # Delimited by the end of the connection, which then cannot be kept.
+            self.reading, self.keep_alive = UNTIL_CLOSE, False
+        if data:
+            self._body(client, data)
+
+    def _parse_head(self, client: ClientConnection, head: bytes) -> bool:
+        """Read ``head``'s status and framing; False (and the exchange ended) when malformed."""
+        self.status, self.content_length = 0, None
+        self.transfer_encoding = self.chunked = False
+        # A fresh parser per head: the proxy frames bodies itself, so httptools never
+        # has to know that a response answered HEAD or was cut off.
+        self.parser = httptools.HttpResponseParser(self)
+        try:
+            self.parser.feed_data(head)
+        except httptools.HttpParserUpgrade:
+            pass  # the head is all it was given; the status says whether to switch
+        except (httptools.HttpParserError, ValueError) as e:
+            self._broken(client, f"a malformed response head ({e})")
+            return False
+        if self.status == 101 and not client.upgrade:
+            self._broken(client, "an unrequested protocol switch")
+            return False
+        return True
+
+    def _body(self, client: ClientConnection, data: bytes) -> None:
+        """Relay body bytes; anything past the body's framed end is not the client's."""
+        if self.reading == UNTIL_CLOSE:
+            return client.transport.write(data)
+        if self.reading == LENGTH:
+            left, size = self.body_left, len(data)
+            if size < left:
+                self.body_left = left - size
+                return client.transport.write(data)
+            self.body_left = 0
+            body, extra = (data, b"") if size == left else (data[:left], data[left:])
+        else:
+            try:
+                end = self.chunks.end(data)  # type: ignore[union-attr]
+            except ValueError as e:
+                return self._broken(client, f"a malformed chunked body ({e})")
+            if end < 0:
+                return client.transport.write(data)
+            body, extra = (data, b"") if end == len(data) else (data[:end], data[end:])
+        if body:
+            client.transport.write(body)
+        self._finish(client, extra)
+
+    def _finish(self, client: ClientConnection, extra: bytes) -> None:
+        """The response is complete; ``extra`` is whatever the backend sent past its end."""
         self.client = None
-        if self.renew:
-            self.parser = httptools.HttpResponseParser(self)
-            self.renew = False
-        if self.keep_alive and client.request_done and client.keep_alive and not client.upgrade:
+        self.reading = HEAD
+        if extra:
+            log.warning("The backend at %s:%d sent %d bytes past the end of its response; "
+                        "they are dropped and its connection closed", self.key[0], self.key[1],
+                        len(extra))
+            self.transport.close()
+        elif (self.keep_alive and client.request_done and client.keep_alive
+              and not client.upgrade):
             self.server.put_idle(self)
         else:
             self.transport.close()
@@ -97,18 +207,21 @@ class BackendConnection(asyncio.Protocol):
         else:
             client.fail(503, ConnectionError(what))
 
-    # httptools callbacks
+    # httptools callbacks (response heads only)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        size = len(name)  # lengths first: most headers are neither
+        if size == 14 and name.lower() == b"content-length":
+            self.content_length = int(value)
+        elif size == 17 and name.lower() == b"transfer-encoding":
+            # The last coding frames the body; chunked anywhere else does not (RFC 9112, 6.3).
+            self.transfer_encoding = True
+            self.chunked = value.rstrip().lower().endswith(b"chunked")
 
     def on_headers_complete(self) -> None:
-        self.status = status = self.parser.get_status_code()
-        # Read now: httptools resets what this depends on once the message is complete.
-        self.keep_alive = self.parser.should_keep_alive()
-        if status >= 200 and self.client is not None and self.client.head_request:
-            self.complete = self.renew = True  # the body a HEAD response announces never comes
-
-    def on_message_complete(self) -> None:
-        if not 100 <= self.status < 200 or self.status == 101:  # after a 1xx, the real one
-            self.complete = True
+        parser = self.parser
+        self.status = parser.get_status_code()  # type: ignore[union-attr]
+        self.keep_alive = parser.should_keep_alive()  # type: ignore[union-attr]
 
     # connection events
 

@@ -5,6 +5,13 @@ rewrites only the request line and the X-Forwarded-* headers, and hands the
 request to a ``BackendConnection``; request bodies are relayed as they
 arrive, never gathered. One request is in flight at a time: a pipelined
 request waits, with reading paused, until the previous response is done.
+
+Slow clients are bounded as production proxies bound them: a request head
+must arrive whole within ``--head-timeout`` of its first byte (of the
+connection's start, for the first request), however it trickles in; a
+request body may not stall for ``--body-timeout``; an idle keep-alive
+connection closes after ``--keep-alive-timeout``. None of them applies once
+a connection is a tunnel, nor while a response is relayed.
 """
 
 from __future__ import annotations
@@ -16,7 +23,14 @@ from typing import TYPE_CHECKING
 
 import httptools
 
-from plugins.kernel_proxy.http1 import MAX_HEAD, ChunkedScanner, forwarded, origin_form, response
+from plugins.kernel_proxy.http1 import (
+    MAX_HEAD,
+    MAX_HEADERS,
+    ChunkedScanner,
+    forwarded,
+    origin_form,
+    response,
+)
 from plugins.kernel_proxy.routing import Route, Target, routing_path, upstream_path
 
 if TYPE_CHECKING:
@@ -38,10 +52,10 @@ class ClientConnection(asyncio.Protocol):
 
     __slots__ = (
         "backend", "body_left", "buffer", "chunked", "chunks", "connecting", "content_length",
-        "head_request", "headers", "host", "io", "keep_alive", "mark_active", "message_done",
-        "method", "parser", "pauses", "peer", "pending", "pending_size", "quiet_since",
-        "request_done", "responded", "retry_head", "route", "server", "state", "target",
-        "transport", "upgrade", "url", "watchdog", "write_paused", "xfwd_present",
+        "head_request", "head_since", "headers", "host", "io", "keep_alive", "mark_active",
+        "message_done", "method", "parser", "pauses", "peer", "pending", "pending_size",
+        "quiet_since", "request_done", "responded", "retry_head", "route", "server", "state",
+        "target", "transport", "upgrade", "url", "watchdog", "write_paused", "xfwd_present",
     )
 
     def __init__(self, server: ProxyServer) -> None:
@@ -51,6 +65,8 @@ class ClientConnection(asyncio.Protocol):
         self.parser: httptools.HttpRequestParser | None = None
         self.state = HEAD
         self.buffer = b""
+        # When the request head being read began (None: none has); its deadline runs from here.
+        self.head_since: float | None = None
         self.pauses = 0
         self.write_paused = False
         self.io = False  # traffic seen since the watchdog last looked
@@ -79,8 +95,11 @@ class ClientConnection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         self.peer = (peer[0] if isinstance(peer, tuple) else "").encode()
         self.server.clients.add(self)
+        # The first request's head is due from the accept: a connection that never
+        # finishes one must not be held open by trickling it.
+        self.head_since = self.server.loop.time()
         if self.server.watch_period:
-            self.quiet_since = self.server.loop.time()
+            self.quiet_since = self.head_since
             self.watchdog = self.server.loop.call_later(self.server.watch_period, self._watch)
 
     def data_received(self, data: bytes) -> None:
@@ -136,12 +155,16 @@ class ClientConnection(asyncio.Protocol):
             end = data.find(b"\r\n\r\n")
             if end < 0 or end >= MAX_HEAD:
                 if len(data) > MAX_HEAD:
-                    self._reject(431)
-                elif data:
+                    return self._reject(431)
+                if data:
                     self.buffer = data
+                if self.head_since is None:  # bytes of a head (even stray line ends) came
+                    self.head_since = self.server.loop.time()
                 return
-            rest = data[end + 4:]
-            self._request(data[: end + 4])
+            head, rest = data[: end + 4], data[end + 4:]
+            if head.count(b"\n") > MAX_HEADERS + 2:  # the request line, the headers, the end
+                return self._reject(431)
+            self._request(head)
             if self.state == HEAD:  # answered here (health check): on to the next one
                 data = rest
                 continue
@@ -154,6 +177,7 @@ class ClientConnection(asyncio.Protocol):
             return
 
     def _request(self, head: bytes) -> None:
+        self.head_since = None
         parser = self.parser
         if parser is None:
             parser = self.parser = httptools.HttpRequestParser(self)
@@ -333,6 +357,7 @@ class ClientConnection(asyncio.Protocol):
         if self.state != WAIT or not (keep_alive and self.keep_alive) or self.upgrade:
             return self.close()
         self.state = HEAD
+        self.responded = False  # so that a bad next request is answered (400, 431, 408)
         data, self.buffer = self.buffer, b""
         self._resume(_PIPELINED)
         if data:
@@ -412,9 +437,10 @@ class ClientConnection(asyncio.Protocol):
             self.pauses &= ~why
             if not self.pauses:
                 self.transport.resume_reading()
+                self.io = True  # quiet while paused was the proxy's doing, not the client's
 
     def _watch(self) -> None:
-        """Close a connection quiet too long (idle, or past --timeout); 503 a silent target."""
+        """Enforce the client's deadlines and idle limits; 503 a silent target."""
         server = self.server
         now = server.loop.time()
         if self.io:  # a flag on the hot path; the clock is read only here
@@ -422,10 +448,22 @@ class ClientConnection(asyncio.Protocol):
             self.quiet_since = now
         quiet = now - self.quiet_since
         options = server.options
+        delay = server.watch_period
         if self.state == HEAD:
-            if options.keep_alive_timeout and quiet >= options.keep_alive_timeout:
+            if self.head_since is not None and options.head_timeout:
+                left = self.head_since + options.head_timeout - now
+                if left <= 0:
+                    return self._head_timed_out()
+                delay = min(delay, left)  # on time, not up to a period late
+            if (not self.buffer and options.keep_alive_timeout
+                    and quiet >= options.keep_alive_timeout):
                 return self.close()
         elif self.state != TUNNEL:
+            # Bytes from either side count: a body that is not read while the response
+            # streams is not a stalled body. Paused reading is never the client's stall.
+            if (self.state == BODY and options.body_timeout and not self.pauses
+                    and quiet >= options.body_timeout):
+                return self._body_timed_out(options.body_timeout)
             if options.timeout and quiet >= options.timeout:
                 return self.close()
             # Only while a target has the request, as node's socket timeout in CHP:
@@ -435,7 +473,28 @@ class ClientConnection(asyncio.Protocol):
                 self._target_silent(options.proxy_timeout)
                 if self.state == CLOSED:
                     return
-        self.watchdog = server.loop.call_later(server.watch_period, self._watch)
+        self.watchdog = server.loop.call_later(delay, self._watch)
+
+    def _head_timed_out(self) -> None:
+        """No whole request head by --head-timeout: 408 for a started head, else just close.
+
+        A started head gets 408 and Connection: close, as HAProxy answers, so that a
+        slow but honest client learns why; a connection that sent nothing is a
+        browser's preconnect or an idle keep-alive, closed silently as nginx and
+        HAProxy (``http-ignore-probes``) do, since browsers show a 408 there as an error.
+        """
+        log.debug("408 from %s: no whole request head within %g s (--head-timeout)",
+                  self.peer.decode(), self.server.options.head_timeout)
+        if self.buffer:
+            self.transport.write(response(408, b"", close=True))
+        self.close()
+
+    def _body_timed_out(self, timeout: float) -> None:
+        """The request body stalled for --body-timeout: 408 unless a response began; close."""
+        log.debug("408 %s from %s: the request body stalled for %g s (--body-timeout)",
+                  (self.method + b" " + self.url.split(b"?")[0]).decode("latin-1"),
+                  self.peer.decode(), timeout)
+        self._reject(408)
 
     def _target_silent(self, timeout: float) -> None:
         """The target kept quiet past --proxy-timeout: 503, or an end to a started response."""

@@ -21,8 +21,10 @@ from plugins.kernel_proxy.routing import Target
 
 log = logging.getLogger("kernelhub.kernel_proxy")
 
-#: Longest request head accepted (431 beyond).
+#: Longest request head accepted (431 beyond), and longest response head relayed.
 MAX_HEAD = 64 * 1024
+#: Most header lines a request head may have (431 beyond): Apache's LimitRequestFields.
+MAX_HEADERS = 100
 
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}[ \t]*(;[^\r\n]*)?")
 _PORT = re.compile(rb":(\d+)$")

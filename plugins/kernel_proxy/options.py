@@ -33,6 +33,21 @@ observed semantics:
   through ``--error-target`` or ``--error-path``. Silent mid-response:
   kernel-proxy closes the client connection; CHP drops only its connection
   to the target and leaves the client waiting for the rest of the body.
+- ``--head-timeout MS`` (default 30000; kernel-proxy's own, CHP has none):
+  how long a client has to send a whole request head, counted from the
+  head's first byte (from the accept, for a connection's first request),
+  however slowly it trickles in: the keep-alive timer restarts on every
+  byte, so alone it lets a client hold a connection forever (slowloris).
+  Past it, a started head is answered 408 and the connection closed; a
+  connection that sent nothing is closed silently, as nginx and HAProxy do.
+  Over TLS it also bounds the handshake. Heads are further capped at 64 KiB
+  and 100 header lines (431 beyond).
+- ``--body-timeout MS`` (default 60000, nginx's ``client_body_timeout``;
+  kernel-proxy's own): how long a request body being read may stall; then
+  408 (or, once a response has begun, just the close). Time spent with
+  reading paused by the proxy (a slow backend, a connect) does not count,
+  nor does it while the backend is sending. Neither timeout applies to
+  websockets or to a response being streamed.
 - ``--error-path DIR``: without ``--error-target`` (with it: exit 1, as in
   CHP), a 404, 500 or 503 is answered with ``DIR/<code>.html``, else
   ``DIR/error.html``, as ``text/html``; when neither can be read, and for
@@ -124,6 +139,10 @@ class ProxyOptions:
     keep_alive_timeout: float = 5.0
     #: Seconds a target may stay silent while it has a request (0: no limit).
     proxy_timeout: float = 0.0
+    #: Seconds a client has to send a whole request head, from its first byte (0: no limit).
+    head_timeout: float = 30.0
+    #: Seconds a request body may stall while it is read (0: no limit).
+    body_timeout: float = 60.0
     #: (name, value) pairs set on every proxied request, one per lower-cased name.
     custom_headers: tuple[tuple[str, str], ...] = ()
     #: Folder of <code>.html and error.html pages for the proxy's own errors.
@@ -209,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="milliseconds an idle keep-alive client connection stays open (default 5000)")
     add("--proxy-timeout", type=_milliseconds, default=0.0,
         help="milliseconds a target may stay silent once it has a request (then 503)")
+    add("--head-timeout", type=_milliseconds, default=30.0,
+        help="milliseconds a client has to send a whole request head, from its first byte "
+             "(then 408; default 30000; 0: no limit)")
+    add("--body-timeout", type=_milliseconds, default=60.0,
+        help="milliseconds a request body may stall while it is read (then 408; "
+             "default 60000; 0: no limit)")
     add("--custom-header", action="append", default=[], metavar='"NAME: VALUE"',
         help="header set on every proxied request, replacing the client's (repeatable)")
     add("--error-path", metavar="DIR",
@@ -298,6 +323,8 @@ def parse_options(argv: list[str] | None = None) -> ProxyOptions:
         timeout=args.timeout,
         keep_alive_timeout=args.keep_alive_timeout,
         proxy_timeout=args.proxy_timeout,
+        head_timeout=args.head_timeout,
+        body_timeout=args.body_timeout,
         custom_headers=custom_headers,
         error_path=args.error_path,
         redirect_port=redirect_port,

@@ -27,7 +27,10 @@ SECTION = "kernel-proxy"
 def declare_options(options: OptionRegistry) -> None:
     options.add(SECTION, "command", Command(), [],
                 "The command that runs the proxy (default: this Python with "
-                "-m plugins.kernel_proxy); the hub adds configurable-http-proxy's flags.")
+                "-m plugins.kernel_proxy); the hub adds configurable-http-proxy's flags. "
+                "kernel-proxy's own flags go after it, such as the client deadlines "
+                "(milliseconds; `kernel proxy --help` lists them all): "
+                "python3 -m plugins.kernel_proxy --head-timeout 30000 --body-timeout 60000")
     options.add(SECTION, "debug", Boolean(), False, "Log every proxied request.")
     options.add(SECTION, "pid_file", Text(), "kernelhub-proxy.pid",
                 "Where the hub records the proxy's process id, to find it after a restart.")

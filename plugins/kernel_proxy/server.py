@@ -52,7 +52,8 @@ class ProxyServer:
         self.error_pages = bool(options.error_target or options.error_path)
         # Client connections look at their quiet time this often (0: never).
         limits = [limit for limit in (options.keep_alive_timeout, options.timeout,
-                                      options.proxy_timeout) if limit]
+                                      options.proxy_timeout, options.head_timeout,
+                                      options.body_timeout) if limit]
         self.watch_period = min(limits) / 2 if limits else 0.0
         self._backend_tls = options.client_tls
 
@@ -65,8 +66,12 @@ class ProxyServer:
         conns = self.idle.get(key)
         while conns:
             conn = conns.pop()
-            if not conn.transport.is_closing():
-                return conn
+            if conn.transport.is_closing():
+                continue
+            if conn.has_unread_bytes():  # closed by the backend, or speaking out of turn
+                conn.transport.close()
+                continue
+            return conn
         return None
 
     def put_idle(self, conn: BackendConnection) -> None:
@@ -139,7 +144,10 @@ async def serve(options: ProxyOptions) -> None:
     api = RoutesApi(table, options.auth_token)
     public_server = await loop.create_server(
         lambda: ClientConnection(proxy), options.ip or None, options.port,
-        ssl=public_tls, backlog=2048, reuse_address=True)
+        ssl=public_tls, backlog=2048, reuse_address=True,
+        # A handshake is part of a request head's time: a trickled one must not outlast it.
+        ssl_handshake_timeout=options.head_timeout if public_tls and options.head_timeout
+        else None)
     api_server = await loop.create_server(
         lambda: ApiConnection(api), options.api_ip or None, options.api_port,
         ssl=options.api_tls, reuse_address=True)

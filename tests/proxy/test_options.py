@@ -31,6 +31,16 @@ def test_millisecond_flags_become_seconds():
         1.5, 0.25, 0.3)
 
 
+def test_client_deadlines_default_to_30_s_for_a_head_and_60_s_for_a_stalled_body():
+    options = parse_options([])
+    assert (options.head_timeout, options.body_timeout) == (30.0, 60.0)
+
+
+def test_client_deadline_flags_take_milliseconds():
+    options = parse_options(["--head-timeout", "1500", "--body-timeout", "0"])
+    assert (options.head_timeout, options.body_timeout) == (1.5, 0.0)
+
+
 def test_log_level_accepts_chps_names():
     assert parse_options(["--log-level", "warn"]).log_level == logging.WARNING
 
