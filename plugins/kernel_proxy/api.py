@@ -40,7 +40,10 @@ class RoutesApi:
         if not self.auth_token:
             return True
         match = _TOKEN.search(authorization or "")
-        return match is not None and hmac.compare_digest(match[1], self.auth_token)
+        # As bytes: compare_digest refuses a str with non-ASCII characters, and the header
+        # is whatever the client sent.
+        return match is not None and hmac.compare_digest(
+            match[1].encode("utf-8", "surrogatepass"), self.auth_token.encode())
 
     def handle(self, method: str, url: bytes, authorization: str | None, body: bytes) -> Reply:
         """Answer one request: (status, JSON or text body)."""
