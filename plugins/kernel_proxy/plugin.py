@@ -16,7 +16,7 @@ import click
 
 from kernel import hookimpl
 from kernel.config import OptionRegistry
-from kernel.config.types import Boolean, Command, Text
+from kernel.config.types import Boolean, Command, Number, Text
 from kernel.hub import Hub
 from kernel.proxy import ProcessProxy
 
@@ -27,10 +27,16 @@ SECTION = "kernel-proxy"
 def declare_options(options: OptionRegistry) -> None:
     options.add(SECTION, "command", Command(), [],
                 "The command that runs the proxy (default: this Python with "
-                "-m plugins.kernel_proxy); the hub adds configurable-http-proxy's flags. "
-                "kernel-proxy's own flags go after it, such as the client deadlines "
-                "(milliseconds; `kernel proxy --help` lists them all): "
-                "python3 -m plugins.kernel_proxy --head-timeout 30000 --body-timeout 60000")
+                "-m plugins.kernel_proxy); the hub adds configurable-http-proxy's flags "
+                "and the deadlines below. Further kernel-proxy flags go after it "
+                "(`kernel proxy --help` lists them all).")
+    options.add(SECTION, "head_timeout", Number(minimum=0), 30.0,
+                "Seconds a client has to send a whole request head, from its first byte "
+                "(from the connection, for its first request), however slowly it trickles "
+                "in: slow-loris clients are cut off (408). 0 turns the deadline off.")
+    options.add(SECTION, "body_timeout", Number(minimum=0), 60.0,
+                "Seconds a request body may stall before the proxy gives up on it (408), "
+                "as nginx's client_body_timeout. 0 turns the timeout off.")
     options.add(SECTION, "debug", Boolean(), False, "Log every proxied request.")
     options.add(SECTION, "pid_file", Text(), "kernelhub-proxy.pid",
                 "Where the hub records the proxy's process id, to find it after a restart.")
@@ -39,9 +45,10 @@ def declare_options(options: OptionRegistry) -> None:
 @hookimpl
 def route(hub: Hub) -> ProcessProxy:
     options = hub.config.section(SECTION)
-    return ProcessProxy(hub, name="kernel-proxy",
-                        command=list(options.command) or [sys.executable, "-m",
-                                                          "plugins.kernel_proxy"],
+    command = list(options.command) or [sys.executable, "-m", "plugins.kernel_proxy"]
+    deadlines = ["--head-timeout", str(round(options.head_timeout * 1000)),
+                 "--body-timeout", str(round(options.body_timeout * 1000))]
+    return ProcessProxy(hub, name="kernel-proxy", command=[*command, *deadlines],
                         pid_file=options.pid_file,
                         log_level="debug" if options.debug else "info")
 

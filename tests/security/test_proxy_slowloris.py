@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from kernel.testing.hub import running_hub
+
 HEAD_TIMEOUT = 1.5  # seconds; the flag takes milliseconds
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"
 
@@ -108,3 +110,16 @@ def test_a_request_head_with_more_than_100_header_lines_is_431(proxy):
     with connect(proxy.port) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers + b"\r\n")
         assert sock.recv(65536).startswith(b"HTTP/1.1 431 ")
+
+
+def test_hub_ini_sets_the_deadlines_of_the_proxy_the_hub_starts(tmp_path):
+    with running_hub(tmp_path, {"kernel-proxy": {"head_timeout": "1", "body_timeout": "1"}}
+                     ) as hub, connect(hub.public_port) as head, \
+            connect(hub.public_port) as body:
+        head.sendall(b"GET /hub/api/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        body.sendall(b"POST /hub/api/users HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Length: 100\r\n\r\n{")
+        started = time.monotonic()
+        assert head.recv(65536).startswith(b"HTTP/1.1 408 ")
+        assert body.recv(65536).startswith(b"HTTP/1.1 408 ")
+        assert time.monotonic() - started < 3  # not the default 30 s and 60 s
