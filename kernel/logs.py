@@ -41,8 +41,8 @@ def _escape_one(match: re.Match[str]) -> str:
 
 
 class _Escaped:
-    """An argument that is not a string (an exception, a path, a URL): escaped once it is
-    turned into text, as ``%s`` or ``%r`` does."""
+    """An argument, escaped once it is turned into text by ``%s`` or ``%r`` (whose repr of a
+    string has escaped the newlines already: they are not escaped twice)."""
 
     __slots__ = ("value",)
 
@@ -57,8 +57,6 @@ class _Escaped:
 
 
 def _escaped_argument(value: object) -> object:
-    if isinstance(value, str):
-        return escape_control(value)
     # Numbers keep their type for %d and %.2f; bytes and None show as repr, escaped already.
     if value is None or isinstance(value, int | float | bytes):
         return value

@@ -95,6 +95,10 @@ def test_arguments_are_escaped_but_the_hubs_own_text_is_not():
         "WARNING line one\nline two: a\\nb\n"
 
 
+def test_a_repr_is_not_escaped_twice():
+    assert format_record("a\nb", msg="%r") == "WARNING 'a\\nb'\n"
+
+
 def test_objects_and_numbers_are_formatted_as_usual():
     error = ValueError("bad\nvalue")
     assert format_record(error, 3, 2.5, msg="%s %d %.1f") == "WARNING bad\\nvalue 3 2.5\n"
