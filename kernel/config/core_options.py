@@ -149,6 +149,17 @@ def _declare_security(o: OptionRegistry) -> None:
     o.add("hub", "admin_access", Boolean(), False,
           "Let admins open (and share) other users' servers. Off, admins still start, stop "
           "and manage servers but cannot see into them. Tell your users if you turn it on.")
+    # JupyterHub has no such options (Tornado caps every body at 100 MB); kernelhub caps
+    # each kind of endpoint at what its biggest honest request needs.
+    o.add("hub", "max_api_body_size", Integer(minimum=1), 10 * 1024 * 1024,
+          "Largest request body, in bytes, the REST API (/hub/api/) accepts; larger ones get "
+          "413. The biggest honest API bodies (user lists, groups, tokens) are kilobytes.")
+    o.add("hub", "max_form_body_size", Integer(minimum=1), 64 * 1024,
+          "Largest request body, in bytes, for the hub's pages and the forms anyone may post "
+          "without logging in first: login, spawn options, OAuth authorize and token.")
+    o.add("hub", "max_csp_report_size", Integer(minimum=1), 16 * 1024,
+          "Largest Content-Security-Policy report, in bytes, browsers may post to "
+          "/hub/security/csp-report. A report is well under 2 KiB.")
 
 
 def _declare_servers(o: OptionRegistry) -> None:

@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from kernel.errors import HubError
 from kernel.hub import Hub
+from kernel.web.body_limit import BodyLimit
 from kernel.web.errors import EXCEPTION_HANDLERS
 from kernel.web.identity import hub_of
 from kernel.web.middleware import AccessLog, HubHeaders
@@ -75,6 +76,8 @@ def build_app(hub: Hub) -> Starlette:
         middleware=[
             Middleware(AccessLog, hub=hub),
             Middleware(HubHeaders, hub=hub),
+            # Before anything that might read a body, so that every endpoint has a limit.
+            Middleware(BodyLimit, hub=hub),
             *plugin_middleware,
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

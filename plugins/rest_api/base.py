@@ -91,10 +91,9 @@ async def caller(request: Request) -> Identity:
     token, and a cookie-authenticated POST with a non-JSON content type is
     refused (a form on another site cannot forge a JSON request).
     """
-    # Read the whole body before anything may refuse the request: answering with request
-    # bytes still unread makes the server close the connection with a reset, which can
-    # destroy the answer on its way through the proxy (seen as a 503 there).
-    await request.body()
+    # The body is not read before the caller is known: nobody without credentials makes the
+    # hub hold a body. kernel.web.body_limit drops what is left of a small one unread, so
+    # that the 403 is not lost to a reset connection on its way through the proxy.
     identity = await identify(request, services=True)
     if identity is None:
         raise HubError(403, "Missing or invalid credentials.")
