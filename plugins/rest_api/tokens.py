@@ -61,8 +61,11 @@ async def list_tokens(request: Request) -> Response:
 async def create_token(request: Request) -> Response:
     hub = hub_of(request)
     name = request.path_params["name"]
+    identity = await identify(request, services=True)
+    if identity is None:
+        _check_login_body_size(request)
     body = await json_object(request, allowed={"note", "expires_in", "scopes", "roles", "auth"})
-    identity = await _token_creator(request, body)
+    identity = await _token_creator(request, identity, body)
     user = hub.users.get(name)
     may_issue = hub.permissions.scopes(identity).allows(
         "tokens", user=name, groups_of=hub.permissions.groups_of)
@@ -92,9 +95,23 @@ async def create_token(request: Request) -> Response:
     return JSONResponse(model, status_code=201)
 
 
-async def _token_creator(request: Request, body: dict[str, Any]) -> Identity:
+def _check_login_body_size(request: Request) -> None:
+    """A caller without credentials may only log in with the `auth` field: its body is a
+    login form's, held to the login form's limit rather than the API's (413), and must say
+    its length (411), so that nobody unknown makes the hub hold a large body."""
+    limit = hub_of(request).config.hub.max_form_body_size
+    length = request.headers.get("content-length")
+    if length is None or not length.isdigit():
+        raise HubError(411, "Give a Content-Length to log in with the auth field, or "
+                            "authenticate with a token")
+    if int(length) > limit:
+        raise HubError(413, f"Request body too large to log in with: the limit is {limit} "
+                            "bytes ([hub] max_form_body_size)")
+
+
+async def _token_creator(request: Request, identity: Identity | None,
+                         body: dict[str, Any]) -> Identity:
     """The caller, who may instead log in with the `auth` field (username and password)."""
-    identity = await identify(request, services=True)
     if identity is None:
         auth = body.get("auth")
         if not isinstance(auth, dict):

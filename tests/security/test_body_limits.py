@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from kernel.testing.hub import HubProcess, running_hub
+from kernel.testing.hub import PASSWORD, HubProcess, running_hub
 
 TOKEN = "body-limits-admin-token-0123456789"
 SECTIONS = {"hub.api_tokens": {TOKEN: "admin"}, "auth": {"admin_users": "admin"}}
@@ -214,3 +214,22 @@ def test_a_connection_stays_usable_after_a_small_unread_body(hub):
         connection.sendall(b"GET /hub/api/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         status, _, _, _ = read_answer(connection)
     assert status == 200
+
+
+def test_a_token_login_without_credentials_is_held_to_the_login_form_s_limit(hub):
+    """POST /users/NAME/tokens takes a password in its `auth` field from callers without
+    credentials: their bodies are login forms, not API bodies."""
+    url = f"{hub.url}hub/api/users/anyone/tokens"
+    padding = b" " * (65 * KiB)  # white space: still one JSON object
+    too_large = httpx.post(url, content=b'{"auth": {"username": "anyone", "password": "x"}}'
+                           + padding, timeout=30)
+    assert too_large.status_code == 413, too_large.text
+    assert "max_form_body_size" in too_large.json()["message"]
+    unsized = httpx.post(url, content=iter([b'{"auth": {}}']), timeout=30)  # chunked
+    assert unsized.status_code == 411, unsized.text
+    logged_in = httpx.post(url, json={"auth": {"username": "anyone", "password": PASSWORD}},
+                           timeout=30)
+    assert logged_in.status_code == 201, logged_in.text
+    with_token = httpx.post(url, content=b'{"note": "padded"}' + padding, timeout=30,
+                            headers={"Authorization": f"token {logged_in.json()['token']}"})
+    assert with_token.status_code == 201, with_token.text  # the API's limit for callers known
