@@ -236,5 +236,13 @@ def set_hub_cookie(request: Request, response: Response, name: str, value: str, 
 
 
 def _is_https(request: Request) -> bool:
-    return (request.url.scheme == "https"
-            or request.headers.get("x-forwarded-proto", "").split(",")[0].strip() == "https")
+    """Whether the browser's request was https: the first X-Forwarded-Proto entry (the
+    proxies in front name the scheme they were reached by), else this connection's.
+
+    Not the connection alone: with internal_ssl the proxy reaches the hub over TLS
+    while the browser may use plain http, and a Secure cookie would never come back.
+    """
+    forwarded = request.headers.get("x-forwarded-proto", "")
+    if forwarded.strip():
+        return forwarded.split(",")[0].strip().lower() == "https"
+    return request.url.scheme == "https"
