@@ -117,8 +117,10 @@ def test_hub_ini_sets_the_deadlines_of_the_proxy_the_hub_starts(tmp_path):
                      ) as hub, connect(hub.public_port) as head, \
             connect(hub.public_port) as body:
         head.sendall(b"GET /hub/api/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        body.sendall(b"POST /hub/api/users HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Length: 100\r\n\r\n{")
+        # The login form is read whoever sends it (the API would refuse first, unread).
+        body.sendall(b"POST /hub/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/x-www-form-urlencoded\r\n"
+                     b"Content-Length: 100\r\n\r\nusername=")
         started = time.monotonic()
         assert head.recv(65536).startswith(b"HTTP/1.1 408 ")
         assert body.recv(65536).startswith(b"HTTP/1.1 408 ")
