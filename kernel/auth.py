@@ -22,6 +22,7 @@ from kernel.errors import HubError
 if TYPE_CHECKING:
     from starlette.requests import Request
 
+    from kernel.config.values import Config
     from kernel.hub import Hub
     from kernel.users import User
 
@@ -70,8 +71,19 @@ class AuthResult:
 def normalize_username(hub: Hub, name: str) -> str:
     """The name a login, a new user or a rename stands for: NFKC (full-width letters are
     plain ones), lower case (as JupyterHub), then ``[auth] username_map``."""
+    return normalized_name(hub.config, name)
+
+
+def normalized_name(config: Config, name: str) -> str:
+    """``normalize_username`` before the hub exists (for hub.ini's own lists of names)."""
     name = unicodedata.normalize("NFKC", name).strip().lower()
-    return hub.config.auth.username_map.get(name, name)
+    return config.auth.username_map.get(name, name)
+
+
+def listed_users(config: Config, key: str) -> list[str]:
+    """``[auth] KEY`` (``admin_users``, ``allowed_users``) as the users it names: each
+    name normalised as a login's is, as JupyterHub normalises them at start-up."""
+    return list(dict.fromkeys(normalized_name(config, name) for name in config.auth[key]))
 
 
 def username_problem(hub: Hub, name: str) -> str | None:
@@ -109,7 +121,9 @@ def is_allowed(hub: Hub, name: str, result: AuthResult) -> bool:
         return False
     if result.allowed or rules.allow_all:
         return True
-    if name in rules.allowed_users or name in rules.admin_users:
+    config = hub.config
+    if name in listed_users(config, "allowed_users") or name in listed_users(config,
+                                                                          "admin_users"):
         return True
     return bool(rules.allow_existing_users and name in hub.users)
 
@@ -166,7 +180,7 @@ def _acceptable(hub: Hub, result: AuthResult) -> bool:
 
 async def _apply(hub: Hub, result: AuthResult) -> User:
     """Create or update the user from what the authenticator said."""
-    admin = True if result.name in hub.config.auth.admin_users else result.admin
+    admin = True if result.name in listed_users(hub.config, "admin_users") else result.admin
     user = await hub.users.ensure(result.name, admin=admin)
     if admin is not None:
         hub.permissions.changed()

@@ -1,13 +1,20 @@
-"""What hub.ini puts into the database at start-up: admins, groups and API tokens.
+"""What hub.ini puts into the database at start-up: admins, allowed users, groups and
+API tokens.
 
-This only ever adds, as JupyterHub does: removing a name from hub.ini does
-not delete the user, group or token (use the REST API for that).
+As JupyterHub's ``init_users`` does, every name in ``[auth] admin_users`` and
+``[auth] allowed_users`` is a user from the start (normalised as a login
+normalises it), so the REST API, the admin page and the idle culler see them
+before their first login. This only ever adds: removing a name from hub.ini
+does not delete the user, group or token (use the REST API for that), nor
+take an admin's rights (only a ``[role:admin] users`` list does, see
+``kernel.roles``).
 """
 
 from __future__ import annotations
 
 import logging
 
+from kernel.auth import listed_users
 from kernel.config.values import Config
 from kernel.db import models as orm
 from kernel.security.tokens import (
@@ -22,11 +29,14 @@ log = logging.getLogger("kernelhub")
 
 
 def apply_config(config: Config) -> None:
-    """Create configured admins, groups and tokens (call on a database thread)."""
-    for name in config.auth.admin_users:
+    """Create configured admins, allowed users, groups and tokens (call on a database
+    thread)."""
+    for name in listed_users(config, "admin_users"):
         user = _ensure_user(name)
         if not user.admin:
             orm.User.update(admin=True).where(orm.User.id == user.id).execute()
+    for name in listed_users(config, "allowed_users"):
+        _ensure_user(name)
     groups = {name: list(members) for name, members in config.hub.load_groups.items()}
     for name, section in config.collection("group").items():
         groups.setdefault(name, []).extend(section.users)

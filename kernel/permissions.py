@@ -11,6 +11,7 @@ admin service.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -27,12 +28,20 @@ if TYPE_CHECKING:
 
 
 class Permissions:
+    #: How many tokens' scopes are remembered (the least recently used go first).
+    token_cache_size = 50_000
+
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.roles = RoleAssignments()
         self._user_scopes: dict[int, Scopes] = {}
         self._service_scopes: dict[int, Scopes] = {}
-        self._token_scopes: dict[int, Scopes] = {}
+        # Keyed by the whole token, not by its id: the database gives a deleted token's id
+        # to the next token made (SQLite reuses the highest rowid), so a server's token
+        # revoked at stop would hand its scopes to whichever token came next, whoever
+        # owns it. A token's scopes depend only on these fields and on what its owner
+        # holds, which `changed` covers.
+        self._token_scopes: OrderedDict[TokenInfo, Scopes] = OrderedDict()
 
     def load(self) -> None:
         """Read roles and their holders (call on a database thread, at start-up)."""
@@ -87,8 +96,10 @@ class Permissions:
         return scopes
 
     def token_scopes(self, token: TokenInfo, owner: User | Service) -> Scopes:
-        scopes = self._token_scopes.get(token.id)
-        if scopes is None:
+        scopes = self._token_scopes.get(token)
+        if scopes is not None:
+            self._token_scopes.move_to_end(token)
+        else:
             if token.service_id is not None:
                 own = Scopes.expand([*token.scopes, *SERVICE_IDENTIFY_SCOPES],
                                     Owner(service=owner.name))
@@ -98,7 +109,9 @@ class Permissions:
                                     Owner(user=owner.name, server=self._server_of(token)))
                 held = self.user_scopes(owner)  # type: ignore[arg-type]
             scopes = own.intersect(held, self.groups_of)
-            self._token_scopes[token.id] = scopes
+            self._token_scopes[token] = scopes
+            if len(self._token_scopes) > self.token_cache_size:
+                self._token_scopes.popitem(last=False)
         return scopes
 
     def not_held(self, held: Scopes, scopes: list[str], owner: Owner) -> list[str]:

@@ -9,7 +9,9 @@ start-up, and from role assignments made through the REST API.
 As in JupyterHub, a ``[role:NAME]`` section may redefine the scopes of
 ``user``, ``server`` and ``token`` (``[role:user] scopes = self,
 access:services`` lets every user log in to services) and name further
-holders of ``admin``, whose scopes are fixed.
+holders of ``admin``, whose scopes are fixed. Its ``users`` list, with ``[auth]
+admin_users``, is then the whole list of admins, as JupyterHub's: an admin
+listed in neither loses the admin flag at start-up.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from kernel.auth import listed_users, normalized_name
 from kernel.config.values import Config, Section
 from kernel.db import models as orm
 from kernel.scopes import ScopeError, check
@@ -122,15 +125,19 @@ def apply_config_roles(config: Config) -> None:
 
 def _set_holders(config: Config, role: orm.Role, section: Section) -> None:
     """Make the role's holders exactly those the section lists. The admin role is held
-    through the users' admin flag; its users are made admins (as admin_users are)."""
+    through the users' admin flag; its users are made admins (as admin_users are), and
+    nobody else is one."""
+    # User names as a login normalises them, as JupyterHub reads a role's users.
+    names = list(dict.fromkeys(normalized_name(config, name) for name in section.users))
     if role.name == "admin":
-        names = list(section.users)
         for name in names:
             orm.User.get_or_create(name=name)
         orm.User.update(admin=True).where(orm.User.name.in_(names)).execute()
+        if section.is_set("users"):
+            _only_admins(names + listed_users(config, "admin_users"))
     else:
         _replace(orm.UserRole, "user", role, [orm.User.get_or_create(name=n)[0]
-                                             for n in section.users])
+                                             for n in names])
     _replace(orm.GroupRole, "group", role, [orm.Group.get_or_create(name=n)[0]
                                            for n in section.groups])
     services = []
@@ -141,6 +148,18 @@ def _set_holders(config: Config, role: orm.Role, section: Section) -> None:
                                f"[service:{name}] section", f"role:{role.name}", "services")
         services.append(service)
     _replace(orm.ServiceRole, "service", role, services)
+
+
+def _only_admins(names: list[str]) -> None:
+    """As JupyterHub: a ``[role:admin] users`` list, with ``[auth] admin_users``, is the
+    whole list of admins; anyone else with the admin flag loses it. (Without that list,
+    admins made through the REST API stay admins.)"""
+    others = orm.User.select(orm.User.id, orm.User.name).where(
+        orm.User.admin & orm.User.name.not_in(names))
+    for row in others:
+        log.warning("Removing admin rights from %s: not in [role:admin] users or [auth] "
+                    "admin_users", row.name)
+        orm.User.update(admin=False).where(orm.User.id == row.id).execute()
 
 
 def _replace(table: type[orm.BaseModel], column: str, role: orm.Role,

@@ -98,6 +98,8 @@ class TokenStore:
             oauth_client=oauth_client_id,
         )
         self._cache.pop(_key(token), None)
+        # The id may be a revoked token's (the database reuses them): its uses are not ours.
+        self._last_use.pop(row.id, None)
         return token, row
 
     async def find(self, token: str) -> TokenInfo | None:
@@ -145,14 +147,15 @@ class TokenStore:
         self._forget(lambda info: info.id == token_id)
 
     async def revoke_where(self, *, user_id: int | None = None, server_id: int | None = None,
-                           session_id: str | None = None,
+                           service_id: int | None = None, session_id: str | None = None,
                            oauth_client_id: int | None = None) -> None:
         """Revoke every token matching all the given conditions (at least one)."""
         conditions = [(orm.APIToken.user, user_id), (orm.APIToken.server, server_id),
+                      (orm.APIToken.service, service_id),
                       (orm.APIToken.session_id, session_id),
                       (orm.APIToken.oauth_client, oauth_client_id)]
         if all(value is None for _, value in conditions):
-            raise ValueError("revoke_where needs a user, a server or a session")
+            raise ValueError("revoke_where needs a user, a server, a service or a session")
         query = orm.APIToken.delete()
         for column, value in conditions:
             if value is not None:
@@ -161,7 +164,7 @@ class TokenStore:
         self._forget(lambda info: all(
             value is None or getattr(info, name) == value
             for name, value in (("user_id", user_id), ("server_id", server_id),
-                                ("session_id", session_id),
+                                ("service_id", service_id), ("session_id", session_id),
                                 ("oauth_client_id", oauth_client_id))))
 
     async def follow_rename(self, old: str, new: str) -> None:
@@ -190,8 +193,11 @@ class TokenStore:
             self._cache.popitem(last=False)
 
     def _forget(self, matches) -> None:
-        for key in [k for k, info in self._cache.items() if info is not None and matches(info)]:
+        stale = [(key, info.id) for key, info in self._cache.items()
+                 if info is not None and matches(info)]
+        for key, token_id in stale:
             del self._cache[key]
+            self._last_use.pop(token_id, None)
         # Unknown-token answers may hide a token that was just written; drop them too.
         for key in [k for k, info in self._cache.items() if info is None]:
             del self._cache[key]

@@ -117,6 +117,14 @@ async def delete_service(request: Request) -> Response:
         raise HubError(405, f"Service {name} is not modifiable at runtime: it is defined "
                             "in hub.ini")
     await hub.routes.remove_service(service)
+    # Its tokens, and those its OAuth client issued, are revoked through the token store
+    # before the database's cascades delete them: a cached answer must not outlive them,
+    # or they would be tokens of the next service given the same id.
+    await hub.tokens.revoke_where(service_id=service.id)
+    client = (await hub.oauth_clients.get(service.spec.oauth_client_id)
+              if service.spec.oauth_client_id else None)
+    if client is not None:
+        await hub.tokens.revoke_where(oauth_client_id=client.id)
     await hub.services.remove(service)
     hub.permissions.changed()
     hub.emit("service.removed", service=name)
