@@ -7,14 +7,21 @@ client; the body is then relayed as it arrives, framed by the proxy itself
 framed end of a response reaches the client: a backend that sends more
 bytes than it announced, or speaks while no request is pending, loses its
 connection, since those bytes would be read as the answer to someone's next
-request. A connection whose response allows it goes back to the pool of its
-target for the next request; a 101 response turns it into a tunnel.
+request. A connection whose response allows it, and which took the whole
+request before answering, goes back to the pool of its target for the next
+request; a 101 response turns it into a tunnel.
+
+A backend may answer before it has read the request body (a 413, a 403) and
+close, while the proxy still sends the body: the send then fails, and the
+event loop drops the connection with the answer unread in its socket. That
+answer is read from the socket before it is closed, and relayed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import select
 from typing import TYPE_CHECKING
 
@@ -104,6 +111,7 @@ class BackendConnection(asyncio.Protocol):
     def _heads(self, client: ClientConnection, data: bytes) -> None:
         """Relay the response head in ``data`` (after any 1xx ones), then what body follows."""
         self.buffer = b""
+        client.replay = None  # the backend has the request: never send it again
         while True:
             end = data.find(b"\r\n\r\n")
             if end < 0:
@@ -125,6 +133,10 @@ class BackendConnection(asyncio.Protocol):
             if status >= 200:
                 break
             # An interim response (100 Continue, 103 Early Hints): the real one follows.
+        if not client.request_done:
+            # Answered before the whole body came: what the backend makes of the rest
+            # is its own business, so the connection serves no other request.
+            self.keep_alive = False
         if client.head_request or status in _NO_BODY:
             return self._finish(client, data)
         if self.chunked:
@@ -191,7 +203,8 @@ class BackendConnection(asyncio.Protocol):
                         len(extra))
             self.transport.close()
         elif (self.keep_alive and client.request_done and client.keep_alive
-              and not client.upgrade):
+              and not client.upgrade and not self.transport.get_write_buffer_size()
+              and not self.transport.is_closing()):
             self.server.put_idle(self)
         else:
             self.transport.close()
@@ -226,11 +239,35 @@ class BackendConnection(asyncio.Protocol):
     # connection events
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None and self.client is not None and not self.key[2]:
+            self._read_the_rest()
         client, self.client = self.client, None
         if client is None:
             self.server.drop_idle(self)
         else:
             client.backend_lost(self, exc)
+
+    def _read_the_rest(self) -> None:
+        """Relay what the backend sent before the connection failed, unread so far.
+
+        A failed send (EPIPE, ECONNRESET: the backend answered early and closed)
+        ends the transport before it reads again, yet Linux keeps received bytes
+        readable after a reset. The socket is still open while ``connection_lost``
+        runs (in asyncio and uvloop alike): read it to its end here. Not for TLS,
+        whose records only the transport could decrypt.
+        """
+        sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return
+        fd = sock.fileno()
+        while self.client is not None:
+            try:
+                data = os.read(fd, 256 * 1024)
+            except OSError:  # nothing more for now (EAGAIN), or the reset itself
+                return
+            if not data:
+                return
+            self.data_received(data)
 
     def pause_writing(self) -> None:
         self.write_paused = True

@@ -12,6 +12,12 @@ connection's start, for the first request), however it trickles in; a
 request body may not stall for ``--body-timeout``; an idle keep-alive
 connection closes after ``--keep-alive-timeout``. None of them applies once
 a connection is a tunnel, nor while a response is relayed.
+
+A request sent on a kept-alive backend connection that fails before one byte
+of the answer arrives is sent again, once, on a new connection: the backend
+had closed that connection, so nothing of the request reached the
+application. Only a request held whole in memory can be sent again: its head
+and up to ``REPLAY_BODY`` bytes of body, kept until the answer starts.
 """
 
 from __future__ import annotations
@@ -40,11 +46,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("kernelhub.kernel_proxy")
 
 # States of a client connection.
-HEAD, BODY, WAIT, TUNNEL, CLOSED = range(5)
+HEAD, BODY, WAIT, TUNNEL, CLOSED, LINGER = range(6)
 # Why reading from the client is paused: bits of ``ClientConnection.pauses``.
 _BACKPRESSURE, _PIPELINED, _CONNECTING = 1, 2, 4
 
 _TEXT = b"Content-Type: text/plain; charset=utf-8\r\n"
+
+#: Most request-body bytes kept to send a request again (on a reused backend connection).
+REPLAY_BODY = 64 * 1024
+#: Longest a connection answered before its request body came in reads it, to close safely.
+LINGER_TIME = 5.0
 
 
 class ClientConnection(asyncio.Protocol):
@@ -54,7 +65,8 @@ class ClientConnection(asyncio.Protocol):
         "backend", "body_left", "buffer", "chunked", "chunks", "connecting", "content_length",
         "head_request", "head_since", "headers", "host", "io", "keep_alive", "mark_active",
         "message_done", "method", "parser", "pauses", "peer", "pending", "pending_size",
-        "quiet_since", "request_done", "responded", "retry_head", "route", "server", "state",
+        "quiet_since", "replay", "replay_size", "request_done", "responded", "route", "server",
+        "state",
         "target", "transport", "upgrade", "url", "watchdog", "write_paused", "xfwd_present",
     )
 
@@ -83,7 +95,8 @@ class ClientConnection(asyncio.Protocol):
         self.head_request = False
         self.request_done = True
         self.responded = False
-        self.retry_head: bytes | None = None
+        self.replay: list[bytes] | None = None  # the request so far, while it can be resent
+        self.replay_size = 0  # of the body in ``replay``
         self.body_left = 0
         self.chunks: ChunkedScanner | None = None
 
@@ -119,6 +132,7 @@ class ClientConnection(asyncio.Protocol):
             # The next pipelined request (or early websocket frames): it waits.
             self.buffer += data
             self._pause(_PIPELINED)
+        # LINGER (answered, the rest of the request body is dropped) and CLOSED: nothing.
 
     def eof_received(self) -> bool | None:
         if self.state in (BODY, WAIT):
@@ -232,16 +246,17 @@ class ClientConnection(asyncio.Protocol):
         if server.debug:
             log.debug("PROXY %s %s to %s", method.decode(), self.url.decode("latin-1"),
                       route.data["target"])
-        self.retry_head = out if self.request_done else None
         self.chunks = ChunkedScanner() if self.chunked else None
         self.body_left = self.content_length
         self.state = WAIT if self.request_done else BODY
         self.mark_active(route)
         backend = server.take_idle(target.key)
         if backend is None:
+            self.replay = None  # a failure on a new connection is the backend's answer
             self.pending, self.pending_size = [out], len(out)
             self.connecting = server.connect(self, target)
         else:
+            self.replay, self.replay_size = [out], 0
             self._attach(backend, reused=True)
             backend.transport.write(out)
 
@@ -296,6 +311,12 @@ class ClientConnection(asyncio.Protocol):
             self._pause(_PIPELINED)
 
     def _send(self, data: bytes) -> None:
+        if self.replay is not None:
+            self.replay_size += len(data)
+            if self.replay_size > REPLAY_BODY:
+                self.replay = None  # sent on, but no longer whole here to send again
+            else:
+                self.replay.append(data)
         if self.backend is not None:
             self.backend.transport.write(data)
         elif self.pending is not None:
@@ -335,10 +356,12 @@ class ClientConnection(asyncio.Protocol):
         if self.state == CLOSED:
             return
         if self.state != TUNNEL and not self.responded:
-            if backend.reused and self.retry_head is not None:
-                # A kept-alive connection the backend had closed meanwhile: retry once.
-                self.pending, self.pending_size = [self.retry_head], len(self.retry_head)
-                self.retry_head = None
+            if backend.reused and self.replay is not None:
+                # A kept-alive connection that the backend closed before this request
+                # reached it (no byte of an answer came, which clears ``replay``):
+                # the application never saw the request. Send it again, once.
+                self.pending, self.replay = self.replay, None
+                self.pending_size = sum(map(len, self.pending))
                 self.connecting = self.server.connect(self, self.target)  # type: ignore[arg-type]
                 return
             return self.fail(503, exc or ConnectionResetError("the backend closed the connection"))
@@ -354,6 +377,8 @@ class ClientConnection(asyncio.Protocol):
         """The response to this client's request is complete."""
         self.backend = None
         self._resume(_BACKPRESSURE)
+        if self.state == BODY:
+            return self._linger()  # answered before the request body came in
         if self.state != WAIT or not (keep_alive and self.keep_alive) or self.upgrade:
             return self.close()
         self.state = HEAD
@@ -409,7 +434,7 @@ class ClientConnection(asyncio.Protocol):
         self.transport.write(response(status, body, close, headers))
         self.responded = True
         if close:
-            return self.close()
+            return self.close() if self.request_done else self._linger()
         self.state = WAIT
         self.response_done(keep_alive=True)
 
@@ -418,6 +443,26 @@ class ClientConnection(asyncio.Protocol):
         if not self.responded and self.state != CLOSED:
             self.transport.write(response(status, b"", close=True))
         self.close()
+
+    def _linger(self) -> None:
+        """Close a connection whose request body is still coming, without losing the answer.
+
+        Closing a socket with unread bytes makes the kernel reset the connection,
+        and the reset discards whatever of the answer the client has not yet
+        received. As nginx's lingering close does: send the end of the stream
+        after the answer, then read and drop what the client still sends, until
+        it closes or for ``LINGER_TIME`` seconds at most.
+        """
+        transport = self.transport
+        if not transport.can_write_eof():  # TLS: no half-close to offer
+            return self.close()
+        self.state = LINGER
+        self._drop_backend()
+        transport.write_eof()
+        self._resume(self.pauses)
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+        self.watchdog = self.server.loop.call_later(LINGER_TIME, self.close)
 
     def close(self) -> None:
         """Close once what was written is sent; a backend still attached goes too."""
