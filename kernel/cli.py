@@ -1,4 +1,4 @@
-"""The `kernel` command line: serve, generate-config, plugins, upgrade-db, and plugins' commands.
+"""The `kernel` command line: serve, token, generate-config and the others, and plugins' own.
 
 Each command reads hub.ini from ``-c FILE``, else ``$KERNELHUB_CONFIG``, else
 ``hub.ini`` in the working directory if there is one, else runs on the
@@ -198,6 +198,35 @@ def import_config(jupyterhub_config: str, output: str, yes: bool) -> None:
         return
     target.write_text(text)
     click.echo(f"Wrote {target}; check it with `kernel plugins -c {target}`")
+
+
+@cli.command()
+@click.argument("username", required=False)
+@config_option
+def token(username: str | None, config_file: str | None) -> None:
+    """Print a new API token for USERNAME (default: you), as `jupyterhub token`."""
+    import asyncio
+    import getpass
+
+    from kernel.hub import Hub
+
+    name = username or getpass.getuser()
+    loaded = load_or_exit(config_file)
+    try:
+        hub = Hub(loaded)
+        hub.prepare_database()  # as at start-up: hub.ini's admins and tokens are in
+    except SETUP_ERRORS as e:
+        fail(e)
+    try:
+        user = hub.users.get(name)
+        if user is None:
+            click.echo(f"No such user: {name}", err=True)
+            sys.exit(1)
+        secret, _ = asyncio.run(hub.tokens.issue(user_id=user.id, scopes=["inherit"],
+                                                 note="command-line generated"))
+    finally:
+        hub.db.close()
+    click.echo(secret)
 
 
 @cli.command("upgrade-db")

@@ -97,3 +97,22 @@ def test_serve_refuses_a_readable_cookie_secret(tmp_path, mode):
     result = kernel("serve", "-c", "hub.ini", cwd=tmp_path)
     assert result.returncode == 1
     assert "can be read by other users (mode 644); run `chmod 600 secret`" in result.stderr
+
+
+def test_token_prints_a_new_token_for_a_user_as_jupyterhub_token_does(tmp_path):
+    import httpx
+
+    from kernel.testing.hub import running_hub
+
+    with running_hub(tmp_path / "hub", {"auth": {"admin_users": "alice"}}) as hub:
+        result = kernel("token", "alice", "-c", "hub.ini", cwd=hub.directory)
+        assert result.returncode == 0, result.stderr
+        token = result.stdout.strip()
+        me = httpx.get(f"{hub.url}hub/api/user", headers={"Authorization": f"token {token}"})
+        assert me.status_code == 200 and me.json()["name"] == "alice"
+        tokens = httpx.get(f"{hub.url}hub/api/users/alice/tokens",
+                           headers={"Authorization": f"token {token}"}).json()
+        assert [t["note"] for t in tokens["api_tokens"]] == ["command-line generated"]
+
+        nobody = kernel("token", "nobody", "-c", "hub.ini", cwd=hub.directory)
+        assert nobody.returncode == 1 and nobody.stderr.strip() == "No such user: nobody"
