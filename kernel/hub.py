@@ -195,7 +195,8 @@ class Hub:
         self.started_at = time.monotonic()
         self.measure("hub_startup_duration_seconds", "timing", self.started_at - began)
         self.emit("hub.started", url=self.urls.public_url)
-        log.info("kernelhub %s is running at %s", self.version, self.urls.public_url)
+        # "kernelhub ... is running at" the public address is logged once the hub's own
+        # server listens (kernel.serve), as the last start-up line.
 
     async def stop(self) -> None:
         """Shut down, honouring cleanup_servers and cleanup_proxy; once only."""

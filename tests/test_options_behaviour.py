@@ -8,7 +8,7 @@ import sys
 
 import httpx
 
-from kernel.testing.hub import running_hub
+from kernel.testing.hub import running_hub, wait_until
 
 TOKEN = "admin-token-1234567890"
 PAGINATION = {"Accept": "application/jupyterhub-pagination+json"}
@@ -81,3 +81,13 @@ def test_a_custom_scope_declared_wrongly_is_a_config_error(tmp_path):
     assert result.returncode == 2
     assert "[custom_scope:custom:a]: " in result.stderr
     assert "Invalid scope name: 'custom:a'" in result.stderr
+
+
+def test_the_last_start_up_line_is_the_public_address(tmp_path):
+    with running_hub(tmp_path / "hub") as hub:
+        wait_until(lambda: "is running at" in hub.log)
+        hubs_own = [line for line in hub.log.splitlines() if line.startswith("[")]
+    last = hubs_own[hubs_own.index(next(line for line in hubs_own if "Received SIG" in line))
+                    - 1]
+    assert last.endswith(f"is running at {hub.url}")
+    assert not any(f":{hub.hub_port}" in line for line in hubs_own[hubs_own.index(last):])
