@@ -86,7 +86,7 @@ def test_a_custom_scope_declared_wrongly_is_a_config_error(tmp_path):
 def test_the_last_start_up_line_is_the_public_address(tmp_path):
     with running_hub(tmp_path / "hub") as hub:
         wait_until(lambda: "is running at" in hub.log)
-        hubs_own = [line for line in hub.log.splitlines() if line.startswith("[")]
+    hubs_own = [line for line in hub.log.splitlines() if line.startswith("[")]
     last = hubs_own[hubs_own.index(next(line for line in hubs_own if "Received SIG" in line))
                     - 1]
     assert last.endswith(f"is running at {hub.url}")
