@@ -116,3 +116,36 @@ def test_token_prints_a_new_token_for_a_user_as_jupyterhub_token_does(tmp_path):
 
         nobody = kernel("token", "nobody", "-c", "hub.ini", cwd=hub.directory)
         assert nobody.returncode == 1 and nobody.stderr.strip() == "No such user: nobody"
+
+
+def test_generate_config_names_the_refused_jupyterhub_options_and_their_replacements(tmp_path):
+    text = kernel("generate-config", "-o", "-", cwd=tmp_path).stdout
+    for name, replacement in (("config_file", "kernel serve -c FILE"),
+                              ("generate_config", "kernel generate-config"),
+                              ("user_redirect_hook", "`redirect` hook"),
+                              ("extra_handlers", "`web_routes` hook"),
+                              ("extra_log_handlers", "`log` hook")):
+        line = next((line for line in text.splitlines() if line.startswith(f"# {name}: ")),
+                    None)
+        assert line is not None, name
+        assert replacement in " ".join(text.partition(line)[1:])[:300], name
+
+
+def test_a_plugins_command_exists_when_the_config_named_with_c_enables_it(tmp_path):
+    (tmp_path / "ssl.ini").write_text("[hub]\nauthenticator_class = dummy\n"
+                                      "spawner_class = simple\nplugins = internal-ssl\n"
+                                      "internal_ssl = true\n")
+    result = kernel("generate-certs", "-c", "ssl.ini", cwd=tmp_path)  # no ./hub.ini here
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "internal-ssl").is_dir()
+
+
+def test_help_shows_each_commands_whole_description(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "kernel", "--help"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60,
+                            env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"})
+    assert "..." not in result.stdout.partition("Commands:")[2]
+    described = " ".join(result.stdout.split())
+    assert "serve Start the hub (and its proxy) and serve until interrupted." in described
+    assert ("generate-config Write a hub.ini with every option, commented, at its default."
+            in described)
