@@ -361,3 +361,13 @@ def test_a_unix_socket_url_is_refused_at_config_time(load_ini, option, scheme):
 def test_the_api_page_limits_are_options(load_ini):
     hub = load_ini(BASE + "api_page_default_limit = 20\napi_page_max_limit = 500\n").config.hub
     assert (hub.api_page_default_limit, hub.api_page_max_limit) == (20, 500)
+
+
+def test_the_readmes_demo_listens_on_this_machine_only():
+    from pathlib import Path
+
+    from kernel.urls import hub_urls
+
+    demo = load(Path(__file__).parent.parent / "hub.ini", environ={})
+    urls = hub_urls(demo.config)
+    assert (urls.public_ip, urls.hub_bind_ip) == ("127.0.0.1", "127.0.0.1")
