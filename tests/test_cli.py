@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -143,7 +144,7 @@ def test_a_plugins_command_exists_when_the_config_named_with_c_enables_it(tmp_pa
 def test_help_shows_each_commands_whole_description(tmp_path):
     result = subprocess.run([sys.executable, "-m", "kernel", "--help"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=60,
-                            env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"})
+                            env={**os.environ, "COLUMNS": "80"})
     assert "..." not in result.stdout.partition("Commands:")[2]
     described = " ".join(result.stdout.split())
     assert "serve Start the hub (and its proxy) and serve until interrupted." in described
