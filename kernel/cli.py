@@ -1,4 +1,4 @@
-"""The `kernel` command line: serve, generate-config, plugins, upgrade-db, and plugins' commands.
+"""The `kernel` command line: serve, token, generate-config and the others, and plugins' own.
 
 Each command reads hub.ini from ``-c FILE``, else ``$KERNELHUB_CONFIG``, else
 ``hub.ini`` in the working directory if there is one, else runs on the
@@ -52,17 +52,53 @@ def fail(error: BaseException) -> Any:
     sys.exit(2 if isinstance(error, ConfigError) else 1)
 
 
+def _config_in(args: list[str]) -> str | None:
+    """The file a command's ``-c FILE`` / ``--config FILE`` names, before click parses it."""
+    for i, arg in enumerate(args):
+        if arg in ("-c", "--config") and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--config="):
+            return arg.partition("=")[2]
+        if arg.startswith("-c") and len(arg) > 2 and not arg.startswith("--"):
+            return arg[2:]
+    return None
+
+
+def _first_paragraph(text: str) -> str:
+    return " ".join(text.strip().split("\n\n")[0].split())
+
+
 class KernelGroup(click.Group):
-    """The `kernel` group: built-in commands, plus those of the enabled plugins on demand."""
+    """The `kernel` group: built-in commands, plus those of the enabled plugins on demand.
+
+    A plugin's command exists when the hub.ini of the command line enables the plugin
+    (``kernel generate-certs -c hub.ini``), so ``-c`` is looked at before the command
+    is resolved.
+    """
 
     _plugins_added = False
+    _config_file: str | None = None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        self._config_file = _config_in(args[1:])
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Whole first sentences, wrapped, rather than cut at the terminal's width.
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.short_help and command.help:
+                command.short_help = _first_paragraph(command.help)
+        super().format_commands(ctx, formatter)
 
     def _add_plugin_commands(self) -> None:
         if self._plugins_added:
             return
         self._plugins_added = True
         try:
-            loaded = load(config_path(os.environ.get("KERNELHUB_CONFIG")))
+            loaded = load(config_path(self._config_file
+                                      or os.environ.get("KERNELHUB_CONFIG")))
         except ConfigError:
             return  # the built-in commands still work; `serve` reports the error
         try:
@@ -198,6 +234,35 @@ def import_config(jupyterhub_config: str, output: str, yes: bool) -> None:
         return
     target.write_text(text)
     click.echo(f"Wrote {target}; check it with `kernel plugins -c {target}`")
+
+
+@cli.command()
+@click.argument("username", required=False)
+@config_option
+def token(username: str | None, config_file: str | None) -> None:
+    """Print a new API token for USERNAME (default: you), as `jupyterhub token`."""
+    import asyncio
+    import getpass
+
+    from kernel.hub import Hub
+
+    name = username or getpass.getuser()
+    loaded = load_or_exit(config_file)
+    try:
+        hub = Hub(loaded)
+        hub.prepare_database()  # as at start-up: hub.ini's admins and tokens are in
+    except SETUP_ERRORS as e:
+        fail(e)
+    try:
+        user = hub.users.get(name)
+        if user is None:
+            click.echo(f"No such user: {name}", err=True)
+            sys.exit(1)
+        secret, _ = asyncio.run(hub.tokens.issue(user_id=user.id, scopes=["inherit"],
+                                                 note="command-line generated"))
+    finally:
+        hub.db.close()
+    click.echo(secret)
 
 
 @cli.command("upgrade-db")

@@ -24,6 +24,7 @@ from kernel import JUPYTERHUB_VERSION, __version__
 from kernel.auth import username_problem
 from kernel.bootstrap import apply_config
 from kernel.config.loader import Loaded
+from kernel.config.values import Config
 from kernel.db import models as orm
 from kernel.db import schema
 from kernel.db.database import Database
@@ -36,6 +37,7 @@ from kernel.permissions import Permissions
 from kernel.proxy import Proxy
 from kernel.roles import apply_config_roles
 from kernel.routes import RouteKeeper
+from kernel.scopes import CustomScopeError, define_custom_scopes
 from kernel.security.auth_state import AuthStateCrypt
 from kernel.security.cookie_secret import load_cookie_secret
 from kernel.security.signing import CookieSigner
@@ -65,6 +67,7 @@ class Hub:
     def __init__(self, loaded: Loaded) -> None:
         self.config = loaded.config
         self.plugins = loaded.plugins
+        _define_custom_scopes(self.config)
         self.hooks = HookRunner(self.plugins.manager, timed=self._hook_timed)
         self.stash = Stash()
         #: The certificates of internal TLS, when a plugin turns it on (see kernel.tls).
@@ -192,7 +195,8 @@ class Hub:
         self.started_at = time.monotonic()
         self.measure("hub_startup_duration_seconds", "timing", self.started_at - began)
         self.emit("hub.started", url=self.urls.public_url)
-        log.info("kernelhub %s is running at %s", self.version, self.urls.public_url)
+        # "kernelhub ... is running at" the public address is logged once the hub's own
+        # server listens (kernel.serve), as the last start-up line.
 
     async def stop(self) -> None:
         """Shut down, honouring cleanup_servers and cleanup_proxy; once only."""
@@ -297,6 +301,16 @@ class Hub:
 
     def _hook_timed(self, hook: str, plugin: str, seconds: float) -> None:
         self.measure("hook_duration_seconds", "timing", seconds, hook=hook, plugin=plugin)
+
+
+def _define_custom_scopes(config: Config) -> None:
+    """The [custom_scope:custom:NAME] sections become the scopes roles and tokens may use."""
+    sections = config.collection("custom_scope")
+    try:
+        define_custom_scopes({name: (section.description, section.subscopes)
+                              for name, section in sections.items()})
+    except CustomScopeError as e:
+        raise config.error(str(e), f"custom_scope:{e.scope}") from None
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

@@ -95,14 +95,26 @@ class HubFormatter(logging.Formatter):
 
 
 def configure_logging(config: Config) -> None:
-    """Send kernelhub's (and its server's) logs to stderr in the configured format."""
+    """Send kernelhub's (and its server's) logs to stderr in the configured format, and
+    to [hub] extra_log_file too when it is set (as JupyterHub still does)."""
     options = config.hub
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(HubFormatter(options.log_format, options.log_datefmt,
                                       color=sys.stderr.isatty()))
+    handlers: list[logging.Handler] = [handler]
+    if options.extra_log_file:
+        try:
+            log_file = logging.FileHandler(options.extra_log_file, encoding="utf-8")
+        except OSError as e:
+            raise config.error(f"cannot open the log file: {e.strerror}",
+                               "hub", "extra_log_file") from None
+        log_file.setFormatter(HubFormatter(options.log_format, options.log_datefmt,
+                                           color=False))
+        handlers.append(log_file)
     for name in ("kernelhub", "hypercorn.error"):
         logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
+        logger.handlers[:] = handlers
         logger.setLevel(options.log_level)
         logger.propagate = False
-    logging.getLogger("peewee").addHandler(handler)
+    for extra in handlers:
+        logging.getLogger("peewee").addHandler(extra)

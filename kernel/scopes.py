@@ -15,6 +15,7 @@ exists), as JupyterHub answers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -79,6 +80,14 @@ SCOPE_DEFINITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "read:metrics": ("Read the hub's metrics (/hub/metrics).", ()),
 }
 
+#: The custom scopes the running hub declares ([custom_scope:custom:NAME] sections), in
+#: SCOPE_DEFINITIONS' shape. Like JupyterHub's, they are process-wide: each Hub replaces them
+#: with its own when it is built (``define_custom_scopes``).
+CUSTOM_SCOPES: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+#: JupyterHub's rule for custom scope names.
+CUSTOM_SCOPE_PATTERN = re.compile(r"^custom:[a-z0-9][a-z0-9_\-\*:]+[a-z0-9_\*]$")
+
 #: What `self` means: a user's own resources.
 SELF_SCOPES = ("read:users", "users:shares", "read:shares", "users:activity", "servers",
                "tokens", "access:servers")
@@ -92,6 +101,14 @@ FILTER_KINDS = ("user", "server", "group", "service")
 
 class ScopeError(ValueError):
     """A scope that does not exist or is written wrongly; the message says which."""
+
+
+class CustomScopeError(ScopeError):
+    """A custom scope declared wrongly; ``scope`` names it."""
+
+    def __init__(self, scope: str, message: str) -> None:
+        super().__init__(message)
+        self.scope = scope
 
 
 @dataclass(frozen=True)
@@ -109,10 +126,47 @@ Filter = tuple[str, str] | None
 GroupsOf = Callable[[str], Iterable[str]]
 
 
+def define_custom_scopes(definitions: Mapping[str, tuple[str, Iterable[str]]]) -> None:
+    """Make ``definitions`` (scope -> (description, subscopes)) the custom scopes, checked
+    as JupyterHub checks them (and with its words); CustomScopeError when one is wrong."""
+    checked: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for scope, (description, subscopes) in definitions.items():
+        if not CUSTOM_SCOPE_PATTERN.match(scope):
+            raise CustomScopeError(scope, (
+                f"Invalid scope name: {scope!r}. Custom scopes must start with `custom:` and "
+                "contain only lowercase ascii letters, numbers, hyphen, underscore, colon, "
+                "and asterisk (-_:*). The part after `custom:` must start with a letter or "
+                "number. Scopes may not end with a hyphen or colon."))
+        if not description:
+            raise CustomScopeError(scope, f"scope {scope} missing key 'description'")
+        for subscope in subscopes:
+            if subscope in definitions:
+                continue
+            if subscope in SCOPE_DEFINITIONS:
+                raise CustomScopeError(scope, (
+                    f"non-custom subscope {subscope} in {scope} is not allowed. Custom scopes "
+                    "may only have custom subscopes. Roles should be used to assign multiple "
+                    "scopes together."))
+            raise CustomScopeError(scope, f"subscope {subscope} in {scope} not found. All "
+                                          "scopes must be defined.")
+        checked[scope] = (description, tuple(subscopes))
+    CUSTOM_SCOPES.clear()
+    CUSTOM_SCOPES.update(checked)
+
+
+def definition(base: str) -> tuple[str, tuple[str, ...]] | None:
+    """(description, subscopes) of a built-in or declared custom scope; None if neither."""
+    return SCOPE_DEFINITIONS.get(base) or CUSTOM_SCOPES.get(base)
+
+
 def parse(scope: str) -> tuple[str, Filter | str]:
     """``read:users!user=alice`` -> ("read:users", ("user", "alice")); bare filters kept."""
     base, _, rest = scope.partition("!")
-    if base not in SCOPE_DEFINITIONS and not base.startswith("custom:"):
+    if base.startswith("custom:") and base not in CUSTOM_SCOPES:
+        # JupyterHub's words, and where to declare it.
+        raise ScopeError(f"Scope '{base}' does not exist: declare it in a "
+                         f"[custom_scope:{base}] section with a description")
+    if base not in SCOPE_DEFINITIONS and base not in CUSTOM_SCOPES:
         raise ScopeError(f"unknown scope {base!r}")
     if not rest:
         return base, None
@@ -161,7 +215,7 @@ class Scopes:
 
     def _add_with_subscopes(self, base: str, filter_: Filter) -> None:
         self._grants.setdefault(base, set()).add(filter_)
-        for sub in SCOPE_DEFINITIONS.get(base, ("", ()))[1]:
+        for sub in (definition(base) or ("", ()))[1]:
             if filter_ and filter_[0] == "server" and sub.startswith("read:user"):
                 # As in JupyterHub, a server filter makes no sense on user-level
                 # subscopes (read:servers -> read:users:name): they are dropped, so that

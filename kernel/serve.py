@@ -63,11 +63,35 @@ def _hypercorn_config(hub: Hub) -> HypercornConfig:
         config.verify_mode = ssl.CERT_REQUIRED
     config.accesslog = None  # kernel.web.middleware.AccessLog records every request
     config.errorlog = logging.getLogger("hypercorn.error")
+    config.errorlog.addFilter(_AnnounceWhenListening(hub))
     # Start-up may wait for servers to be checked; shutdown may stop them all.
     config.startup_timeout = 600
     config.shutdown_timeout = 600
     config.graceful_timeout = 5
     return config
+
+
+class _AnnounceWhenListening(logging.Filter):
+    """Once the hub's own server listens, say where people open the hub, last.
+
+    hypercorn then logs "Running on" the hub's private address, which only the
+    proxy and the servers use; that line becomes a debug one, and the public
+    address (JupyterHub's "JupyterHub is now running at") is the last line of
+    start-up.
+    """
+
+    def __init__(self, hub: Hub) -> None:
+        super().__init__()
+        self.hub = hub
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not message.startswith("Running on "):
+            return True
+        address = message.removeprefix("Running on ").removesuffix(" (CTRL + C to quit)")
+        log.debug("The hub's own server listens at %s (for the proxy and servers)", address)
+        log.info("kernelhub %s is running at %s", self.hub.version, self.hub.urls.public_url)
+        return False
 
 
 async def _serve(app: ASGIApp, hub: Hub, config: HypercornConfig) -> None:

@@ -90,7 +90,8 @@ def hub_urls(config: Config, *, internal_tls: bool = False) -> HubURLs:
     ``base_url`` override its parts when they are set. ``hub_bind_url``
     overrides ``hub_ip``/``hub_port``; ``hub_connect_url`` overrides
     ``hub_connect_ip``, which defaults to ``hub_ip`` (or the host name when
-    the hub listens on every interface). With internal TLS, the hub is
+    the hub listens on every interface), and ``hub_connect_port`` (deprecated),
+    which defaults to the port the hub listens on. With internal TLS, the hub is
     reached over https.
     """
     hub = config.hub
@@ -114,7 +115,8 @@ def hub_urls(config: Config, *, internal_tls: bool = False) -> HubURLs:
         host = hub.hub_connect_ip or (socket.gethostname() if hub_ip in _ANY_ADDRESS else hub_ip)
         if ":" in host:
             host = f"[{host}]"
-        connect = f"{'https' if internal_tls else 'http'}://{host}:{hub_port}"
+        connect_port = hub.hub_connect_port or hub_port
+        connect = f"{'https' if internal_tls else 'http'}://{host}:{connect_port}"
     subdomain_host = hub.subdomain_host.rstrip("/")
     if urlsplit(subdomain_host).path or urlsplit(subdomain_host).query:
         raise config.error("a host such as https://hub.example.org, with no path: the "

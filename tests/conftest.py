@@ -43,6 +43,30 @@ TEST_PLUGINS = {
 }
 
 
+#: Suites that drive a real engine: JupyterLab single-user servers and real JupyterHub
+#: services, Chromium, PostgreSQL and MariaDB, configurable-http-proxy, statsd and
+#: Prometheus, PAM with Unix accounts. They are marked `slow`, so `pytest -m "not slow"`
+#: runs the rest in a fraction of the time.
+SLOW_SUITES = (
+    "tests/e2e/", "tests/pages/", "tests/services/", "tests/auth/test_pam.py",
+    "tests/metrics/test_prometheus_server.py", "tests/metrics/test_statsd.py",
+    "tests/metrics/test_idle_culler.py", "tests/api/test_idle_culler.py",
+    "tests/proxy/test_chp_parity.py", "tests/proxy/test_chp_parity_flags.py",
+    "tests/proxy/test_chp_plugin.py", "tests/api/test_schema.py",
+)
+SLOW_ENGINES = ("postgres", "mysql")
+_ROOT = Path(__file__).parent.parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        where = item.path.relative_to(_ROOT).as_posix() if item.path.is_relative_to(_ROOT) \
+            else ""
+        if where.startswith(SLOW_SUITES) or any(item.get_closest_marker(engine)
+                                                  for engine in SLOW_ENGINES):
+            item.add_marker(pytest.mark.slow)
+
+
 def skip_or_fail(reason: str) -> None:
     """Skip on a laptop without the dependency; fail in CI, where it must be installed."""
     if IN_CI:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -97,3 +98,55 @@ def test_serve_refuses_a_readable_cookie_secret(tmp_path, mode):
     result = kernel("serve", "-c", "hub.ini", cwd=tmp_path)
     assert result.returncode == 1
     assert "can be read by other users (mode 644); run `chmod 600 secret`" in result.stderr
+
+
+def test_token_prints_a_new_token_for_a_user_as_jupyterhub_token_does(tmp_path):
+    import httpx
+
+    from kernel.testing.hub import running_hub
+
+    with running_hub(tmp_path / "hub", {"auth": {"admin_users": "alice"}}) as hub:
+        result = kernel("token", "alice", "-c", "hub.ini", cwd=hub.directory)
+        assert result.returncode == 0, result.stderr
+        token = result.stdout.strip()
+        me = httpx.get(f"{hub.url}hub/api/user", headers={"Authorization": f"token {token}"})
+        assert me.status_code == 200 and me.json()["name"] == "alice"
+        tokens = httpx.get(f"{hub.url}hub/api/users/alice/tokens",
+                           headers={"Authorization": f"token {token}"}).json()
+        assert [t["note"] for t in tokens["api_tokens"]] == ["command-line generated"]
+
+        nobody = kernel("token", "nobody", "-c", "hub.ini", cwd=hub.directory)
+        assert nobody.returncode == 1 and nobody.stderr.strip() == "No such user: nobody"
+
+
+def test_generate_config_names_the_refused_jupyterhub_options_and_their_replacements(tmp_path):
+    text = kernel("generate-config", "-o", "-", cwd=tmp_path).stdout
+    for name, replacement in (("config_file", "kernel serve -c FILE"),
+                              ("generate_config", "kernel generate-config"),
+                              ("user_redirect_hook", "`redirect` hook"),
+                              ("extra_handlers", "`web_routes` hook"),
+                              ("extra_log_handlers", "`log` hook")):
+        line = next((line for line in text.splitlines() if line.startswith(f"# {name}: ")),
+                    None)
+        assert line is not None, name
+        assert replacement in " ".join(text.partition(line)[1:])[:300], name
+
+
+def test_a_plugins_command_exists_when_the_config_named_with_c_enables_it(tmp_path):
+    (tmp_path / "ssl.ini").write_text("[hub]\nauthenticator_class = dummy\n"
+                                      "spawner_class = simple\nplugins = internal-ssl\n"
+                                      "internal_ssl = true\n")
+    result = kernel("generate-certs", "-c", "ssl.ini", cwd=tmp_path)  # no ./hub.ini here
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "internal-ssl").is_dir()
+
+
+def test_help_shows_each_commands_whole_description(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "kernel", "--help"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "COLUMNS": "80"})
+    assert "..." not in result.stdout.partition("Commands:")[2]
+    described = " ".join(result.stdout.split())
+    assert "serve Start the hub (and its proxy) and serve until interrupted." in described
+    assert ("generate-config Write a hub.ini with every option, commented, at its default."
+            in described)

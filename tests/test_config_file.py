@@ -257,3 +257,117 @@ def test_an_external_proxy_without_its_token_stops_the_hub_before_start_up(tmp_p
     with pytest.raises(PluginError, match=r"\[proxy\] auth_token: a proxy the hub does not "
                                           r"start needs the token"):
         hub_app(tmp_path, {"proxy": {"should_start": "false"}})
+
+
+# -- JupyterHub options that behave as in JupyterHub ----------------------------------------
+
+
+@pytest.mark.parametrize(("text", "size"), [("2G", 2 * 1024**3), ("1.5G", 1536 * 1024**2),
+                                            ("512M", 512 * 1024**2), ("100K", 102400),
+                                            ("1T", 1024**4), ("4096", 4096)])
+def test_memory_sizes_are_bytes_as_jupyterhubs_byte_specification(load_ini, text, size):
+    spawner = load_ini(BASE + f"[spawner]\nmem_limit = {text}\nmem_guarantee = {text}\n"
+                       ).config.spawner
+    assert spawner.mem_limit == size and spawner.mem_guarantee == size
+
+
+def test_memory_sizes_are_unset_by_default(load_ini):
+    assert load_ini(BASE).config.spawner.mem_limit is None
+
+
+@pytest.mark.parametrize("text", ["lots", "2GB", "-1G", "2g", "nanG", "1.5", "infT"])
+def test_a_nonsense_memory_size_is_a_config_error(load_ini, text):
+    with pytest.raises(ConfigError, match=r"\[spawner\] mem_limit: expected a size in bytes "
+                                          r"such as 512M"):
+        load_ini(BASE + f"[spawner]\nmem_limit = {text}\n")
+
+
+def test_db_kwargs_of_the_drivers_are_typed_and_others_stay_text(load_ini):
+    kwargs = load_ini(BASE + "[hub.db_kwargs]\ntimeout = 30\nconnect_timeout = 5\n"
+                      "autocommit = true\npassword = 1234\nsslmode = require\n"
+                      ).config.hub.db_kwargs
+    assert kwargs == {"timeout": 30.0, "connect_timeout": 5, "autocommit": True,
+                      "password": "1234", "sslmode": "require"}
+
+
+def test_a_wrongly_typed_db_kwarg_is_a_config_error(load_ini):
+    with pytest.raises(ConfigError, match=r"\[hub.db_kwargs\] timeout: expected a number of "
+                                          r'at least 0, got "soon"'):
+        load_ini(BASE + "[hub.db_kwargs]\ntimeout = soon\n")
+
+
+def test_sqlite_opens_with_a_timeout_from_db_kwargs(load_ini, tmp_path):
+    from kernel.db.database import Database
+
+    options = load_ini(BASE + f"db_url = sqlite:///{tmp_path / 'hub.sqlite'}\n"
+                       "[hub.db_kwargs]\ntimeout = 30\n").config.hub
+    db = Database(options.db_url, options.db_kwargs)
+    try:
+        assert db.call(lambda: db.peewee.execute_sql("select 1").fetchone()) == (1,)
+    finally:
+        db.close()
+
+
+def test_jinja_environment_options_are_typed(load_ini):
+    options = load_ini(BASE + "[hub.jinja_environment_options]\ntrim_blocks = true\n"
+                       "cache_size = 10\nextensions = jinja2.ext.loopcontrols\n"
+                       ).config.hub.jinja_environment_options
+    assert options == {"trim_blocks": True, "cache_size": 10,
+                       "extensions": ["jinja2.ext.loopcontrols"]}
+
+
+def test_an_unknown_jinja_environment_option_is_a_config_error(load_ini):
+    with pytest.raises(ConfigError, match=r"\[hub.jinja_environment_options\] trim_block: "
+                                          r"unknown key; known keys are .*trim_blocks"):
+        load_ini(BASE + "[hub.jinja_environment_options]\ntrim_block = true\n")
+
+
+def test_hub_connect_port_is_the_port_servers_reach_the_hub_on(load_ini):
+    from kernel.urls import hub_urls
+
+    config = load_ini(BASE + "hub_port = 8081\nhub_connect_port = 9081\n").config
+    assert hub_urls(config).hub_connect == "http://127.0.0.1:9081"
+    assert "hub_connect_port is deprecated; use [hub] hub_connect_url" in config.warnings[0]
+    config = load_ini(BASE + "hub_connect_port = 9081\n"
+                      "hub_connect_url = http://hub.internal:7000\n").config
+    assert hub_urls(config).hub_connect == "http://hub.internal:7000"
+
+
+@pytest.mark.parametrize(("keys", "api_url"), [
+    ("proxy_api_ip = 10.0.0.5\nproxy_api_port = 9001\n", "http://10.0.0.5:9001"),
+    ("proxy_api_port = 9001\n", "http://127.0.0.1:9001"),
+    ("port = 9000\nproxy_api_ip = 10.0.0.5\n", "http://10.0.0.5:9001"),
+])
+def test_proxy_api_ip_and_port_set_the_proxy_api_url_as_in_jupyterhub(load_ini, keys, api_url):
+    config = load_ini(BASE + keys).config
+    assert config.proxy.api_url == api_url
+    assert any("use [proxy] api_url" in warning for warning in config.warnings)
+
+
+def test_an_explicit_proxy_api_url_wins_over_proxy_api_port(load_ini):
+    config = load_ini(BASE + "proxy_api_port = 9001\n[proxy]\napi_url = http://127.0.0.1:7001\n"
+                      ).config
+    assert config.proxy.api_url == "http://127.0.0.1:7001"
+
+
+@pytest.mark.parametrize("option", ["bind_url", "hub_bind_url"])
+@pytest.mark.parametrize("scheme", ["unix+http", "http+unix"])
+def test_a_unix_socket_url_is_refused_at_config_time(load_ini, option, scheme):
+    with pytest.raises(ConfigError, match=rf"\[hub\] {option}: a Unix socket cannot be used: "
+                                          r"kernelhub listens and connects over TCP only"):
+        load_ini(BASE + f"{option} = {scheme}://%2Fsrv%2Fhub.sock\n")
+
+
+def test_the_api_page_limits_are_options(load_ini):
+    hub = load_ini(BASE + "api_page_default_limit = 20\napi_page_max_limit = 500\n").config.hub
+    assert (hub.api_page_default_limit, hub.api_page_max_limit) == (20, 500)
+
+
+def test_the_readmes_demo_listens_on_this_machine_only():
+    from pathlib import Path
+
+    from kernel.urls import hub_urls
+
+    demo = load(Path(__file__).parent.parent / "hub.ini", environ={})
+    urls = hub_urls(demo.config)
+    assert (urls.public_ip, urls.hub_bind_ip) == ("127.0.0.1", "127.0.0.1")

@@ -35,7 +35,7 @@ def test_every_translatable_option_lands_under_its_kernelhub_name(tmp_path):
     assert spawner.cmd == [sys.executable, "-m", "kernel.testing.mockserver"]
     assert spawner.environment == {"COURSE": "physics-101"}
     assert (spawner.start_timeout, spawner.http_timeout, spawner.default_url,
-            spawner.mem_limit) == (120, 45, "/lab", "2G")
+            spawner.mem_limit) == (120, 45, "/lab", 2 * 1024**3)  # bytes, as JupyterHub
     assert (hub.concurrent_spawn_limit, hub.active_server_limit,
             hub.named_server_limit_per_user, hub.cookie_max_age_days) == (10, 50, 2, 1.0)
     assert hub.allow_named_servers is True and hub.cleanup_servers is False
@@ -84,7 +84,7 @@ def test_the_imported_config_runs_a_hub_that_behaves_as_configured(tmp_path):
         assert teacher.get("hub/api/groups/physics").json()["users"] == ["student1",
                                                                          "student2"]
         env = _server_env(teacher, headers)
-        assert env["COURSE"] == "physics-101" and env["MEM_LIMIT"] == "2G"
+        assert env["COURSE"] == "physics-101" and env["MEM_LIMIT"] == "2147483648"
         # cleanup_servers = false would leave it running after the hub stops.
         teacher.delete("hub/api/users/teacher/server", headers=headers)
         wait_until(lambda: teacher.get("hub/api/users/teacher/server").json()["stopped"])

@@ -11,6 +11,7 @@ from kernel.config.options import OptionRegistry
 from kernel.config.types import (
     URL,
     Boolean,
+    ByteSize,
     Choice,
     Command,
     Integer,
@@ -21,7 +22,50 @@ from kernel.config.types import (
     Table,
     Text,
     TextList,
+    TypedTable,
     URLPrefix,
+)
+
+#: [hub.db_kwargs] keys of the database drivers (sqlite3, psycopg2, PyMySQL) and of peewee
+#: whose values are not text; any other key is passed on as text (a password stays a string).
+DB_KWARGS = (
+    ("timeout", Number(minimum=0)),
+    ("check_same_thread", Boolean()),
+    ("cached_statements", Integer(minimum=0)),
+    ("detect_types", Integer(minimum=0)),
+    ("uri", Boolean()),
+    ("autoconnect", Boolean()),
+    ("thread_safe", Boolean()),
+    ("autorollback", Boolean()),
+    ("max_connections", Integer(minimum=1)),
+    ("stale_timeout", Number(minimum=0)),
+    ("port", Integer(minimum=1)),
+    ("connect_timeout", Integer(minimum=0)),
+    ("read_timeout", Number(minimum=0)),
+    ("write_timeout", Number(minimum=0)),
+    ("keepalives", Integer(minimum=0)),
+    ("keepalives_idle", Integer(minimum=0)),
+    ("keepalives_interval", Integer(minimum=0)),
+    ("keepalives_count", Integer(minimum=0)),
+    ("autocommit", Boolean()),
+    ("local_infile", Boolean()),
+    ("ssl_disabled", Boolean()),
+    ("ssl_verify_cert", Boolean()),
+    ("ssl_verify_identity", Boolean()),
+)
+
+#: The jinja2.Environment arguments hub.ini can give. Python objects (loader, undefined,
+#: finalize, bytecode_cache) cannot be written in hub.ini; autoescape and enable_async are
+#: the hub's own choice, as its templates need them.
+JINJA_ENVIRONMENT_OPTIONS = (
+    *((name, Text()) for name in (
+        "block_start_string", "block_end_string", "variable_start_string",
+        "variable_end_string", "comment_start_string", "comment_end_string",
+        "line_statement_prefix", "line_comment_prefix")),
+    *((name, Boolean()) for name in (
+        "trim_blocks", "lstrip_blocks", "keep_trailing_newline", "optimized", "auto_reload")),
+    ("cache_size", Integer(minimum=-1)),
+    ("extensions", TextList()),
 )
 
 #: The variables a local server inherits from the hub's own environment by default.
@@ -54,6 +98,7 @@ def declare_core_options(options: OptionRegistry) -> None:
     _declare_proxy(options)
     _declare_groups(options)
     _declare_roles(options)
+    _declare_custom_scopes(options)
     _declare_services(options)
 
 
@@ -116,8 +161,11 @@ def _declare_network(o: OptionRegistry) -> None:
 def _declare_database(o: OptionRegistry) -> None:
     o.add("hub", "db_url", Text(), "sqlite:///jupyterhub.sqlite",
           "The database: sqlite:///PATH, postgresql://USER@HOST/DB or mysql://USER@HOST/DB.")
-    o.add("hub", "db_kwargs", Table(), {},
-          "Extra connection arguments for the database driver, one `key = value` per line.")
+    o.add("hub", "db_kwargs", TypedTable(fields=DB_KWARGS), {},
+          "Extra connection arguments for the database driver, one `key = value` per line. "
+          "Known numeric and true/false arguments are typed (timeout = 30 is a number, "
+          "autocommit = true a bool: " + ", ".join(name for name, _ in DB_KWARGS) + "); "
+          "any other is passed as text.")
     o.add("hub", "debug_db", Boolean(), False,
           "Log every database query (very verbose).")
     o.add("hub", "upgrade_db", Boolean(), False,
@@ -223,8 +271,11 @@ def _declare_pages(o: OptionRegistry) -> None:
           '{% extends "default:NAME.html" %}.')
     o.add("hub", "template_vars", Table(), {},
           "Extra variables for every template, `name = value` per line.")
-    o.add("hub", "jinja_environment_options", Table(), {},
-          "Options for the jinja2 Environment, `name = value` per line (true/false for flags).")
+    o.add("hub", "jinja_environment_options",
+          TypedTable(fields=JINJA_ENVIRONMENT_OPTIONS, open=False), {},
+          "Options for the jinja2 Environment, `name = value` per line (true/false for "
+          "flags, a comma-separated list for extensions): "
+          + ", ".join(name for name, _ in JINJA_ENVIRONMENT_OPTIONS) + ".")
     o.add("hub", "logo_file", Text(), "",
           "An image file shown as the logo in the page banner instead of kernelhub's.")
 
@@ -256,13 +307,21 @@ def _declare_deprecated(o: OptionRegistry) -> None:
           deprecated="use [auth] admin_users", renamed_to=("auth", "admin_users"))
     o.add("hub", "confirm_no_ssl", Boolean(), False, "Does nothing.",
           deprecated="it has no effect")
-    o.add("hub", "extra_log_file", Text(), "", "Append the log to this file.",
-          deprecated="redirect the output instead (kernel serve >> hub.log 2>&1)")
-    o.add("hub", "hub_connect_port", Integer(minimum=0), 0, "The port servers use for the hub.",
+    o.add("hub", "extra_log_file", Text(), "",
+          "Also write the hub's own log to this file (appending).",
+          deprecated="it holds the hub's own log only, not the proxy's or the servers' "
+          "output; redirect the output instead (kernel serve >> hub.log 2>&1)")
+    o.add("hub", "hub_connect_port", Integer(minimum=0), 0,
+          "The port servers and the proxy use to reach the hub, when it differs from "
+          "hub_port. 0: hub_port. hub_connect_url, when set, wins.",
           deprecated="use [hub] hub_connect_url")
-    o.add("hub", "proxy_api_ip", Text(), "", "The proxy's API address.",
+    o.add("hub", "proxy_api_ip", Text(), "",
+          "The proxy API's address: sets [proxy] api_url to http://IP:PORT (IP default "
+          "127.0.0.1, PORT default proxy_api_port, else the public port + 1), unless "
+          "api_url is set.",
           deprecated="use [proxy] api_url")
-    o.add("hub", "proxy_api_port", Integer(minimum=0), 0, "The proxy's API port.",
+    o.add("hub", "proxy_api_port", Integer(minimum=0), 0,
+          "The proxy API's port: sets [proxy] api_url as proxy_api_ip does.",
           deprecated="use [proxy] api_url")
     o.add("hub", "proxy_auth_token", Text(), "", "The proxy's API token.",
           deprecated="use [proxy] auth_token", renamed_to=("proxy", "auth_token"))
@@ -344,12 +403,13 @@ def _declare_spawner(o: OptionRegistry) -> None:
           "Ignore the users' own Jupyter config files.")
     o.add("spawner", "debug", Boolean(), False,
           "Run servers with debug logging.")
-    o.add("spawner", "mem_limit", Text(), "",
-          "Memory limit, passed to the server as MEM_LIMIT (e.g. 2G).")
+    o.add("spawner", "mem_limit", ByteSize(), None,
+          "Memory limit, passed to the server in bytes as MEM_LIMIT (2G: 2147483648). "
+          "Suffixes K, M, G, T are powers of 1024; 1.5G works too.")
     o.add("spawner", "cpu_limit", Text(), "",
           "CPU limit, passed to the server as CPU_LIMIT (e.g. 1.5).")
-    o.add("spawner", "mem_guarantee", Text(), "",
-          "Memory guarantee, passed to the server as MEM_GUARANTEE.")
+    o.add("spawner", "mem_guarantee", ByteSize(), None,
+          "Memory guarantee, passed to the server in bytes as MEM_GUARANTEE (as mem_limit).")
     o.add("spawner", "cpu_guarantee", Text(), "",
           "CPU guarantee, passed to the server as CPU_GUARANTEE.")
     o.add("spawner", "options_form", Text(), "",
@@ -392,6 +452,18 @@ def _declare_roles(o: OptionRegistry) -> None:
     o.add("role:*", "users", TextList(), [], "Users who hold the role.")
     o.add("role:*", "groups", TextList(), [], "Groups whose members hold the role.")
     o.add("role:*", "services", TextList(), [], "Services that hold the role.")
+
+
+def _declare_custom_scopes(o: OptionRegistry) -> None:
+    """JupyterHub's custom_scopes dict, one section per scope, named by the scope:
+    ``[custom_scope:custom:grader:read]``."""
+    o.add("hub", "custom_scopes", Text(), "", "Custom scopes, as one section each.",
+          unavailable="write one [custom_scope:custom:NAME] section per scope, with "
+          "description and subscopes")
+    o.add("custom_scope:*", "description", Text(), "",
+          "What the scope allows (required), shown when a service asks for it.")
+    o.add("custom_scope:*", "subscopes", TextList(), [],
+          "Other custom scopes that holding this one implies.")
 
 
 def _declare_services(o: OptionRegistry) -> None:

@@ -66,19 +66,22 @@ def _option_lines(option: Option) -> list[str]:
     lines = [""]
     help_text = option.help or "(no description)"
     lines += ["# " + line for line in textwrap.wrap(help_text, 86)]
+    if option.unavailable:
+        # Named all the same, so that someone looking for JupyterHub's option finds what
+        # replaces it.
+        refusal = f"{option.name}: not in hub.ini; {option.unavailable}"
+        return lines + ["# " + line for line in textwrap.wrap(refusal, 86)]
     notes = []
     if option.owner != "kernel" and option.section in SECTION_HELP:
         notes.append(f"from plugin {option.owner}")
     if option.deprecated:
         notes.append(f"deprecated: {option.deprecated}")
-    if option.unavailable:
-        notes.append(f"not settable: {option.unavailable}")
     notes.append(f"type: {option.type.expectation()}")
     lines += ["# " + line for line in textwrap.wrap("(" + "; ".join(notes) + ")", 86)]
     if option.type.is_table:
         lines.append(f"# [{option.section}.{option.name}]")
         for key, value in (option.default or {}).items():
             lines.append(f"# {key} = {option.type.values.format(value)}")  # type: ignore[attr-defined]
-    elif not option.unavailable:
+    else:
         lines.append(f"# {option.name} = {option.type.format(option.default)}".rstrip())
     return lines

@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint
+from urllib.parse import urlsplit
 
 import pluggy
 
@@ -159,6 +160,7 @@ class _Validator:
         # After the items, so that [service:x.environment] may come before [service:x].
         for section, items in item_tables:
             self._set_item_table(section, items)
+        self._proxy_api_url_from_deprecated_options()
         sections = {s: Section(s, v, self.explicit[s]) for s, v in self.values.items()}
         collections = {
             kind: {
@@ -196,6 +198,24 @@ class _Validator:
                 self.values[section][key] = value
                 self.explicit[section].add(key)
         self.warnings.append(message)
+
+    def _proxy_api_url_from_deprecated_options(self) -> None:
+        """JupyterHub's proxy_api_ip and proxy_api_port set the proxy's api_url to
+        http://IP:PORT, 127.0.0.1 and the public port + 1 standing in for the one not set.
+        An api_url set explicitly wins."""
+        hub, explicit = self.values["hub"], self.explicit["hub"]
+        if not {"proxy_api_ip", "proxy_api_port"} & explicit or \
+                "api_url" in self.explicit["proxy"]:
+            return
+        ip = str(hub["proxy_api_ip"] or "127.0.0.1")
+        port = hub["proxy_api_port"]
+        if not port:
+            bind_port = urlsplit(str(hub["bind_url"])).port
+            public = hub["port"] if "port" in explicit or not bind_port else bind_port
+            port = int(str(public)) + 1
+        host = f"[{ip}]" if ":" in ip else ip
+        self.values["proxy"]["api_url"] = f"http://{host}:{port}"
+        self.explicit["proxy"].add("api_url")
 
     # -- [section.table] ----------------------------------------------------
 

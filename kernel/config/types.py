@@ -98,6 +98,39 @@ class Number(OptionType):
         return f"{value:g}"
 
 
+class ByteSize(OptionType):
+    """A number of bytes, as JupyterHub's ``ByteSpecification``: ``2G``, ``1.5G``, ``512M``.
+
+    The suffixes K, M, G and T are powers of 1024; a plain whole number is bytes.
+    Empty means "not set" (None).
+    """
+
+    name = "a size in bytes such as 512M, 2G or 1.5T (K, M, G, T: powers of 1024)"
+    UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+    def parse(self, raw: str) -> int | None:
+        value = raw.strip()
+        if not value:
+            return None
+        number, unit = (value[:-1], self.UNITS[value[-1]]) if value[-1] in self.UNITS \
+            else (value, 1)
+        try:
+            size = float(number) if unit > 1 else int(number)
+        except ValueError:
+            raise self.fail(raw) from None
+        if not size >= 0 or size == float("inf"):  # NaN, negative, infinite
+            raise self.fail(raw)
+        return int(size * unit)
+
+    def format(self, value: Any) -> str:
+        if value is None:
+            return ""
+        for suffix, unit in reversed(self.UNITS.items()):
+            if value and value % unit == 0:
+                return f"{value // unit}{suffix}"
+        return str(value)
+
+
 class TextList(OptionType):
     """Comma- or newline-separated values; blanks are dropped."""
 
@@ -171,13 +204,23 @@ class URLPrefix(OptionType):
 
 
 class URL(OptionType):
-    """An absolute http(s) URL, or empty for "not set"."""
+    """An absolute http(s) URL, or empty for "not set".
+
+    JupyterHub also takes a Unix socket (``http+unix://``, or the deprecated
+    ``unix+http://``) for some of its URLs; kernelhub listens and connects over
+    TCP only, so such a URL is refused here, before anything starts.
+    """
 
     name = "an http:// or https:// URL"
 
     def parse(self, raw: str) -> str:
         value = raw.strip()
-        if value and not value.startswith(("http://", "https://", "unix+http://")):
+        if value.lower().startswith(("http+unix://", "unix+http://")):
+            raise ValueError(f'a Unix socket cannot be used: kernelhub listens and connects '
+                             f'over TCP only; give an http:// or https:// URL such as '
+                             f'http://127.0.0.1:8081 (and keep other users off the port with '
+                             f'a firewall), got "{raw}"')
+        if value and not value.startswith(("http://", "https://")):
             raise self.fail(raw)
         return value
 
@@ -252,3 +295,31 @@ class Table(OptionType):
 
     def format(self, value: Any) -> str:
         return ""
+
+
+@dataclass(frozen=True)
+class TypedTable(Table):
+    """A table whose known keys have types of their own.
+
+    ``fields`` gives the type of each known key. Any other key is parsed with
+    ``values`` when ``open`` is true, and is an error naming the known keys
+    otherwise (a typo in ``[hub.jinja_environment_options]`` is caught here, not
+    as a traceback when the option is used).
+    """
+
+    fields: tuple[tuple[str, OptionType], ...] = ()
+    open: bool = True
+
+    def parse_table(self, items: dict[str, str], fail: Callable[[str, str], Exception],
+                    warn: Callable[[str, str], None]) -> dict:
+        types = dict(self.fields)
+        parsed = {}
+        for key, raw in items.items():
+            kind = types.get(key)
+            if kind is None and not self.open:
+                raise fail(key, f"unknown key; known keys are {', '.join(sorted(types))}")
+            try:
+                parsed[key] = (kind or self.values).parse(raw)
+            except ValueError as e:
+                raise fail(key, str(e)) from None
+        return parsed

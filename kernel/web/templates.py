@@ -50,7 +50,7 @@ class Templates:
         ])
         self.env = jinja2.Environment(
             loader=loader, autoescape=True,
-            **_environment_options(options.jinja_environment_options),
+            **options.jinja_environment_options,  # typed by its declaration
         )
         self.env.globals.update(
             base_url=hub.urls.base_url,
@@ -97,12 +97,3 @@ def _file_version(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     except OSError:
         return "missing"
-
-
-def _environment_options(options: dict[str, str]) -> dict[str, Any]:
-    """hub.ini gives strings; jinja wants its flags as bools."""
-    converted: dict[str, Any] = {}
-    for key, value in options.items():
-        lowered = value.strip().lower()
-        converted[key] = {"true": True, "false": False}.get(lowered, value)
-    return converted

@@ -10,6 +10,8 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from kernel import hookimpl
+from kernel.config.options import OptionRegistry
+from kernel.config.types import Integer
 from kernel.hub import Hub
 from plugins.rest_api import (
     activity,
@@ -23,6 +25,17 @@ from plugins.rest_api import (
     tokens,
     users,
 )
+
+
+@hookimpl
+def declare_options(options: OptionRegistry) -> None:
+    options.add("hub", "api_page_default_limit", Integer(minimum=1), 50,
+                "How many items a paginated API list returns when the request asks for "
+                "pagination (Accept: application/jupyterhub-pagination+json) without a "
+                "limit.")
+    options.add("hub", "api_page_max_limit", Integer(minimum=1), 200,
+                "The most items one API list returns, whatever limit a request asks for "
+                "(also the default of unpaginated lists).")
 
 
 @hookimpl

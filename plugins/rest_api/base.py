@@ -24,9 +24,6 @@ from kernel.users import Server, User
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
 
 PAGINATION_MEDIA_TYPE = "application/jupyterhub-pagination+json"
-#: JupyterHub's api_page_default_limit and api_page_max_limit.
-PAGE_DEFAULT_LIMIT = 50
-PAGE_MAX_LIMIT = 200
 
 
 def isoformat(when: datetime | None) -> str | None:
@@ -159,8 +156,10 @@ class Page:
         # limit still follows it, as in JupyterHub.
         asked = PAGINATION_MEDIA_TYPE in request.headers.get("accept", "")
         self.offset = self._number("offset", 0)
-        limit = self._number("limit", PAGE_DEFAULT_LIMIT if asked else PAGE_MAX_LIMIT)
-        self.limit = max(1, min(limit, PAGE_MAX_LIMIT))
+        options = hub_of(request).config.hub  # [hub] api_page_default_limit, _max_limit
+        limit = self._number("limit", options.api_page_default_limit if asked
+                             else options.api_page_max_limit)
+        self.limit = max(1, min(limit, options.api_page_max_limit))
 
     def _number(self, name: str, default: int) -> int:
         raw = self.request.query_params.get(name)

@@ -29,8 +29,10 @@ async def check_periodically(hub: Hub, interval: float) -> None:
 
 
 async def check_all(hub: Hub, *, timeout: float) -> None:
+    # A managed service not checked yet is starting: its runner reports when it answers
+    # (or does not within its timeout), so "cannot reach" is not said before it could.
     await asyncio.gather(*(check(hub, s, timeout=timeout) for s in list(hub.services)
-                           if s.url))
+                           if s.url and not (s.spec.managed and s.health.status == "unknown")))
 
 
 async def check(hub: Hub, service: Service, *, timeout: float) -> None:

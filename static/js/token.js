@@ -71,7 +71,8 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     hub.say(error, "");
-    var body = { note: form.elements.note.value.trim() };
+    // As JupyterHub's token page: without a note, say where the token came from.
+    var body = { note: form.elements.note.value.trim() || "Requested via token page" };
     var expires = form.elements.expires_in.value;
     body.expires_in = expires ? parseInt(expires, 10) : null;
     if (form.elements.scope_choice.value === "some") {

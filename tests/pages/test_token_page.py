@@ -63,3 +63,14 @@ def test_a_scope_the_person_does_not_hold_is_refused_with_the_reason(hub, browse
     assert "admin:users" in error.inner_text() and "not held" in error.inner_text()
     assert page.locator("#token-result").is_hidden()
     page.context.close()
+
+
+def test_a_token_made_without_a_note_says_it_came_from_the_token_page(hub, browser):
+    page = new_page(browser, hub)
+    log_in(page, "fay")
+    page.goto("hub/token")
+    page.click("#new-token button[type=submit]")
+    page.wait_for_selector("#token-result:not([hidden])")
+    page.wait_for_selector("#api-tokens tbody tr:has-text('Requested via token page')")
+    assert page.locator("#api-tokens tbody tr", has_text="Requested via api").count() == 0
+    page.context.close()

@@ -110,3 +110,15 @@ def test_a_managed_service_runs_as_its_user(tmp_path, service_python, unix_user)
                                                       account.pw_dir)
     assert env["JUPYTERHUB_USER"] == account.pw_name
     assert f"Uid:\t{account.pw_uid}\t" in status
+
+
+def test_no_cannot_reach_warning_while_a_managed_service_starts(tmp_path):
+    port = free_port()
+    sections = {"service:files": {
+        "command": f"{sys.executable} -c 'import time, runpy, sys; time.sleep(1); "
+                   f"sys.argv = [\"http.server\", \"{port}\", \"--bind\", \"127.0.0.1\"]; "
+                   "runpy.run_module(\"http.server\", run_name=\"__main__\")'",
+        "url": f"http://127.0.0.1:{port}"}}
+    with running_hub(tmp_path / "hub", sections) as hub:
+        wait_until(lambda: "Managed service files answers at" in hub.log, timeout=20)
+    assert "Cannot reach" not in hub.log
