@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -36,6 +37,9 @@ from plugins.pages.base import render
 log = logging.getLogger("kernelhub.pages")
 
 _LOGIN_SERVICES = StashKey[list[LoginService]]()
+#: What JupyterHub's login.html asks its authenticator (``authenticator.request_otp``):
+#: kernelhub's form has no one-time-password field.
+LOGIN_FORM_OPTIONS = SimpleNamespace(request_otp=False, otp_prompt="OTP:")
 
 
 def login_services(hub: Hub) -> list[LoginService]:
@@ -79,12 +83,14 @@ def _login_form(request: Request, next_url: str, *, status_code: int = 200,
     hub = hub_of(request)
     buttons = [(service.name, service_login_url(hub, service.url, next_url))
                for service in login_services(hub)]
-    # login_service and authenticator_login_url (the first button) are what JupyterHub's
-    # login.html uses, for templates written for it.
-    first_name, first_url = buttons[0] if buttons else ("", "")
+    # JupyterHub's names, for templates written for it: login_service is the first
+    # service, authenticator_login_url where its button leads (or where the form posts).
+    form_url = service_login_url(hub, "login", next_url)
+    first_name, first_url = buttons[0] if buttons else ("", form_url)
     return render(request, "login.html", status_code=status_code, next=next_url,
                   username=username, login_error=error, login_services=buttons,
-                  login_service=first_name, authenticator_login_url=first_url)
+                  login_service=first_name, authenticator_login_url=first_url,
+                  authenticator=LOGIN_FORM_OPTIONS)
 
 
 async def _auto_login(request: Request, next_url: str) -> Response:

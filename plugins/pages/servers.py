@@ -84,6 +84,9 @@ async def home(request: Request) -> Response:
     scopes = hub.permissions.scopes(identity)
     return render(
         request, "home.html", nav_current="home", default_server=default,
+        # JupyterHub's names: url is what "My Server" leads to, spawners every server.
+        url=default.link(hub.urls) if default.active else _spawn_url(hub, default),
+        spawners=user.servers, url_path_join=url_path_join, invalid_server_names=[],
         named_servers=named, allow_named_servers=hub.config.hub.allow_named_servers,
         named_server_limit=hub.config.hub.named_server_limit_per_user,
         has_options_form=bool(hub.config.spawner.options_form),
@@ -92,6 +95,15 @@ async def home(request: Request) -> Response:
         user_url=lambda s: s.link(hub.urls),
         quote=escape_path_segment,
     )
+
+
+def url_path_join(*pieces: str) -> str:
+    """JupyterHub's helper for home.html: join URL parts with single slashes."""
+    parts = [p.strip("/") for p in pieces if p]
+    joined = "/".join(p for p in parts if p)
+    if pieces and pieces[0].startswith("/"):
+        joined = "/" + joined
+    return joined + "/" if pieces and pieces[-1].endswith("/") and joined != "/" else joined
 
 
 def shared_with(hub: Hub, user: User) -> list[Share]:
@@ -133,10 +145,13 @@ async def spawn(request: Request) -> Response:
         check_xsrf(request, form.get("_xsrf"))  # type: ignore[arg-type]
         user_options = options_from_form(hub, form)
     elif hub.config.spawner.options_form and not server.active:
+        action = _spawn_url(hub, server) + (f"?{urlencode({'next': next_url})}"
+                                            if next_url else "")
+        # spawner_options_form, url, for_user and spawner: JupyterHub's names.
         return render(
             request, "spawn.html", server=server, options_form=hub.config.spawner.options_form,
-            action=_spawn_url(hub, server) + (f"?{urlencode({'next': next_url})}"
-                                              if next_url else ""))
+            spawner_options_form=hub.config.spawner.options_form, action=action, url=action,
+            for_user=user, spawner=server)
     if not server.active:
         hub.lifecycle.request_spawn(server, user_options)
     return RedirectResponse(_pending_url(hub, server, next_url), status_code=302)
@@ -190,11 +205,13 @@ async def spawn_pending(request: Request) -> Response:
                                                         hub.urls.base_url)) or server.link(hub.urls)
     if server.ready:
         return RedirectResponse(target, status_code=302)
+    if server.pending == "stop":
+        return render(request, "stop_pending.html", server=server, spawner=server)
     api = f"{hub.urls.hub_prefix}api/users/{escape_path_segment(user.name)}"
     progress_url = f"{api}/servers/{escape_path_segment(server_name)}/progress" if server_name \
         else f"{api}/server/progress"
     return render(
-        request, "spawn_pending.html", server=server, progress_url=progress_url,
+        request, "spawn_pending.html", server=server, spawner=server, progress_url=progress_url,
         next_url=target, failed=server.progress.failed if not server.active else None,
         spawn_url=_spawn_url(hub, server),
     )
@@ -246,12 +263,14 @@ async def not_running(request: Request) -> Response:
     if can_start and server is not None and server.pending == "spawn":
         return RedirectResponse(_pending_url(hub, server, public_path), status_code=302)
     stub = server or Server(user=user, name=server_name, id=0)
+    failed = stub.progress.failed if can_start else None
     return render(
         request, "not_running.html", status_code=424, server=stub, can_start=can_start,
+        server_name=server_name, failed_message=failed.get("message", "") if failed else "",
         own=user is identity.user,
         spawn_url=_spawn_url(hub, stub) + f"?{urlencode({'next': public_path})}",
         implicit_spawn_seconds=hub.config.hub.implicit_spawn_seconds if can_start else 0,
-        failed=stub.progress.failed if can_start else None,
+        failed=failed,
     )
 
 

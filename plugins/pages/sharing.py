@@ -86,10 +86,17 @@ async def accept_share_page(request: Request) -> Response:
     code = request.query_params.get("code", "")
     pending = await _pending_share(hub, code)
     next_url = safe_next_url(request.query_params.get("next"), hub.urls.base_url) or ""
-    return render(request, "accept_share.html", code=code, pending=pending, next=next_url,
-                  own=pending.server.user is identity.user,
-                  scope_help={name: text for name, (text, _) in SCOPE_DEFINITIONS.items()},
-                  server_url=pending.server.link(hub.urls))
+    server = pending.server
+    scope_help = {name: text for name, (text, _) in SCOPE_DEFINITIONS.items()}
+    return render(request, "accept-share.html", code=code, pending=pending, next=next_url,
+                  own=server.user is identity.user, scope_help=scope_help,
+                  server_url=server.link(hub.urls),
+                  # JupyterHub's names, for accept-share.html written for it.
+                  owner=server.user, spawner=server, spawner_ready=server.ready,
+                  spawner_url=server.link(hub.urls), next_url=next_url or server.link(hub.urls),
+                  scope_descriptions=[
+                      {"scope": scope, "description": scope_help.get(scope.split("!")[0], scope),
+                       "filter": scope.partition("!")[2]} for scope in pending.scopes])
 
 
 async def accept_share(request: Request) -> Response:

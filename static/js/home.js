@@ -14,20 +14,36 @@
     };
   }
 
+  // The server a button is about: its data-name, else (in markup written for
+  // JupyterHub's home page) its row's data-server-name; "" is the default server.
+  function serverName(button) {
+    if (button.dataset.name !== undefined) { return button.dataset.name; }
+    var row = button.closest("[data-server-name]");
+    return row ? row.dataset.serverName : "";
+  }
+
   document.addEventListener("click", function (event) {
-    var button = event.target.closest("button.stop-server, button.delete-server, button.leave-share");
+    var button = event.target.closest(
+      "button.stop-server, button.delete-server, button.leave-share, #stop, a.stop-server, " +
+      "button.new-server-btn[type=button]");
     if (!button) { return; }
+    event.preventDefault();
     var label = button.textContent;
     var request;
-    if (button.classList.contains("stop-server")) {
+    if (button.classList.contains("new-server-btn")) {
+      // JupyterHub's "Add New Server": a plain button next to a .new-server-name input.
+      var name = document.querySelector(".new-server-name").value.trim();
+      request = hub.api("PUT", hub.serverPath(hub.user, name), {});
+    } else if (button.id === "stop" || button.classList.contains("stop-server")) {
       button.textContent = "Stopping…";
-      request = hub.api("DELETE", hub.serverPath(hub.user, button.dataset.name));
+      request = hub.api("DELETE", hub.serverPath(hub.user, serverName(button)));
     } else if (button.classList.contains("delete-server")) {
-      if (!window.confirm("Delete the server " + button.dataset.name + "? Its record and its shares go; files in your home folder stay.")) {
+      var doomed = serverName(button);
+      if (!window.confirm("Delete the server " + doomed + "? Its record and its shares go; files in your home folder stay.")) {
         return;
       }
       button.textContent = "Deleting…";
-      request = hub.api("DELETE", hub.serverPath(hub.user, button.dataset.name), { remove: true });
+      request = hub.api("DELETE", hub.serverPath(hub.user, doomed), { remove: true });
     } else {
       request = hub.api("DELETE", "/users/" + hub.enc(hub.user) + "/shared/" +
                         hub.enc(button.dataset.owner) + "/" + hub.enc(button.dataset.name));

@@ -131,4 +131,11 @@
     say: say, el: el, copy: copy,
     user: body.dataset.user, hubPrefix: body.dataset.hubPrefix, baseUrl: body.dataset.baseUrl
   };
+
+  // What JupyterHub's pages give their scripts, for scripts written for JupyterHub.
+  window.jhdata = window.jhdata || {
+    base_url: body.dataset.hubPrefix, prefix: body.dataset.baseUrl,
+    user: body.dataset.user || undefined, xsrf_token: body.dataset.xsrf,
+    admin_access: body.dataset.adminAccess === "true", options_form: false
+  };
 })();

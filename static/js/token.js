@@ -6,13 +6,13 @@
   var base = "/users/" + hub.enc(hub.user) + "/tokens";
   var error = document.getElementById("token-error");
   var status = document.getElementById("tokens-status");
-  var form = document.getElementById("new-token");
+  var form = document.getElementById("request-token-form");
   var scopesInput = document.getElementById("token-scopes");
-  var result = document.getElementById("token-result");
+  var result = document.getElementById("token-area");
 
   function scopeSummary(scopes) {
     var shown = scopes.slice(0, 4).join(" ");
-    var cell = el("td", { className: "scopes-cell" }, el("code", {}, shown));
+    var cell = el("td", { className: "scopes-cell scope-col" }, el("code", {}, shown));
     if (scopes.length > 4) {
       cell.appendChild(document.createTextNode(" "));
       cell.appendChild(el("span", { className: "muted", title: scopes.join(" ") },
@@ -22,7 +22,7 @@
   }
 
   function revokeButton(token, label) {
-    return el("button", { type: "button", className: "button danger small revoke-token",
+    return el("button", { type: "button", className: "button danger small revoke-token revoke-token-btn",
                           dataset: { id: token.id }, "aria-label": label }, "Revoke");
   }
 
@@ -30,33 +30,33 @@
     return hub.api("GET", base).then(function (data) {
       var own = data.api_tokens.filter(function (t) { return t.oauth_client === "JupyterHub" || !t.oauth_client; });
       var apps = data.api_tokens.filter(function (t) { return t.oauth_client && t.oauth_client !== "JupyterHub"; });
-      var table = document.getElementById("api-tokens");
+      var table = document.getElementById("api-tokens-table");
       var rows = table.querySelector("tbody");
       rows.textContent = "";
       own.forEach(function (token) {
         var note = token.note || "(no note)";
-        rows.appendChild(el("tr", { dataset: { id: token.id } }, [
-          el("th", { scope: "row" }, note),
+        rows.appendChild(el("tr", { className: "token-row", dataset: { id: token.id, tokenId: token.id } }, [
+          el("th", { scope: "row", className: "note-col" }, note),
           scopeSummary(token.scopes),
-          el("td", { dataset: { label: "Created" } }, hub.timeElement(token.created)),
-          el("td", { dataset: { label: "Last used" } }, hub.timeElement(token.last_activity, "Never")),
-          el("td", { dataset: { label: "Expires" } }, hub.timeElement(token.expires_at, "Never")),
+          el("td", { className: "time-col", dataset: { label: "Created" } }, hub.timeElement(token.created)),
+          el("td", { className: "time-col", dataset: { label: "Last used" } }, hub.timeElement(token.last_activity, "Never")),
+          el("td", { className: "time-col", dataset: { label: "Expires" } }, hub.timeElement(token.expires_at, "Never")),
           el("td", {}, revokeButton(token, "Revoke token " + note))
         ]));
       });
       table.hidden = own.length === 0;
       hub.say(status, own.length ? own.length + (own.length === 1 ? " token" : " tokens") : "You have no tokens.");
-      var appRows = document.querySelector("#oauth-tokens tbody");
+      var appRows = document.querySelector("#oauth-tokens-table tbody");
       appRows.textContent = "";
       apps.forEach(function (token) {
-        appRows.appendChild(el("tr", { dataset: { id: token.id } }, [
-          el("th", { scope: "row" }, token.oauth_client),
+        appRows.appendChild(el("tr", { className: "token-row", dataset: { id: token.id, tokenId: token.id } }, [
+          el("th", { scope: "row", className: "note-col" }, token.oauth_client),
           scopeSummary(token.scopes),
-          el("td", { dataset: { label: "Last used" } }, hub.timeElement(token.last_activity, "Never")),
+          el("td", { className: "time-col", dataset: { label: "Last used" } }, hub.timeElement(token.last_activity, "Never")),
           el("td", {}, revokeButton(token, "Revoke access of " + token.oauth_client))
         ]));
       });
-      document.getElementById("oauth-section").hidden = apps.length === 0;
+      document.getElementById("oauth-clients-section").hidden = apps.length === 0;
     }).catch(function (problem) {
       hub.say(status, "");
       hub.say(error, "Could not list your tokens: " + problem.message);
@@ -87,7 +87,7 @@
     var submit = form.querySelector("button[type=submit]");
     submit.disabled = true;
     hub.api("POST", base, body).then(function (token) {
-      document.getElementById("token-value").value = token.token;
+      document.getElementById("token-result").value = token.token;
       result.hidden = false;
       result.focus();
       form.reset();
@@ -99,7 +99,7 @@
   });
 
   document.getElementById("copy-token").addEventListener("click", function (event) {
-    hub.copy(document.getElementById("token-value"), event.target);
+    hub.copy(document.getElementById("token-result"), event.target);
   });
 
   document.addEventListener("click", function (event) {

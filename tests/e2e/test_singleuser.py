@@ -77,8 +77,8 @@ def open_jupyterlab(browser, login_url: str, name: str, lab_url: str):
     at ``lab_url`` (a glob), has fully loaded; the page."""
     page = browser.new_page()
     page.goto(login_url)
-    page.fill("#username", name)
-    page.fill("#password", PASSWORD)
+    page.fill("#username_input", name)
+    page.fill("#password_input", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(lab_url, timeout=90_000)
     page.wait_for_selector(".jp-Launcher", timeout=120_000)

@@ -73,10 +73,10 @@ def log_in(page, name: str, password: str = PASSWORD) -> None:
     """Sign in through the login form, as a person does; waits for the next page."""
     if "/hub/login" not in page.url:
         page.goto("hub/login")
-    page.fill("#username", name)
-    page.fill("#password", password)
+    page.fill("#username_input", name)
+    page.fill("#password_input", password)
     with page.expect_navigation():
-        page.click("#login-form button[type=submit]")
+        page.click("#login_submit")
 
 
 def wait_for_server(api: httpx.Client, user: str, server: str = "", *, ready: bool = True,

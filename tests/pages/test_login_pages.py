@@ -28,7 +28,7 @@ def test_a_wrong_password_says_so_and_keeps_the_name_then_the_right_one_lands_ho
     page.wait_for_url("**/hub/login?next=%2Fhub%2Fhome")
     log_in(page, "frank", "not the password")
     assert page.locator("#login-error").inner_text() == "Invalid username or password."
-    assert page.input_value("#username") == "frank"
+    assert page.input_value("#username_input") == "frank"
     screenshot(page, "login-error")
     log_in(page, "frank")
     assert page.url.endswith("/hub/home")
@@ -65,7 +65,7 @@ def test_an_external_login_service_replaces_the_password_form(tmp_path):
         page = hub.client().get("hub/login", params={"next": "/hub/token"})
     assert "Sign in with Example SSO" in page.text
     assert 'href="/hub/example-login?next=%2Fhub%2Ftoken"' in page.text
-    assert 'id="password"' not in page.text
+    assert 'id="password_input"' not in page.text
 
 
 def test_auto_login_goes_straight_to_the_login_service(tmp_path):

@@ -64,7 +64,7 @@ def test_log_in_choose_options_watch_the_progress_open_the_server_and_stop_it(hu
     page.wait_for_url("**/hub/spawn")
     screenshot(page, "spawn-options-form")
     page.select_option("#flavour", "large")
-    page.click("#spawn-form button[type=submit]")
+    page.click("#spawn_form button[type=submit]")
     page.wait_for_url("**/hub/spawn-pending/alice")
     screenshot(page, "spawn-pending")
     # The bar follows the event stream to its end, then the page opens the server.
@@ -108,7 +108,7 @@ def test_create_start_and_delete_a_named_server(hub, browser, api):
 
     row.get_by_role("link", name="Start").click()
     page.wait_for_url("**/hub/spawn/bob/gpu-1")  # the options form first
-    page.click("#spawn-form button[type=submit]")
+    page.click("#spawn_form button[type=submit]")
     page.wait_for_url("**/user/bob/gpu-1/")
     page.goto("hub/home")
     assert page.locator("tr[data-server='gpu-1'] .status").inner_text() == "Running"
@@ -131,7 +131,7 @@ def test_a_failed_start_says_why_and_offers_to_try_again(hub, browser, api):
     log_in(page, "carol")
     page.goto("hub/home")
     page.locator("tr[data-server='broken']").get_by_role("link", name="Start").click()
-    page.click("#spawn-form button[type=submit]")
+    page.click("#spawn_form button[type=submit]")
     page.wait_for_url("**/hub/spawn-pending/carol/broken")
     error = page.locator("#progress-error")
     error.wait_for(state="visible")
@@ -158,7 +158,7 @@ def test_the_not_running_page_counts_down_then_starts_the_server(hub, browser):
     # implicit_spawn_seconds = 2: it goes on by itself (to the options form, here), then
     # to where the link pointed.
     page.wait_for_url("**/hub/spawn/dave?next=*")
-    page.click("#spawn-form button[type=submit]")
+    page.click("#spawn_form button[type=submit]")
     page.wait_for_url("**/user/dave/tree/notes.ipynb")
     assert page.locator("h1").inner_text() == "Hello, dave"
     page.context.close()

@@ -23,14 +23,14 @@ def test_create_a_token_use_it_then_revoke_it(hub, browser):
                            "'You have no tokens.'")
 
     page.fill("#token-note", "nightly report")
-    page.select_option("#token-expires", label="1 day")
+    page.select_option("#token-expiration-seconds", label="1 day")
     page.check("#scopes-some")
     page.fill("#token-scopes", "read:users!user, read:servers!user")
-    page.click("#new-token button[type=submit]")
-    page.wait_for_selector("#token-result:not([hidden])")
-    token = page.input_value("#token-value")
+    page.click("#request-token-form button[type=submit]")
+    page.wait_for_selector("#token-area:not([hidden])")
+    token = page.input_value("#token-result")
     assert len(token) >= 32
-    row = page.locator("#api-tokens tbody tr", has_text="nightly report")
+    row = page.locator("#api-tokens-table tbody tr", has_text="nightly report")
     assert row.locator("td").nth(2).inner_text() == "Never"  # last used
     assert row.locator("td").nth(3).inner_text() in ("in 24 hours", "tomorrow")
     screenshot(page, "token-created")
@@ -41,11 +41,12 @@ def test_create_a_token_use_it_then_revoke_it(hub, browser):
     assert "read:users!user=dana" in who.json()["scopes"]
     assert "tokens!user=dana" not in who.json()["scopes"]
     page.reload()
-    row = page.locator("#api-tokens tbody tr", has_text="nightly report")
+    row = page.locator("#api-tokens-table tbody tr", has_text="nightly report")
     assert row.locator("td").nth(2).inner_text() == "just now"
 
     row.get_by_role("button", name="Revoke token nightly report").click()
-    page.wait_for_selector("#api-tokens tbody tr:has-text('nightly report')", state="detached")
+    page.wait_for_selector("#api-tokens-table tbody tr:has-text('nightly report')",
+                           state="detached")
     assert httpx.get(f"{hub.url}hub/api/user",
                      headers={"Authorization": f"token {token}"}).status_code == 403
     page.context.close()
@@ -57,11 +58,11 @@ def test_a_scope_the_person_does_not_hold_is_refused_with_the_reason(hub, browse
     page.goto("hub/token")
     page.check("#scopes-some")
     page.fill("#token-scopes", "admin:users")
-    page.click("#new-token button[type=submit]")
+    page.click("#request-token-form button[type=submit]")
     error = page.locator("#token-error")
     error.wait_for(state="visible")
     assert "admin:users" in error.inner_text() and "not held" in error.inner_text()
-    assert page.locator("#token-result").is_hidden()
+    assert page.locator("#token-area").is_hidden()
     page.context.close()
 
 
