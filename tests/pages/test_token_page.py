@@ -70,8 +70,8 @@ def test_a_token_made_without_a_note_says_it_came_from_the_token_page(hub, brows
     page = new_page(browser, hub)
     log_in(page, "fay")
     page.goto("hub/token")
-    page.click("#new-token button[type=submit]")
-    page.wait_for_selector("#token-result:not([hidden])")
-    page.wait_for_selector("#api-tokens tbody tr:has-text('Requested via token page')")
-    assert page.locator("#api-tokens tbody tr", has_text="Requested via api").count() == 0
+    page.click("#request-token-form button[type=submit]")
+    page.wait_for_selector("#token-area:not([hidden])")
+    page.wait_for_selector("#api-tokens-table tbody tr:has-text('Requested via token page')")
+    assert page.locator("#api-tokens-table tbody tr", has_text="Requested via api").count() == 0
     page.context.close()
