@@ -38,10 +38,14 @@ def apply_config(config: Config) -> None:
     for name in listed_users(config, "allowed_users"):
         _ensure_user(name)
     groups = {name: list(members) for name, members in config.hub.load_groups.items()}
-    for name, section in config.collection("group").items():
+    sections = config.collection("group")
+    for name, section in sections.items():
         groups.setdefault(name, []).extend(section.users)
     for name, members in groups.items():
         group, _ = orm.Group.get_or_create(name=name)
+        properties = sections[name].properties if name in sections else None
+        if properties is not None:
+            orm.Group.update(properties=properties).where(orm.Group.id == group.id).execute()
         for member in members:
             user = _ensure_user(member)
             orm.UserGroup.get_or_create(user=user, group=group)

@@ -88,10 +88,8 @@ class Permissions:
     def service_scopes(self, service: Service) -> Scopes:
         scopes = self._service_scopes.get(service.id)
         if scopes is None:
-            # A service may always read its own name (whoami), whatever its roles.
-            granted = [*self.roles.scopes_of(self.service_role_names(service)),
-                       *SERVICE_IDENTIFY_SCOPES]
-            scopes = Scopes.expand(granted, Owner(service=service.name))
+            scopes = Scopes.expand(self.roles.scopes_of(self.service_role_names(service)),
+                                   Owner(service=service.name))
             self._service_scopes[service.id] = scopes
         return scopes
 
@@ -174,6 +172,15 @@ class Permissions:
         if identity.token is None:
             return self.user_scopes(owner)  # type: ignore[arg-type]
         return self.token_scopes(identity.token, owner)
+
+    @staticmethod
+    def identify_scopes(identity: Identity) -> Scopes:
+        """What whoami lets any credentials read of their owner, held or not (JupyterHub
+        shows the model with them but does not list them among the caller's scopes)."""
+        if identity.user is not None:
+            return Scopes.expand(IDENTIFY_SCOPES, Owner(user=identity.user.name))
+        assert identity.service is not None
+        return Scopes.expand(SERVICE_IDENTIFY_SCOPES, Owner(service=identity.service.name))
 
     def _server_of(self, token: TokenInfo) -> str | None:
         """``user/name`` of the server a server's own token belongs to."""

@@ -36,7 +36,8 @@ class Server:
     url: str | None = None
     #: The spawner's saved state (get_state), e.g. {"pid": 1234}.
     state: dict[str, Any] = field(default_factory=dict)
-    user_options: dict[str, Any] = field(default_factory=dict)
+    #: The options of the last start given some (kept for the next); None if never given.
+    user_options: dict[str, Any] | None = None
     started: datetime | None = None
     last_activity: datetime | None = None
     #: What is in flight: "spawn", "stop" or "check" (at hub start-up); None when settled.
@@ -248,5 +249,5 @@ class UserRegistry:
 
 def _server_from_row(user: User, row: orm.Server) -> Server:
     return Server(user=user, name=row.name, id=row.id, display_name=row.display_name,
-                  url=row.url, state=row.state or {}, user_options=row.user_options or {},
+                  url=row.url, state=row.state or {}, user_options=row.user_options,
                   started=row.started, last_activity=row.last_activity)

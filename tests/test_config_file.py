@@ -177,6 +177,17 @@ def test_collection_sections_are_one_item_each(load_ini):
     assert list(groups) == ["physics", "maths"]
     assert groups["physics"].users == ["alice", "bob"]
     assert groups["maths"].users == []
+    assert groups["maths"].properties is None  # unset: start-up leaves them as they are
+
+
+def test_group_properties_are_a_json_object(load_ini):
+    config = load_ini(BASE + '[group:physics]\nproperties = {"building": "A", "floor": 2}\n'
+                      ).config
+    assert config.collection("group")["physics"].properties == {"building": "A", "floor": 2}
+    for text in ('["A"]', "building = A", "{"):
+        with pytest.raises(ConfigError, match=r"\[group:physics\] properties: expected a JSON "
+                                              r"object"):
+            load_ini(BASE + f"[group:physics]\nproperties = {text}\n")
 
 
 def test_an_unknown_key_in_a_collection_section_is_refused(load_ini):

@@ -40,6 +40,8 @@ def test_every_translatable_option_lands_under_its_kernelhub_name(tmp_path):
             hub.named_server_limit_per_user, hub.cookie_max_age_days) == (10, 50, 2, 1.0)
     assert hub.allow_named_servers is True and hub.cleanup_servers is False
     assert config.collection("group")["physics"].users == ["student1", "student2"]
+    biology = config.collection("group")["biology"]
+    assert (biology.users, biology.properties) == (["student2"], {"building": "B", "floor": 2})
     grader = config.collection("role")["grader"]
     assert grader.scopes == ["list:users", "admin:servers!group=physics"]
     assert grader.users == ["teacher"]
@@ -83,6 +85,8 @@ def test_the_imported_config_runs_a_hub_that_behaves_as_configured(tmp_path):
                            json={}).status_code == 201  # named servers on
         assert teacher.get("hub/api/groups/physics").json()["users"] == ["student1",
                                                                          "student2"]
+        assert teacher.get("hub/api/groups/biology").json()["properties"] == {
+            "building": "B", "floor": 2}
         env = _server_env(teacher, headers)
         assert env["COURSE"] == "physics-101" and env["MEM_LIMIT"] == "2147483648"
         # cleanup_servers = false would leave it running after the hub stops.

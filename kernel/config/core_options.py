@@ -16,6 +16,7 @@ from kernel.config.types import (
     Command,
     Integer,
     IPNetworks,
+    JSONObject,
     LogLevel,
     Number,
     Secret,
@@ -442,6 +443,9 @@ def _declare_proxy(o: OptionRegistry) -> None:
 def _declare_groups(o: OptionRegistry) -> None:
     o.add("group:*", "users", TextList(), [],
           "Members of the group, added at start-up (existing members are kept).")
+    o.add("group:*", "properties", JSONObject(), None,
+          "The group's properties as a JSON object, e.g. `{\"building\": \"A\"}`, set at "
+          "every start-up (as JupyterHub's load_groups does). Unset: kept as they are.")
 
 
 def _declare_roles(o: OptionRegistry) -> None:

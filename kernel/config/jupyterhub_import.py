@@ -10,6 +10,7 @@ have) is listed, with the reason, at the top of the file and on stderr.
 
 from __future__ import annotations
 
+import json
 import runpy
 import shlex
 from collections.abc import Iterator
@@ -300,6 +301,8 @@ def _collection(trait: str, value: Any, result: Translation, where: str) -> None
         for group, members in value.items():
             users = members.get("users", []) if isinstance(members, dict) else members
             result.set(f"group:{group}", "users", _text(users))
+            if isinstance(members, dict) and "properties" in members:
+                result.set(f"group:{group}", "properties", json.dumps(members["properties"]))
         return
     if trait == "load_roles" and isinstance(value, list):
         for role in value:

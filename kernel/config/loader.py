@@ -109,15 +109,18 @@ def _selection(raw: RawIni, registry: OptionRegistry) -> PluginSelection:
     return PluginSelection(**values)
 
 
-def _parse(raw: RawIni, option: Option, value: RawValue) -> object:
+def _parse(raw: RawIni, option: Option, value: RawValue, section: str | None = None) -> object:
+    """``value`` parsed as ``option``'s type; errors name ``section`` (the section as
+    written, e.g. [group:physics] for an option declared in [group:*])."""
+    section = section or option.section
     if option.type.is_table:
-        table = f"{option.section}{TABLE_SEPARATOR}{option.name}"
+        table = f"{section}{TABLE_SEPARATOR}{option.name}"
         raise raw.error(f"this option is a table: write it as a section [{table}] with one "
-                        "`key = value` line per entry", option.section, option.name)
+                        "`key = value` line per entry", section, option.name)
     try:
         return option.type.parse(value.text)
     except ValueError as e:
-        raise raw.error(str(e), option.section, option.name) from None
+        raise raw.error(str(e), section, option.name) from None
 
 
 class _Validator:
@@ -295,7 +298,7 @@ class _Validator:
             if option.unavailable:
                 raise self.raw.error(f"cannot be set in kernelhub: {option.unavailable}",
                                      section, key)
-            values[key] = _parse(self.raw, option, value)
+            values[key] = _parse(self.raw, option, value, section)
             if option.deprecated:
                 where = str(self.raw.error("", section, key)).rstrip(": ")
                 self.warnings.append(f"{where} is deprecated; {option.deprecated}")

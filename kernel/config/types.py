@@ -9,6 +9,7 @@ not a valid value. ``format`` turns a value back into hub.ini text, for
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import shlex
 from collections.abc import Callable
@@ -259,6 +260,24 @@ class Secret(OptionType):
 
     def format(self, value: Any) -> str:
         return value.hex() if value else ""
+
+
+class JSONObject(OptionType):
+    """A JSON object on one line, for free-form data such as a group's properties."""
+
+    name = 'a JSON object, e.g. {"building": "A"}'
+
+    def parse(self, raw: str) -> dict[str, Any]:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise self.fail(raw) from None
+        if not isinstance(value, dict):
+            raise self.fail(raw)
+        return value
+
+    def format(self, value: Any) -> str:
+        return json.dumps(value or {}, sort_keys=True)
 
 
 @dataclass(frozen=True)

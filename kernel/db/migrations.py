@@ -99,10 +99,17 @@ def _v4_oauth_access_scopes(db: pw.Database) -> None:
     migrate(migrator.add_column("oauth_clients", "access_scopes", pw.TextField(default="[]")))
 
 
+def _v5_optional_user_options(db: pw.Database) -> None:
+    """A server never started with options has none (null), not empty ones."""
+    migrator = SchemaMigrator.from_database(db)
+    migrate(migrator.drop_not_null("servers", "user_options"))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(2, "roles and who holds them", _v2_roles),
     Migration(3, "shares of servers, and share codes", _v3_shares),
     Migration(4, "the access scopes of OAuth clients", _v4_oauth_access_scopes),
+    Migration(5, "servers' user_options may be null", _v5_optional_user_options),
 ]
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)

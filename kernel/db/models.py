@@ -68,7 +68,8 @@ class Server(BaseModel):
     url = pw.CharField(max_length=1023, null=True)
     #: The spawner's get_state(), so a restarted hub can find the server again.
     state = JSONField(default=dict)
-    user_options = JSONField(default=dict)
+    #: The options of the last start that was given some; null when none ever was.
+    user_options = JSONField(null=True)
     started = UTCDateTimeField(null=True)
     last_activity = UTCDateTimeField(null=True)
 

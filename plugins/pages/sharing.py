@@ -116,7 +116,7 @@ async def accept_share(request: Request) -> Response:
     if not target:
         target = (pending.server.link(hub.urls) if pending.server.ready
                   else f"{hub.urls.hub_prefix}home")
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(target, status_code=302)
 
 
 ROUTES = [

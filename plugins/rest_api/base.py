@@ -208,7 +208,8 @@ def server_model(hub: Hub, server: Server, *, with_state: bool = False) -> dict[
         "ready": server.ready,
         "stopped": not server.active,
         "url": link,
-        "user_options": server.user_options,
+        # A start resolves "no options" to {}; a stopped server shows what was stored.
+        "user_options": server.user_options if not server.active else server.user_options or {},
         "progress_url": progress,
         "full_url": link if "://" in link else None,  # with subdomains, as JupyterHub
         "full_progress_url": None,

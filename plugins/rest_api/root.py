@@ -46,14 +46,16 @@ async def whoami(request: Request) -> Response:
     identity = await caller(request)
     hub = hub_of(request)
     scopes = scopes_of(request, identity)
+    readable = scopes | hub.permissions.identify_scopes(identity)
     if identity.user is not None:
-        model = user_model(hub, identity.user, scopes)
+        model = user_model(hub, identity.user, readable)
     else:
         assert identity.service is not None
-        model = service_model(hub, identity.service, scopes)
+        model = service_model(hub, identity.service, readable)
     model.update(kind=identity.kind, name=identity.name)
+    # Both are the token's: a login cookie has no token, so neither (as in JupyterHub).
     model["token_id"] = f"a{identity.token.id}" if identity.token else None
-    model["session_id"] = identity.token.session_id if identity.token else identity.session_id
+    model["session_id"] = identity.token.session_id if identity.token else None
     model["scopes"] = scopes.as_list()
     return JSONResponse(model)
 

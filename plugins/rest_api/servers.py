@@ -140,6 +140,7 @@ async def create_server(request: Request) -> Response:
     request_body = _server_request(await json_body(request))
     server = await _new_server(hub, user, server_name)
     server.display_name = request_body.get("display_name", "")
+    # JupyterHub's new server answers {} (its spawner object resolves "no options").
     server.user_options = request_body.get("user_options") or {}
     await hub.users.save_server(server)
     return JSONResponse(server_model(hub, server), status_code=201)

@@ -111,11 +111,12 @@ async def grant(request: Request) -> Response:
     authorize(request, identity, "shares", server=f"{owner}/{name}")
     server = await _server(hub, owner, name)
     body = await json_object(request, allowed={"user", "group", "scopes"}, required=True)
+    scopes = server_scopes(server, body.get("scopes"))
+    _check_sharer_holds(request, identity, scopes)
+    _check_sharer_may_name(request, identity, body)
     user_id, group_id, group = _recipient(hub, body)
     if user_id == server.user.id:
         raise HubError(400, "A server cannot be shared with its owner")
-    scopes = server_scopes(server, body.get("scopes"))
-    _check_sharer_holds(request, identity, scopes)
     share = await hub.shares.grant(server, user_id, group_id, group, scopes)
     hub.permissions.changed()
     return JSONResponse(share_model(hub, share))
@@ -129,6 +130,18 @@ def _check_sharer_holds(request: Request, identity: Any, scopes: list[str]) -> N
         base, _, server = scope.partition("!server=")
         if not held.allows(base, server=server, groups_of=hub.permissions.groups_of):
             raise HubError(403, f"Cannot share {base}: you do not hold it on {server}")
+
+
+def _check_sharer_may_name(request: Request, identity: Any, body: dict[str, Any]) -> None:
+    """Sharing with someone by name needs the right to read that name (as in JupyterHub):
+    a token that may only share cannot probe which users and groups exist."""
+    hub = hub_of(request)
+    held = hub.permissions.scopes(identity)
+    for kind, scope in (("user", "read:users:name"), ("group", "read:groups:name")):
+        name = body.get(kind)
+        if isinstance(name, str) and not held.allows(
+                scope, **{kind: name}, groups_of=hub.permissions.groups_of):
+            raise HubError(403, f"Need scope '{scope}' to share with {kind}s by name")
 
 
 async def revoke(request: Request) -> Response:

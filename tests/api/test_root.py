@@ -82,6 +82,16 @@ def test_whoami_shows_the_user_the_token_and_its_scopes(hub, api):
     assert "list:users" not in me["scopes"]
 
 
+def test_whoami_with_the_login_cookie_names_no_token_and_no_session(hub, api):
+    # session_id and token_id are the token's (JupyterHub): a login cookie has neither.
+    name = new_user(api)
+    with hub.client() as browser:
+        assert browser.login(name).status_code == 302
+        me = browser.get("hub/api/user").json()
+    assert me["name"] == name
+    assert me["token_id"] is None and me["session_id"] is None
+
+
 def test_whoami_without_credentials_is_403(anonymous):
     assert_error(anonymous.get("user"), 403)
 

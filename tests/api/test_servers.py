@@ -106,6 +106,23 @@ def test_a_body_without_the_new_keys_is_the_user_options(api):
     api.delete(f"users/{name}/server")
 
 
+def test_options_never_given_are_null_while_stopped_and_empty_while_running(api):
+    # JupyterHub stores options only when a start was given some, and a start without
+    # them runs with {}; a renamed or stopped server shows what is stored.
+    name = new_user(api)
+    start_server(api, name)
+    assert api.get(f"users/{name}/server").json()["user_options"] == {}
+    api.delete(f"users/{name}/server")
+    wait_until(lambda: api.get(f"users/{name}/server").json()["stopped"])
+    assert api.get(f"users/{name}/server").json()["user_options"] is None
+    start_server(api, name, "plain")
+    api.delete(f"users/{name}/servers/plain")
+    wait_until(lambda: api.get(f"users/{name}/servers/plain").json()["stopped"])
+    renamed = api.patch(f"users/{name}/servers/plain", json={"name": "plain2"}).json()
+    assert renamed["user_options"] is None
+    assert api.put(f"users/{name}/servers/new").json()["user_options"] == {}
+
+
 def test_a_server_of_an_unknown_user_is_404(api):
     assert_error(api.get("users/nobody-at-all/server"), 404)
     assert_error(api.post("users/nobody-at-all/server"), 404)

@@ -121,6 +121,23 @@ def test_a_user_cannot_share_someone_elses_server(hub, api):
     assert api.get(f"shares/{owner}").json()["items"] == []
 
 
+def test_sharing_by_name_needs_the_right_to_read_the_name(hub, api):
+    # As JupyterHub: a token that may only share cannot find out who exists.
+    owner, guest = new_user(api), new_user(api)
+    group = new_group(api)
+    sharer = new_token(api, "admin", scopes=[f"shares!user={owner}"])
+    with api_client(hub, sharer) as client:
+        for kind, name in (("user", guest), ("user", "nobody-at-all"), ("group", group)):
+            refused = client.post(f"shares/{owner}/", json={kind: name})
+            assert_error(refused, 403)
+            assert refused.json()["message"] == \
+                f"Need scope 'read:{kind}s:name' to share with {kind}s by name"
+    assert api.get(f"shares/{owner}").json()["items"] == []
+    reader = new_token(api, "admin", scopes=[f"shares!user={owner}", "read:users:name"])
+    with api_client(hub, reader) as client:
+        assert client.post(f"shares/{owner}/", json={"user": guest}).status_code == 200
+
+
 # -- share codes --------------------------------------------------------------------------
 
 

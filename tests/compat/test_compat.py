@@ -16,29 +16,7 @@ from tests.compat.scenario import STEPS
 #: Differences that are bugs, reported and not yet fixed: (``ACTOR METHOD PATH FIELD``
 #: selector, the issue).
 #: Remove an entry with its fix; the test then holds kernelhub to JupyterHub's answer.
-KNOWN_BUGS: list[tuple[str, str]] = [
-    ("* GET /hub/api/groups* json$*.properties keys",
-     "load_groups properties are lost: c.JupyterHub.load_groups = {'physics': {'users': [...], "
-     "'properties': {'building': 'A'}}} gives JupyterHub's group properties "
-     "{'building': 'A'}; `kernel import-config` writes only [group:physics] users, without "
-     "a 'not translated' line, and kernelhub's group has properties {}"),
-    ("web:alice GET /hub/api/user json$.session_id",
-     "whoami with the login cookie: JupyterHub answers session_id null (it is the *token's* "
-     "session), kernelhub the cookie's session id"),
-    ("robot GET /hub/api/user json$.scopes",
-     "whoami of a service token: kernelhub lists the identify scope "
-     "read:services:name!service=robot, which JupyterHub grants implicitly but does not list"),
-    ("* * /hub/api/users/* json$*user_options*",
-     "a server never started with options (a renamed stopped named server; a default server "
-     "after it stopped): JupyterHub answers user_options null, kernelhub {}"),
-    ("tok:alice-shares POST /hub/api/shares/alice/gpu *",
-     "sharing with a user by name needs read:users:name in JupyterHub (403 \"Need scope "
-     "'read:users:name' to share with users by name\"); kernelhub shares with a token that "
-     "holds only shares!user=alice (200)"),
-    ("web:bob POST /hub/accept-share* status",
-     "accepting a share code: JupyterHub answers 302 to the server, kernelhub 303 "
-     "(plugins/pages/sharing.py); the login form's POST answers 302 in both"),
-]
+KNOWN_BUGS: list[tuple[str, str]] = []
 
 #: What `kernel import-config` may leave out of the scenario's config file.
 UNTRANSLATED: list[str] = []

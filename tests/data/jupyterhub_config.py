@@ -26,7 +26,10 @@ c.JupyterHub.allow_named_servers = True
 c.JupyterHub.named_server_limit_per_user = 2
 c.JupyterHub.cookie_max_age_days = 1
 c.JupyterHub.cleanup_servers = False
-c.JupyterHub.load_groups = {"physics": ["student1", "student2"]}
+c.JupyterHub.load_groups = {
+    "physics": ["student1", "student2"],
+    "biology": {"users": ["student2"], "properties": {"building": "B", "floor": 2}},
+}
 c.JupyterHub.services = [
     {"name": "idle-culler", "command": [sys.executable, "-m", "jupyterhub_idle_culler",
                                         "--timeout=3600"],

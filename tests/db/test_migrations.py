@@ -41,7 +41,8 @@ def test_upgrading_backs_up_sqlite_then_migrates_and_keeps_the_data(v1_database)
     try:
         steps = db.call(schema.upgrade, db.peewee)
         assert steps == ["2: roles and who holds them", "3: shares of servers, and share codes",
-                         "4: the access scopes of OAuth clients"]
+                         "4: the access scopes of OAuth clients",
+                         "5: servers' user_options may be null"]
         assert db.call(schema.stored_version, db.peewee) == SCHEMA_VERSION
         db.call(schema.check, db.peewee, how_to_upgrade="")
         alice = db.call(orm.User.get, orm.User.name == "alice")
@@ -80,15 +81,16 @@ def test_every_migration_runs_on_every_engine(database):
 
     def back_to_version_1():
         database.peewee.drop_tables(added_since_v1)
-        migrate(SchemaMigrator.from_database(database.peewee).drop_column(
-            "oauth_clients", "access_scopes"))
+        migrator = SchemaMigrator.from_database(database.peewee)
+        migrate(migrator.drop_column("oauth_clients", "access_scopes"),
+                migrator.add_not_null("servers", "user_options"))
         orm.SchemaVersion.update(version=1).execute()
 
     database.call(back_to_version_1)
     database.call(orm.User.create, name="alice")
     assert database.call(schema.upgrade, database.peewee) == [
         "2: roles and who holds them", "3: shares of servers, and share codes",
-        "4: the access scopes of OAuth clients"]
+        "4: the access scopes of OAuth clients", "5: servers' user_options may be null"]
 
     def use_new_tables():
         alice = orm.User.get(name="alice")

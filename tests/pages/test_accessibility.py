@@ -28,7 +28,7 @@ def hub(tmp_path_factory):
         spawner={"options_form": '<label for="size">Size</label>\n  '
                                  '<select id="size" name="size"><option>small</option>'
                                  "<option>large</option></select>"},
-        **{"role:sharers": {"scopes": "shares!user", "users": "alice"}}))
+        **{"role:sharers": {"scopes": "shares!user, read:users:name", "users": "alice"}}))
 
 
 @pytest.fixture(scope="module")

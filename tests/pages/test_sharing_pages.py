@@ -26,7 +26,8 @@ def hub(tmp_path_factory):
     # Sharing is opt-in, as in JupyterHub: alice may share her servers.
     yield from module_hub(tmp_path_factory, sections(
         hub={"redirect_to_server": "false"},
-        **{"role:sharers": {"scopes": "shares!user", "users": "alice"}}))
+        **{"role:sharers": {"scopes": "shares!user, read:users:name, read:groups:name",
+                            "users": "alice"}}))
 
 
 @pytest.fixture(scope="module")
