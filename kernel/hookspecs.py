@@ -390,10 +390,11 @@ def cli_commands(cli: click.Group) -> None:
     """Add subcommands to the ``kernel`` command line.
 
     Called once for every enabled plugin (of the hub.ini in
-    ``$KERNELHUB_CONFIG``, else ``./hub.ini``) when ``kernel`` looks for a
-    command it does not have built in. Register with ``@cli.command()`` or
-    ``cli.add_command(...)``; a name that is already taken is an error. Must
-    be a plain function, not returning an awaitable.
+    ``$KERNELHUB_CONFIG``, else ``./hub.ini``; of the defaults when that has
+    an error) when ``kernel`` looks for a command it does not have built in.
+    Register with ``@cli.command()`` or ``cli.add_command(...)``; a name that
+    is already taken is an error. Must be a plain function, not returning an
+    awaitable.
 
     :param cli: the ``kernel`` click group.
     """
