@@ -5,7 +5,8 @@ spawn, spawn-pending, not-running, ``/user-redirect/`` and the error pages
 the proxy shows (``servers.py``); tokens (``tokens.py``); sharing and
 accepting a share (``sharing.py``); the admin pages (``admin.py``). The
 templates are in the hub's ``templates/`` folder, overridable through
-``[hub] template_paths``; the pages' scripts call the REST API.
+``[hub] template_paths``, rendered by ``templates.py``, which also serves
+the static files and the logo; the pages' scripts call the REST API.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from kernel.config import OptionRegistry
 from kernel.config.types import Number, Text
 from kernel.hub import Hub
 from kernel.users import User
+from kernel.web.renderer import PAGE_RENDERER
 from plugins.pages import admin, login, servers, sharing, tokens
+from plugins.pages.templates import Templates
 
 
 @hookimpl
@@ -37,7 +40,10 @@ def declare_options(options: OptionRegistry) -> None:
 
 @hookimpl
 def web_routes(hub: Hub) -> list[BaseRoute]:
-    return [*login.ROUTES, *servers.ROUTES, *tokens.ROUTES, *sharing.ROUTES, *admin.ROUTES]
+    # The renderer is built with the app, so templates cost nothing in a hub without pages.
+    templates = hub.stash[PAGE_RENDERER] = Templates(hub)
+    return [*login.ROUTES, *servers.ROUTES, *tokens.ROUTES, *sharing.ROUTES, *admin.ROUTES,
+            *templates.routes()]
 
 
 @hookimpl(trylast=True)
