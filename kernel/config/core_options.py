@@ -55,20 +55,6 @@ DB_KWARGS = (
     ("ssl_verify_identity", Boolean()),
 )
 
-#: The jinja2.Environment arguments hub.ini can give. Python objects (loader, undefined,
-#: finalize, bytecode_cache) cannot be written in hub.ini; autoescape and enable_async are
-#: the hub's own choice, as its templates need them.
-JINJA_ENVIRONMENT_OPTIONS = (
-    *((name, Text()) for name in (
-        "block_start_string", "block_end_string", "variable_start_string",
-        "variable_end_string", "comment_start_string", "comment_end_string",
-        "line_statement_prefix", "line_comment_prefix")),
-    *((name, Boolean()) for name in (
-        "trim_blocks", "lstrip_blocks", "keep_trailing_newline", "optimized", "auto_reload")),
-    ("cache_size", Integer(minimum=-1)),
-    ("extensions", TextList()),
-)
-
 #: The variables a local server inherits from the hub's own environment by default.
 DEFAULT_ENV_KEEP = [
     "CONDA_DEFAULT_ENV",
@@ -91,7 +77,6 @@ def declare_core_options(options: OptionRegistry) -> None:
     _declare_security(options)
     _declare_servers(options)
     _declare_logging(options)
-    _declare_pages(options)
     _declare_not_applicable(options)
     _declare_deprecated(options)
     _declare_auth(options)
@@ -260,25 +245,6 @@ def _declare_logging(o: OptionRegistry) -> None:
           "[level time name] block.")
     o.add("hub", "log_datefmt", Text(), "%Y-%m-%d %H:%M:%S",
           "The date format of %(asctime)s in log lines.")
-
-
-def _declare_pages(o: OptionRegistry) -> None:
-    o.add("hub", "data_files_path", Text(), "",
-          "The folder holding kernelhub's templates/ and static/ (default: where they were "
-          "installed).")
-    o.add("hub", "template_paths", TextList(), [],
-          "Folders searched for page templates before the built-in ones; a template there "
-          "replaces the built-in page of the same name, and can extend it with "
-          '{% extends "default:NAME.html" %}.')
-    o.add("hub", "template_vars", Table(), {},
-          "Extra variables for every template, `name = value` per line.")
-    o.add("hub", "jinja_environment_options",
-          TypedTable(fields=JINJA_ENVIRONMENT_OPTIONS, open=False), {},
-          "Options for the jinja2 Environment, `name = value` per line (true/false for "
-          "flags, a comma-separated list for extensions): "
-          + ", ".join(name for name, _ in JINJA_ENVIRONMENT_OPTIONS) + ".")
-    o.add("hub", "logo_file", Text(), "",
-          "An image file shown as the logo in the page banner instead of kernelhub's.")
 
 
 def _declare_not_applicable(o: OptionRegistry) -> None:
