@@ -146,7 +146,7 @@ async def login(hub: Hub, request: Request, data: dict[str, str]) -> User | None
         unit = "second" if seconds == 1 else "seconds"
         raise HubError(429, f"Too many failed logins. Try again in {seconds} {unit}.",
                        headers={"Retry-After": str(seconds)})
-    answer = await hub.hooks.first("authenticate", hub=hub, request=request, data=data)
+    answer = await hub.hooks.authenticate(request=request, data=data)
     result = AuthResult.from_hook(answer)
     if result is None:
         hub.login_throttle.failed(attempted, client)
@@ -156,8 +156,7 @@ async def login(hub: Hub, request: Request, data: dict[str, str]) -> User | None
     result.name = normalize_username(hub, result.name)
     if not _acceptable(hub, result):
         return None
-    result = AuthResult.from_hook(await hub.hooks.pipe("post_auth", "result", result,
-                                                       hub=hub, request=request))
+    result = AuthResult.from_hook(await hub.hooks.post_auth(request=request, result=result))
     if result is None or not _acceptable(hub, result):
         return None
     user = await _apply(hub, result)
@@ -208,7 +207,7 @@ async def refresh_login(hub: Hub, user: User, *, force: bool = False) -> bool:
     if not force and last is not None and now - last < hub.config.auth.auth_refresh_age:
         return True
     hub.login_refreshed[user.id] = now
-    answer = await hub.hooks.first("refresh_user", hub=hub, user=user)
+    answer = await hub.hooks.refresh_user(user=user)
     if answer is False:
         log.info("The authenticator no longer accepts %s's login; logging them out", user.name)
         await hub.sessions.revoke_user(user.id)

@@ -19,8 +19,8 @@ def test_a_raising_observer_is_logged_by_name_and_the_others_still_run(load_ini,
     runner = HookRunner(loaded.plugins.manager)
     recorder.CALLS.clear()
     with caplog.at_level(logging.ERROR, logger="kernelhub.plugins"):
-        runner.notify("log", hub=None, event=Event("login"))
-        runner.notify("metrics", hub=None, measurement=Measurement("x", "counter", 1))
+        runner.log(event=Event("login"))
+        runner.metrics(measurement=Measurement("x", "counter", 1))
     assert recorder.CALLS == [("first", "login"), ("second", "login"),
                               ("first", "x"), ("second", "x")]
     messages = [r.getMessage() for r in caplog.records]
@@ -34,7 +34,7 @@ def test_an_async_observer_runs_in_the_background(load_ini):
     async_logger.SEEN.clear()
 
     async def scenario():
-        runner.notify("log", hub=None, event=Event("spawn.ready"))
+        runner.log(event=Event("spawn.ready"))
         assert async_logger.SEEN == []  # the caller did not wait
         await runner.drain()
 
@@ -44,9 +44,8 @@ def test_an_async_observer_runs_in_the_background(load_ini):
 
 def test_first_awaits_each_answer_and_stops_at_the_first_non_none(load_ini):
     loaded = load_ini(BASE)
-    runner = HookRunner(loaded.plugins.manager)
-    answer = asyncio.run(runner.first("redirect", hub=_FakeHub(), request=None, user=None,
-                                      reason="root", path=""))
+    runner = HookRunner(loaded.plugins.manager, hub=_FakeHub())
+    answer = asyncio.run(runner.redirect(request=None, user=None, reason="root", path=""))
     assert answer == "/hub/login"
 
 
@@ -54,21 +53,20 @@ def test_a_failing_collect_names_the_plugin(load_ini):
     loaded = load_ini(BASE)
     runner = HookRunner(loaded.plugins.manager)
     with pytest.raises(PluginError, match="plugin 'simple' failed in hook 'spawn'"):
-        runner.collect("spawn", hub=None, user=None, server=None)
+        runner.spawn(user=None, server=None)
 
 
 def test_every_implementation_is_timed_by_plugin_even_when_it_fails_but_observers_are_not(
         load_ini):
     loaded = load_ini(BASE + "plugins = first, second\n")
     timings: list[tuple[str, str]] = []
-    runner = HookRunner(loaded.plugins.manager,
+    runner = HookRunner(loaded.plugins.manager, hub=_FakeHub(),
                         timed=lambda hook, plugin, seconds: timings.append((hook, plugin)))
-    asyncio.run(runner.first("redirect", hub=_FakeHub(), request=None, user=None,
-                             reason="root", path=""))
+    asyncio.run(runner.redirect(request=None, user=None, reason="root", path=""))
     with pytest.raises(PluginError):
-        runner.collect("spawn", hub=None, user=None, server=None)
-    runner.notify("log", hub=None, event=Event("login"))
-    runner.notify("metrics", hub=None, measurement=Measurement("x", "counter", 1))
+        runner.spawn(user=None, server=None)
+    runner.log(event=Event("login"))
+    runner.metrics(measurement=Measurement("x", "counter", 1))
     assert timings == [("redirect", "pages"), ("spawn", "simple")]
 
 
