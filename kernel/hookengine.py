@@ -117,11 +117,13 @@ class HookEngine:
         if mode.awaits:
             raise TypeError(f"hook {hook!r} may be async; await its method")
         answers = self._collect(hook, kwargs, around or (lambda plugin: nullcontext()))
-        if mode.kind == "collect":
-            return [item for _, items in answers for item in items or ()]
-        if mode.kind == "single":
-            return _one_answer(hook, mode, answers)
-        return None
+        match mode.kind:
+            case "collect":
+                return [item for _, items in answers for item in items or ()]
+            case "single":
+                return _one_answer(hook, mode, answers)
+            case _:  # each: results ignored
+                return None
 
     async def _await(self, spec: Spec, /, **kwargs: Any) -> Any:
         """Call a hook whose implementations may return awaitables."""
@@ -129,20 +131,21 @@ class HookEngine:
         kwargs = self._arguments(spec, kwargs)
         if not mode.awaits or mode.kind == "notify":
             raise TypeError(f"hook {hook!r} is not awaited; call its method plainly")
-        if mode.kind == "first_result":
-            async with aclosing(self._answers(hook, kwargs)) as answers:
-                async for _, answer in answers:
-                    if answer is not None:
-                        return answer
-            return None
-        if mode.kind == "pipe":
-            assert mode.value is not None
-            return await self._pipe(hook, mode.value, kwargs)
-        if mode.kind == "single":
-            return _one_answer(hook, mode, [answer async for answer in
-                                            self._answers(hook, kwargs)])
-        await self._each(hook, kwargs, strict=mode.strict, reverse=mode.reverse)
-        return None
+        match mode.kind:
+            case "first_result":
+                async with aclosing(self._answers(hook, kwargs)) as answers:
+                    async for _, answer in answers:
+                        if answer is not None:
+                            return answer
+                return None
+            case "pipe":
+                return await self._pipe(hook, str(mode.value), kwargs)
+            case "single":
+                return _one_answer(hook, mode, [answer async for answer in
+                                                self._answers(hook, kwargs)])
+            case _:  # each
+                await self._each(hook, kwargs, strict=mode.strict, reverse=mode.reverse)
+                return None
 
     @contextmanager
     def _timing(self, hook: str, plugin: str) -> Iterator[None]:

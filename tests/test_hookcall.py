@@ -7,8 +7,10 @@ import logging
 
 import pytest
 
+from kernel import hookimpl
 from kernel.events import Event, Measurement
 from kernel.hookcall import HookRunner, PluginError
+from kernel.plugin_manager import new_plugin_manager
 from tests.fake_plugins import async_logger, recorder
 
 BASE = "[hub]\nauthenticator_class = dummy\nspawner_class = simple\n"
@@ -75,3 +77,21 @@ class _FakeHub:
 
     class urls:
         hub_prefix = "/hub/"
+
+
+class _SilentSpawner:
+    """A spawner plugin whose ``spawn`` answers nothing."""
+
+    @staticmethod
+    @hookimpl
+    def spawn(user, server):
+        return None
+
+
+def test_a_role_that_must_answer_and_answers_none_names_the_plugin_and_the_option():
+    pm = new_plugin_manager()
+    pm.register(_SilentSpawner, name="silent")
+    with pytest.raises(PluginError, match=r"plugin 'silent' failed in hook 'spawn': TypeError: "
+                                          r"returned None; \[hub\] spawner_class chose 'silent'"):
+        HookRunner(pm).spawn(user=None, server=None)
+
