@@ -7,7 +7,7 @@ arguments, in any order (pluggy passes them by name).
 
 A hook documented as "may return an awaitable" can be implemented with
 ``def`` or ``async def``; kernelhub awaits the result for you (see
-``kernel.hookcall``). The others must be plain functions.
+``kernel.hookengine``). The others must be plain functions.
 
 The decorator under ``@hookspec`` is the hook's call mode (see
 ``kernel.hookmodes``): how the hub calls the implementations and combines
