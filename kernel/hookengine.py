@@ -3,25 +3,12 @@
 pluggy itself stays synchronous. kernelhub calls each implementation in turn,
 in pluggy's order, so that a result that is an awaitable can be awaited, the
 first non-None answer can stop the call, and an exception can be reported
-with the name of the plugin that raised it. How a hook's results combine is
-its spec's call mode (``kernel.hookmodes``):
-
-- ``collect`` (and a plain-function ``each``): every plugin, synchronously.
-  A failure is a ``PluginError``.
-- ``first_result``: plugins in order until one returns non-None, awaiting each.
-- ``pipe``: a value passed through every plugin in order, each answer
-  (when not None) replacing it for the next.
-- ``each``: every plugin, awaiting each in order. A strict one stops at the
-  first failure (a ``PluginError``); otherwise failures are logged and the
-  other plugins still run.
-- ``single``: every implementation (a role has one, ``internal_tls`` may have
-  several); two answers, or ``None`` where the role must answer, are a
-  ``PluginError``.
-- ``notify``: observers (``log``, ``metrics``). Never raises; an awaitable
-  result runs in the background so the caller never waits.
-
-A ``HubError`` (an HTTP refusal, such as a 403) raised by a plugin in an
-awaited, failing call is its deliberate answer and passes through as it is.
+with the name of the plugin that raised it (a ``PluginError``). How a hook's
+results combine is its spec's call mode (see ``kernel.hookmodes``). A
+``HubError`` (an HTTP refusal, such as a 403) that a plugin raises where a
+failure reaches the caller is its deliberate answer and passes through as it
+is; observers (``notify``) never raise, and an awaitable they return runs in
+the background so the caller never waits.
 
 Every call but ``notify``'s is timed per plugin, awaiting included, and
 reported to ``timed`` (the hub turns it into the ``hook_duration_seconds``
@@ -213,7 +200,8 @@ class HookEngine:
 
     async def _each(self, hook: str, kwargs: dict[str, Any], *, strict: bool,
                     reverse: bool) -> None:
-        """Call every plugin, awaiting each; see the module docstring for ``strict``."""
+        """Call every plugin, awaiting each; ``strict``: the first failure is raised, else
+        each failure is logged and the other plugins still run."""
         calls = list(bound_calls(self.pm, hook, kwargs))
         for plugin, call in reversed(calls) if reverse else calls:
             try:
