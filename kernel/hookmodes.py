@@ -25,7 +25,9 @@ from types import ModuleType
 from typing import Literal, TypeVar
 
 Kind = Literal["first_result", "each", "collect", "pipe", "notify", "single"]
-Spec = TypeVar("Spec", bound=Callable[..., object])
+SpecFunction = TypeVar("SpecFunction", bound=Callable[..., object])
+#: A call-mode decorator.
+Marker = Callable[[SpecFunction], SpecFunction]
 
 #: The attribute of a spec function that holds its ``CallMode``.
 MODE_ATTRIBUTE = "kernelhub_call_mode"
@@ -71,43 +73,43 @@ class CallMode:
         return self.kind
 
 
-def _recording(mode: CallMode) -> Callable[[Spec], Spec]:
-    def record(spec: Spec) -> Spec:
+def _recording(mode: CallMode) -> Marker[SpecFunction]:
+    def record(spec: SpecFunction) -> SpecFunction:
         setattr(spec, MODE_ATTRIBUTE, mode)
         return spec
     return record
 
 
-def first_result(spec: Spec) -> Spec:
+def first_result(spec: SpecFunction) -> SpecFunction:
     """Plugins in order, awaiting each answer, until one is not ``None``."""
     return _recording(CallMode("first_result", awaits=True))(spec)
 
 
-def collect(spec: Spec) -> Spec:
+def collect(spec: SpecFunction) -> SpecFunction:
     """Every plugin, synchronously; the lists they return, concatenated."""
     return _recording(CallMode("collect", awaits=False))(spec)
 
 
-def each(*, strict: bool, reverse: bool = False, awaits: bool = True) -> Callable[[Spec], Spec]:
-    """Every plugin in turn; results ignored. A plain-function ``each`` must be strict:
-    it is called outside the event loop, where a failure has nobody to be logged for."""
+def each(*, strict: bool, reverse: bool = False, awaits: bool = True) -> Marker[SpecFunction]:
+    """Every plugin in turn; results ignored. A plain-function ``each`` (such as
+    ``declare_options``) runs like ``collect``, so it must be strict."""
     if not (awaits or strict):
         raise ValueError("a plain-function `each` hook must be strict")
     return _recording(CallMode("each", awaits=awaits, strict=strict, reverse=reverse))
 
 
-def pipe(value: str) -> Callable[[Spec], Spec]:
+def pipe(value: str) -> Marker[SpecFunction]:
     """``value`` passed through every plugin in order; a non-None answer replaces it."""
     return _recording(CallMode("pipe", awaits=True, value=value))
 
 
-def notify(*, background: bool) -> Callable[[Spec], Spec]:
+def notify(*, background: bool) -> Marker[SpecFunction]:
     """Every observer; ``background``: an awaitable answer runs as a background task."""
     return _recording(CallMode("notify", awaits=background))
 
 
 def single(noun: str, *, chosen_by: str | None = None, default: str | None = None,
-           may_decline: bool = False, awaits: bool = False) -> Callable[[Spec], Spec]:
+           may_decline: bool = False, awaits: bool = False) -> Marker[SpecFunction]:
     """A role: exactly one plugin answers (the one ``[hub] chosen_by`` names, if set)."""
     if chosen_by and not default:
         raise ValueError(f"the {noun} role chosen by [hub] {chosen_by} needs a default plugin")
