@@ -8,6 +8,9 @@ import logging
 import pytest
 
 from kernel import hookimpl
+from kernel.config.errors import ConfigError
+from kernel.config.loader import declare_plugin_options
+from kernel.config.options import OptionRegistry
 from kernel.events import Event, Measurement
 from kernel.hookcall import HookRunner, PluginError
 from kernel.plugin_manager import new_plugin_manager
@@ -95,3 +98,23 @@ def test_a_role_that_must_answer_and_answers_none_names_the_plugin_and_the_optio
                                           r"returned None; \[hub\] spawner_class chose 'silent'"):
         HookRunner(pm).spawn(user=None, server=None)
 
+
+
+class _BrokenOptions:
+    """A plugin whose ``declare_options`` fails after declaring one option."""
+
+    @staticmethod
+    @hookimpl
+    def declare_options(options):
+        options.add("broken", "first", help="Declared before the failure.")
+        raise KeyError("second")
+
+
+def test_a_failing_declare_options_is_a_config_error_naming_the_plugin():
+    pm = new_plugin_manager()
+    pm.register(_BrokenOptions, name="broken")
+    registry = OptionRegistry()
+    with pytest.raises(ConfigError, match="plugin 'broken' failed to declare its options: "
+                                          "KeyError: 'second'"):
+        declare_plugin_options(pm, registry)
+    assert registry.get("broken", "first").owner == "broken"
