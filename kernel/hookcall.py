@@ -66,8 +66,9 @@ class HookRunner(HookEngine):
 
     # -- roles ----------------------------------------------------------------------
 
-    async def authenticate(self, *, request: Request, data: dict[str, str]) -> Any:
-        """The authenticator's answer: ``None``, a name, or a dict (see the spec)."""
+    async def authenticate(self, *, request: Request,
+                           data: dict[str, str]) -> str | dict[str, Any] | None:
+        """The authenticator's answer: ``None`` (refused), a name, or a dict (see the spec)."""
         return await self._await(hookspecs.authenticate, request=request, data=data)
 
     def spawn(self, *, user: User, server: Server) -> Spawner:
@@ -84,7 +85,8 @@ class HookRunner(HookEngine):
 
     # -- around a login ---------------------------------------------------------------
 
-    async def post_auth(self, *, request: Request, result: AuthResult) -> Any:
+    async def post_auth(self, *, request: Request,
+                        result: AuthResult) -> AuthResult | dict[str, Any]:
         """``result`` as every plugin in turn changed it (an AuthResult or a dict)."""
         return await self._await(hookspecs.post_auth, request=request, result=result)
 
