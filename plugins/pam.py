@@ -19,7 +19,7 @@ import pamela
 from starlette.concurrency import run_in_threadpool
 
 from kernel import hookimpl
-from kernel.config import OptionRegistry
+from kernel.config import Config, Option, OptionRegistry
 from kernel.config.types import Boolean, Text, TextList
 from kernel.hub import Hub
 from kernel.spawner import Spawner
@@ -28,22 +28,27 @@ from kernel.users import User
 log = logging.getLogger("kernelhub.auth.pam")
 
 SECTION = "pam"
+SERVICE = Option(SECTION, "service", Text(), "login",
+                 "The PAM service (a file in /etc/pam.d) that checks passwords.")
+ENCODING = Option(SECTION, "encoding", Text(), "utf8",
+                  "The text encoding PAM expects for names and passwords.")
+CHECK_ACCOUNT = Option(SECTION, "check_account", Boolean(), True,
+                       "Also ask PAM whether the account may log in now (locked, expired "
+                       "accounts).")
+OPEN_SESSIONS = Option(SECTION, "open_sessions", Boolean(), False,
+                       "Open a PAM session when a user's server starts and close it when it "
+                       "stops.")
+ADMIN_GROUPS = Option(SECTION, "admin_groups", TextList(), [],
+                      "Members of these Unix groups are admins.")
+ALLOWED_GROUPS = Option(SECTION, "allowed_groups", TextList(), [],
+                        "Members of these Unix groups may log in (besides [auth] "
+                        "allowed_users).")
 
 
 @hookimpl
 def declare_options(options: OptionRegistry) -> None:
-    options.add(SECTION, "service", Text(), "login",
-                "The PAM service (a file in /etc/pam.d) that checks passwords.")
-    options.add(SECTION, "encoding", Text(), "utf8",
-                "The text encoding PAM expects for names and passwords.")
-    options.add(SECTION, "check_account", Boolean(), True,
-                "Also ask PAM whether the account may log in now (locked, expired accounts).")
-    options.add(SECTION, "open_sessions", Boolean(), False,
-                "Open a PAM session when a user's server starts and close it when it stops.")
-    options.add(SECTION, "admin_groups", TextList(), [],
-                "Members of these Unix groups are admins.")
-    options.add(SECTION, "allowed_groups", TextList(), [],
-                "Members of these Unix groups may log in (besides [auth] allowed_users).")
+    options.declare(SERVICE, ENCODING, CHECK_ACCOUNT, OPEN_SESSIONS, ADMIN_GROUPS,
+                    ALLOWED_GROUPS)
 
 
 def _groups_of(name: str) -> set[str]:
@@ -57,19 +62,19 @@ def _groups_of(name: str) -> set[str]:
 
 def _check(hub: Hub, username: str, password: str) -> dict[str, Any] | None:
     """The blocking PAM conversation; a dict for the authenticate hook, or None."""
-    options = hub.config.section(SECTION)
+    config = hub.config
     try:
         # check= asks PAM's account stage too (locked, expired, not allowed now).
-        pamela.authenticate(username, password, service=options.service,
-                            encoding=options.encoding, check=options.check_account)
+        pamela.authenticate(username, password, service=config[SERVICE],
+                            encoding=config[ENCODING], check=config[CHECK_ACCOUNT])
     except pamela.PAMError as e:
-        log.warning("PAM refused %r (service %s): %s", username, options.service, e)
+        log.warning("PAM refused %r (service %s): %s", username, config[SERVICE], e)
         return None
     groups = _groups_of(username)
     result: dict[str, Any] = {"name": username}
-    if groups & set(options.admin_groups):
+    if groups & set(config[ADMIN_GROUPS]):
         result["admin"] = True
-    if groups & set(options.allowed_groups):
+    if groups & set(config[ALLOWED_GROUPS]):
         result["allowed"] = True  # an allow rule of this authenticator's own
     return result
 
@@ -85,20 +90,18 @@ async def authenticate(hub: Hub, data: dict[str, str]) -> dict[str, Any] | None:
 
 @hookimpl
 async def pre_spawn_start(hub: Hub, user: User, spawner: Spawner) -> None:
-    options = hub.config.section(SECTION)
-    if options.open_sessions:
-        await run_in_threadpool(_session, "open_session", user.name, options)
+    if hub.config[OPEN_SESSIONS]:
+        await run_in_threadpool(_session, "open_session", user.name, hub.config)
 
 
 @hookimpl
 async def post_spawn_stop(hub: Hub, user: User, spawner: Spawner) -> None:
-    options = hub.config.section(SECTION)
-    if options.open_sessions:
-        await run_in_threadpool(_session, "close_session", user.name, options)
+    if hub.config[OPEN_SESSIONS]:
+        await run_in_threadpool(_session, "close_session", user.name, hub.config)
 
 
-def _session(action: str, username: str, options: Any) -> None:
+def _session(action: str, username: str, config: Config) -> None:
     try:
-        getattr(pamela, action)(username, service=options.service, encoding=options.encoding)
+        getattr(pamela, action)(username, service=config[SERVICE], encoding=config[ENCODING])
     except pamela.PAMError as e:
         log.warning("PAM %s failed for %s: %s", action.replace("_", " "), username, e)

@@ -2,5 +2,6 @@
 
 from kernel.config.errors import ConfigError
 from kernel.config.options import Option, OptionRegistry
+from kernel.config.values import Config
 
-__all__ = ["ConfigError", "Option", "OptionRegistry"]
+__all__ = ["Config", "ConfigError", "Option", "OptionRegistry"]

@@ -4,17 +4,30 @@ The kernel declares the options it reads itself; every plugin declares its own
 through the ``declare_options`` hook. Validation, ``kernel generate-config``
 and ``kernel plugins`` all read this one registry, so the documentation of an
 option cannot drift from the code that reads it.
+
+An ``Option`` is also the typed key its value is read with:
+``hub.config[SERVICE]`` is a ``str`` when ``SERVICE`` was declared with
+``Text()``. A plugin builds its keys at module level and declares them in its
+``declare_options`` hook::
+
+    SERVICE = Option("pam", "service", Text(), "login", "The PAM service.")
+
+    @hookimpl
+    def declare_options(options):
+        options.declare(SERVICE)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar, overload
 
 from kernel.config.errors import ConfigError
 from kernel.config.types import OptionType, Text
+
+T = TypeVar("T")
 
 #: Sections holding one item per section: ``[service:NAME]``, ``[role:NAME]``, ``[group:NAME]``.
 COLLECTION_SEPARATOR = ":"
@@ -23,12 +36,12 @@ TABLE_SEPARATOR = "."
 
 
 @dataclass(frozen=True)
-class Option:
-    """One declared hub.ini option."""
+class Option(Generic[T]):
+    """One declared hub.ini option, and the typed key that reads its value."""
 
     section: str
     name: str
-    type: OptionType
+    type: OptionType[T]
     default: Any
     help: str
     #: The plugin that declared it ("kernel" for the kernel's own).
@@ -58,7 +71,7 @@ class OptionRegistry:
     """
 
     def __init__(self) -> None:
-        self._options: dict[tuple[str, str], Option] = {}
+        self._options: dict[tuple[str, str], Option[Any]] = {}
         self._owner = "kernel"
 
     @contextmanager
@@ -70,43 +83,64 @@ class OptionRegistry:
         finally:
             self._owner = previous
 
+    @overload
+    def add(self, section: str, name: str, type: None = None, default: Any = None,
+            help: str = "", *, deprecated: str | None = None,
+            renamed_to: tuple[str, str] | None = None,
+            unavailable: str | None = None) -> Option[str]: ...
+
+    @overload
+    def add(self, section: str, name: str, type: OptionType[T], default: Any = None,
+            help: str = "", *, deprecated: str | None = None,
+            renamed_to: tuple[str, str] | None = None,
+            unavailable: str | None = None) -> Option[T]: ...
+
     def add(
         self,
         section: str,
         name: str,
-        type: OptionType | None = None,
+        type: OptionType[Any] | None = None,
         default: Any = None,
         help: str = "",
         *,
         deprecated: str | None = None,
         renamed_to: tuple[str, str] | None = None,
         unavailable: str | None = None,
-    ) -> Option:
-        """Declare one option; declaring the same (section, name) twice is an error."""
+    ) -> Option[Any]:
+        """Declare one option and return its typed key; declaring the same (section,
+        name) twice is an error."""
         option = Option(
             section=section,
             name=name,
             type=type or Text(),
             default=default,
-            help=help.strip(),
-            owner=self._owner,
+            help=help,
             deprecated=deprecated,
             renamed_to=renamed_to,
             unavailable=unavailable,
         )
-        existing = self._options.get((section, name))
+        return self._register(option)
+
+    def declare(self, *options: Option[Any]) -> None:
+        """Declare options built beforehand (a plugin's module-level keys)."""
+        for option in options:
+            self._register(option)
+
+    def _register(self, option: Option[T]) -> Option[T]:
+        option = replace(option, help=option.help.strip(), owner=self._owner)
+        existing = self._options.get((option.section, option.name))
         if existing is not None:
             raise ConfigError(
                 f"option {option.key} is declared by both {existing.owner!r} and "
                 f"{option.owner!r}; only one plugin may own an option"
             )
-        self._options[(section, name)] = option
+        self._options[(option.section, option.name)] = option
         return option
 
-    def get(self, section: str, name: str) -> Option | None:
+    def get(self, section: str, name: str) -> Option[Any] | None:
         return self._options.get((section, name))
 
-    def __iter__(self) -> Iterator[Option]:
+    def __iter__(self) -> Iterator[Option[Any]]:
         return iter(self._options.values())
 
     def __len__(self) -> int:
@@ -116,10 +150,10 @@ class OptionRegistry:
         """Declared section names in declaration order (collections as ``kind:*``)."""
         return list(dict.fromkeys(section for section, _ in self._options))
 
-    def in_section(self, section: str) -> list[Option]:
+    def in_section(self, section: str) -> list[Option[Any]]:
         return [o for (s, _), o in self._options.items() if s == section]
 
-    def owned_by(self, owner: str) -> list[Option]:
+    def owned_by(self, owner: str) -> list[Option[Any]]:
         return [o for o in self._options.values() if o.owner == owner]
 
     def collection_kinds(self) -> list[str]:

@@ -3,7 +3,9 @@
 Each type parses the raw text of one value and raises ``ValueError`` with a
 message that completes the sentence "expected ..., got ..." when the text is
 not a valid value. ``format`` turns a value back into hub.ini text, for
-``kernel generate-config``.
+``kernel generate-config``. Each type is generic in the value it parses to
+(``Integer`` is an ``OptionType[int]``), so an option declared with it is a
+typed key: ``hub.config[KEY]`` has the declared type.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import logging
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
+
+T = TypeVar("T")
 
 
-class OptionType:
+class OptionType(Generic[T]):
     """Base for option types; subclasses set ``name`` and override ``parse``/``format``."""
 
     #: How the type is named in errors and in generate-config's comments.
@@ -25,8 +29,8 @@ class OptionType:
     #: True when the value is a whole section of ``key = value`` lines.
     is_table = False
 
-    def parse(self, raw: str) -> Any:
-        return raw
+    def parse(self, raw: str) -> T:
+        return cast(T, raw)
 
     def format(self, value: Any) -> str:
         return "" if value is None else str(value)
@@ -38,11 +42,11 @@ class OptionType:
         return self.name
 
 
-class Text(OptionType):
+class Text(OptionType[str]):
     name = "text"
 
 
-class Boolean(OptionType):
+class Boolean(OptionType[bool]):
     name = "true or false"
     _values = {"true": True, "1": True, "false": False, "0": False}
 
@@ -57,7 +61,7 @@ class Boolean(OptionType):
 
 
 @dataclass(frozen=True)
-class Integer(OptionType):
+class Integer(OptionType[int]):
     minimum: int | None = None
     name = "a whole number"
 
@@ -77,7 +81,7 @@ class Integer(OptionType):
 
 
 @dataclass(frozen=True)
-class Number(OptionType):
+class Number(OptionType[float]):
     minimum: float | None = None
     name = "a number"
 
@@ -99,7 +103,7 @@ class Number(OptionType):
         return f"{value:g}"
 
 
-class ByteSize(OptionType):
+class ByteSize(OptionType[int | None]):
     """A number of bytes, as JupyterHub's ``ByteSpecification``: ``2G``, ``1.5G``, ``512M``.
 
     The suffixes K, M, G and T are powers of 1024; a plain whole number is bytes.
@@ -132,7 +136,7 @@ class ByteSize(OptionType):
         return str(value)
 
 
-class TextList(OptionType):
+class TextList(OptionType[list[str]]):
     """Comma- or newline-separated values; blanks are dropped."""
 
     name = "a comma-separated list"
@@ -144,7 +148,7 @@ class TextList(OptionType):
         return ", ".join(value)
 
 
-class Command(OptionType):
+class Command(OptionType[list[str]]):
     """A command line, split as a POSIX shell would."""
 
     name = "a command line"
@@ -160,7 +164,7 @@ class Command(OptionType):
 
 
 @dataclass(frozen=True)
-class Choice(OptionType):
+class Choice(OptionType[str]):
     choices: tuple[str, ...] = ()
     name = "one of"
 
@@ -174,7 +178,7 @@ class Choice(OptionType):
         return "one of " + ", ".join(self.choices)
 
 
-class LogLevel(OptionType):
+class LogLevel(OptionType[int]):
     """A logging level by name (``INFO``) or number (``20``)."""
 
     name = "a log level (DEBUG, INFO, WARNING, ERROR, CRITICAL or a number)"
@@ -192,7 +196,7 @@ class LogLevel(OptionType):
         return logging.getLevelName(value)
 
 
-class URLPrefix(OptionType):
+class URLPrefix(OptionType[str]):
     """A URL path prefix; always normalised to start and end with ``/``."""
 
     name = "a URL path such as /jupyter/"
@@ -204,7 +208,7 @@ class URLPrefix(OptionType):
         return "/" + value.strip("/") + "/" if value.strip("/") else "/"
 
 
-class URL(OptionType):
+class URL(OptionType[str]):
     """An absolute http(s) URL, or empty for "not set".
 
     JupyterHub also takes a Unix socket (``http+unix://``, or the deprecated
@@ -226,7 +230,7 @@ class URL(OptionType):
         return value
 
 
-class IPNetworks(OptionType):
+class IPNetworks(OptionType[list[str]]):
     """A list of IP addresses or networks (``10.0.0.0/8``)."""
 
     name = "a comma-separated list of IP addresses or networks"
@@ -246,7 +250,7 @@ class IPNetworks(OptionType):
         return ", ".join(value)
 
 
-class Secret(OptionType):
+class Secret(OptionType[bytes]):
     """A secret given as hex (as JupyterHub's cookie_secret) or plain text."""
 
     name = "a secret (hex digits, or ${ENV_VAR})"
@@ -262,7 +266,7 @@ class Secret(OptionType):
         return value.hex() if value else ""
 
 
-class JSONObject(OptionType):
+class JSONObject(OptionType[dict[str, Any]]):
     """A JSON object on one line, for free-form data such as a group's properties."""
 
     name = 'a JSON object, e.g. {"building": "A"}'
@@ -281,7 +285,7 @@ class JSONObject(OptionType):
 
 
 @dataclass(frozen=True)
-class Table(OptionType):
+class Table(OptionType[dict[str, Any]]):
     """A dict, written as a section of its own with one ``key = value`` line each.
 
     The option ``[hub] api_tokens`` is written as::
@@ -290,15 +294,15 @@ class Table(OptionType):
         0bc02bede919e99a26de1e2a7a5aadfa = alice
     """
 
-    values: OptionType = field(default_factory=Text)
+    values: OptionType[Any] = field(default_factory=Text)
     #: When set, the only keys understood; others are dropped with a warning.
     known: tuple[str, ...] = ()
     name = "a table"
     is_table = True
 
     def parse_table(self, items: dict[str, str], fail: Callable[[str, str], Exception],
-                    warn: Callable[[str, str], None]) -> dict:
-        parsed = {}
+                    warn: Callable[[str, str], None]) -> dict[str, Any]:
+        parsed: dict[str, Any] = {}
         for key, raw in items.items():
             if self.known and key not in self.known:
                 warn(key, f"is ignored: kernelhub understands {', '.join(self.known)}")
@@ -309,7 +313,7 @@ class Table(OptionType):
                 raise fail(key, str(e)) from None
         return parsed
 
-    def parse(self, raw: str) -> Any:
+    def parse(self, raw: str) -> dict[str, Any]:
         raise ValueError("expected a section of its own")
 
     def format(self, value: Any) -> str:
@@ -326,13 +330,13 @@ class TypedTable(Table):
     as a traceback when the option is used).
     """
 
-    fields: tuple[tuple[str, OptionType], ...] = ()
+    fields: tuple[tuple[str, OptionType[Any]], ...] = ()
     open: bool = True
 
     def parse_table(self, items: dict[str, str], fail: Callable[[str, str], Exception],
-                    warn: Callable[[str, str], None]) -> dict:
+                    warn: Callable[[str, str], None]) -> dict[str, Any]:
         types = dict(self.fields)
-        parsed = {}
+        parsed: dict[str, Any] = {}
         for key, raw in items.items():
             kind = types.get(key)
             if kind is None and not self.open:

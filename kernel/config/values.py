@@ -1,18 +1,22 @@
 """The validated configuration a hub runs on: typed values by section.
 
-``config.hub.port``, ``config.spawner.cmd``, ``config.section("pam").service``
-and ``config.collection("service")`` (the ``[service:NAME]`` sections) read
-it. Every declared option has a value (its default when hub.ini leaves it
-out); ``is_set`` tells the two apart.
+``config[KEY]`` reads one option by its typed key (the ``Option`` that
+declared it) and has the declared type; ``config.hub.port``,
+``config.section("pam").service`` and ``config.collection("service")`` (the
+``[service:NAME]`` sections, each read with ``section[KEY]``) read it untyped.
+Every declared option has a value (its default when hub.ini leaves it out);
+``is_set`` tells the two apart.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from kernel.config.errors import ConfigError
 from kernel.config.ini import RawIni
-from kernel.config.options import OptionRegistry
+from kernel.config.options import Option, OptionRegistry
+
+T = TypeVar("T")
 
 
 class Section:
@@ -30,8 +34,14 @@ class Section:
             raise AttributeError(f"no option [{self._name}] {key} is declared "
                                  "(is the plugin that owns it enabled?)") from None
 
-    def __getitem__(self, key: str) -> Any:
-        return self.__getattr__(key)
+    @overload
+    def __getitem__(self, key: str) -> Any: ...
+
+    @overload
+    def __getitem__(self, key: Option[T]) -> T: ...
+
+    def __getitem__(self, key: str | Option[Any]) -> Any:
+        return self.__getattr__(key if isinstance(key, str) else key.name)
 
     def __contains__(self, key: str) -> bool:
         return key in self._values
@@ -71,6 +81,14 @@ class Config:
     @property
     def file(self) -> str | None:
         return self._raw.file
+
+    def __getitem__(self, key: Option[T]) -> T:
+        """The value of a declared option, typed as it was declared."""
+        if key.is_collection:
+            raise TypeError(f"{key.key} is one per [{key.section[:-2]}:NAME] section: read it "
+                            f"from config.collection({key.section[:-2]!r})[NAME]")
+        value: T = self.section(key.section)[key.name]
+        return value
 
     def section(self, name: str) -> Section:
         try:
