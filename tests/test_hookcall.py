@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +18,10 @@ from kernel.config.options import OptionRegistry
 from kernel.events import Event, Measurement
 from kernel.hookcall import HookRunner, PluginError
 from kernel.plugin_manager import new_plugin_manager
+from tests.conftest import skip_or_fail
 from tests.fake_plugins import async_logger, recorder
 
+ROOT = Path(__file__).resolve().parent.parent
 BASE = "[hub]\nauthenticator_class = dummy\nspawner_class = simple\n"
 
 
@@ -118,3 +124,37 @@ def test_a_failing_declare_options_is_a_config_error_naming_the_plugin():
                                           "KeyError: 'second'"):
         declare_plugin_options(pm, registry)
     assert registry.get("broken", "first").owner == "broken"
+
+
+def test_a_type_checker_knows_each_hook_and_what_it_returns(tmp_path):
+    try:
+        import mypy  # noqa: F401
+    except ImportError:
+        skip_or_fail("mypy is not installed (pip install -e '.[test]')")
+    snippet = tmp_path / "calls_hooks.py"
+    snippet.write_text(textwrap.dedent("""
+        from typing import assert_type
+
+        from starlette.requests import Request
+
+        from kernel.hookcall import HookRunner
+        from kernel.spawner import Spawner
+        from kernel.users import Server
+
+        async def calls(hooks: HookRunner, request: Request, server: Server) -> None:
+            assert_type(await hooks.redirect(request=request, user=None, reason="root",
+                                             path=""), str | None)
+            assert_type(hooks.spawn(user=server.user, server=server), Spawner)
+            await hooks.redriect(request=request, user=None, reason="root", path="")
+            hooks.spawn(server.user, server)
+    """))
+    result = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental",
+                             "--ignore-missing-imports", "--follow-imports=silent",
+                             "--hide-error-context", "--no-error-summary", str(snippet)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    errors = [line.split(": error: ")[1] for line in result.stdout.splitlines()
+              if ": error: " in line]
+    assert errors == [
+        '"HookRunner" has no attribute "redriect"; maybe "redirect"?  [attr-defined]',
+        'Too many positional arguments for "spawn" of "HookRunner"  [call-arg]',
+    ], result.stdout + result.stderr
