@@ -23,9 +23,9 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import AbstractContextManager, aclosing, contextmanager, nullcontext
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import pluggy
@@ -72,7 +72,7 @@ def bound_calls(
     """
     for impl in implementations(pm, hook):
         args = {name: kwargs[name] for name in impl.argnames}
-        yield impl.plugin_name, (lambda f=impl.function, a=args: f(**a))
+        yield impl.plugin_name, partial(impl.function, **args)
 
 
 @cache
@@ -169,7 +169,7 @@ class HookEngine:
         return results
 
     async def _answers(self, hook: str, kwargs: dict[str, Any]
-                       ) -> AsyncIterator[tuple[str, Any]]:
+                       ) -> AsyncGenerator[tuple[str, Any], None]:
         """(plugin name, awaited result) in call order; a failure is a PluginError."""
         for plugin, call in bound_calls(self.pm, hook, kwargs):
             try:
@@ -189,7 +189,7 @@ class HookEngine:
             bound = {name: args[name] for name in impl.argnames}
             try:
                 result = await self._timed_call(hook, impl.plugin_name,
-                                                lambda f=impl.function, a=bound: f(**a))
+                                                partial(impl.function, **bound))
             except Exception as e:
                 if _intended(e):
                     raise

@@ -22,12 +22,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Literal, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 Kind = Literal["first_result", "each", "collect", "pipe", "notify", "single"]
 SpecFunction = TypeVar("SpecFunction", bound=Callable[..., object])
-#: A call-mode decorator.
-Marker = Callable[[SpecFunction], SpecFunction]
+
+
+class Marker(Protocol):
+    """A call-mode decorator: records the mode on a spec and returns the spec."""
+
+    def __call__(self, spec: SpecFunction, /) -> SpecFunction: ...
 
 #: The attribute of a spec function that holds its ``CallMode``.
 MODE_ATTRIBUTE = "kernelhub_call_mode"
@@ -73,7 +77,7 @@ class CallMode:
         return self.kind
 
 
-def _recording(mode: CallMode) -> Marker[SpecFunction]:
+def _recording(mode: CallMode) -> Marker:
     def record(spec: SpecFunction) -> SpecFunction:
         setattr(spec, MODE_ATTRIBUTE, mode)
         return spec
@@ -90,7 +94,7 @@ def collect(spec: SpecFunction) -> SpecFunction:
     return _recording(CallMode("collect", awaits=False))(spec)
 
 
-def each(*, strict: bool, reverse: bool = False, awaits: bool = True) -> Marker[SpecFunction]:
+def each(*, strict: bool, reverse: bool = False, awaits: bool = True) -> Marker:
     """Every plugin in turn; results ignored. A plain-function ``each`` (such as
     ``declare_options``) runs like ``collect``, so it must be strict."""
     if not (awaits or strict):
@@ -98,18 +102,18 @@ def each(*, strict: bool, reverse: bool = False, awaits: bool = True) -> Marker[
     return _recording(CallMode("each", awaits=awaits, strict=strict, reverse=reverse))
 
 
-def pipe(value: str) -> Marker[SpecFunction]:
+def pipe(value: str) -> Marker:
     """``value`` passed through every plugin in order; a non-None answer replaces it."""
     return _recording(CallMode("pipe", awaits=True, value=value))
 
 
-def notify(*, background: bool) -> Marker[SpecFunction]:
+def notify(*, background: bool) -> Marker:
     """Every observer; ``background``: an awaitable answer runs as a background task."""
     return _recording(CallMode("notify", awaits=background))
 
 
 def single(noun: str, *, chosen_by: str | None = None, default: str | None = None,
-           may_decline: bool = False, awaits: bool = False) -> Marker[SpecFunction]:
+           may_decline: bool = False, awaits: bool = False) -> Marker:
     """A role: exactly one plugin answers (the one ``[hub] chosen_by`` names, if set)."""
     if chosen_by and not default:
         raise ValueError(f"the {noun} role chosen by [hub] {chosen_by} needs a default plugin")

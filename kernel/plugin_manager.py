@@ -43,7 +43,8 @@ class Role:
 ROLES: tuple[Role, ...] = tuple(
     Role(hook, mode.chosen_by, mode.noun, mode.default)
     for hook, mode in HOOK_MODES.items()
-    if mode.kind == "single" and mode.chosen_by
+    # single() insists on a default where an option chooses; the checks narrow the types.
+    if mode.kind == "single" and mode.chosen_by and mode.noun and mode.default
 )
 
 
