@@ -62,11 +62,11 @@ def make_hub(load_ini):
 
 
 def startup(hub: Hub) -> None:
-    asyncio.run(hub.hooks.each("hub_startup", strict=True, hub=hub))
+    asyncio.run(hub.hooks.hub_startup())
 
 
 def shutdown(hub: Hub) -> None:
-    asyncio.run(hub.hooks.each("hub_shutdown", strict=False, reverse=True, hub=hub))
+    asyncio.run(hub.hooks.hub_shutdown())
 
 
 def read_lines(path: Path) -> list[dict]:
