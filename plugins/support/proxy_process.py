@@ -79,12 +79,13 @@ class ProcessProxy(RESTProxy):
         if tls is not None:
             # Internal TLS, as JupyterHub configures it: the API takes only the hub's
             # certificate; the proxy shows its own to servers, services and the hub.
-            api, client = tls.proxy_api, tls.proxy_client
-            args += ["--api-ssl-key", str(api.key), "--api-ssl-cert", str(api.cert),
-                     "--api-ssl-ca", str(api.ca), "--api-ssl-request-cert",
+            api_files, client_files = tls.proxy_api, tls.proxy_client
+            args += ["--api-ssl-key", str(api_files.key), "--api-ssl-cert", str(api_files.cert),
+                     "--api-ssl-ca", str(api_files.ca), "--api-ssl-request-cert",
                      "--api-ssl-reject-unauthorized",
-                     "--client-ssl-key", str(client.key), "--client-ssl-cert", str(client.cert),
-                     "--client-ssl-ca", str(client.ca), "--client-ssl-request-cert",
+                     "--client-ssl-key", str(client_files.key),
+                     "--client-ssl-cert", str(client_files.cert),
+                     "--client-ssl-ca", str(client_files.ca), "--client-ssl-request-cert",
                      "--client-ssl-reject-unauthorized"]
         return args
 
