@@ -31,14 +31,14 @@ Checks, on every answer: ``not_a_server_error``, ``content_type_conformance``,
   server: after ``DELETE /share-codes/alice/gpu`` (or ``/shares/alice/gpu``) the
   same path lists no codes, 200; after ``DELETE /users/alice/servers/gpu``
   without ``remove`` the server is stopped, not gone.
-
 - ``status_code_conformance``: JupyterHub's published spec lists few of the
   errors JupyterHub 6.1.1 answers (``POST /share-codes/{owner}/{server_name}``
   documents only 200, JupyterHub answers 404 for a missing server, as kernelhub
   does); the check would fail on JupyterHub itself.
-- ``negative_data_rejection`` and ``positive_data_acceptance``: test_schema.py
-  runs them over every operation; in a chain a link's value lands in an
-  otherwise generated request, and they would judge that mix.
+- ``positive_data_acceptance``: the spec lets through values JupyterHub 6.1.1
+  refuses with 400, as kernelhub does (a negative or fractional token
+  ``expires_in``, a user name of control characters).
+- ``negative_data_rejection``: test_schema.py runs it over every operation.
 - ``ignored_auth``, ``missing_required_header`` and ``unsupported_method``: they
   send requests of their own outside the chain; test_errors.py and test_xsrf.py
   cover authentication and methods.
