@@ -37,7 +37,7 @@ Checks, on every answer: ``not_a_server_error``, ``content_type_conformance``,
   does); the check would fail on JupyterHub itself.
 - ``positive_data_acceptance``: the spec lets through values JupyterHub 6.1.1
   refuses with 400, as kernelhub does (a negative or fractional token
-  ``expires_in``, a user name of control characters).
+  ``expires_in``).
 - ``negative_data_rejection``: test_schema.py runs it over every operation.
 - ``ignored_auth``, ``missing_required_header`` and ``unsupported_method``: they
   send requests of their own outside the chain; test_errors.py and test_xsrf.py
