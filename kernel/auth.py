@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from kernel.config.values import Config
     from kernel.hub import Hub
 
+#: The longest user name, in bytes of UTF-8: the longest file name Linux takes, so that a
+#: spawner can name a home folder after any user (255 characters with accents were not).
 MAX_NAME_LENGTH = 255
 
 
@@ -81,8 +83,9 @@ def username_problem(hub: Hub, name: str) -> str | None:
     """Why ``name`` cannot be a user name, or None if it can."""
     if not name:
         return "the user name is empty"
-    if len(name) > MAX_NAME_LENGTH:
-        return f"the user name is longer than {MAX_NAME_LENGTH} characters"
+    # Lone surrogates are refused below; here they only have to be counted.
+    if len(name.encode(errors="surrogatepass")) > MAX_NAME_LENGTH:
+        return f"the user name is longer than {MAX_NAME_LENGTH} bytes (in UTF-8)"
     if "/" in name or name.strip(".") == "":
         return "a user name cannot contain '/' or be only dots"
     if name != name.strip() or any(unicodedata.category(c).startswith("C") for c in name):

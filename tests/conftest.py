@@ -45,14 +45,16 @@ TEST_PLUGINS = {
 
 #: Suites that drive a real engine: JupyterLab single-user servers and real JupyterHub
 #: services, Chromium, PostgreSQL and MariaDB, configurable-http-proxy, statsd and
-#: Prometheus, PAM with Unix accounts. They are marked `slow`, so `pytest -m "not slow"`
-#: runs the rest in a fraction of the time.
+#: Prometheus, PAM with Unix accounts; and the property-based runs of the REST API spec,
+#: which start many hubs. They are marked `slow`, so `pytest -m "not slow"` runs the rest
+#: in a fraction of the time.
 SLOW_SUITES = (
     "tests/e2e/", "tests/pages/", "tests/services/", "tests/auth/test_pam.py",
     "tests/metrics/test_prometheus_server.py", "tests/metrics/test_statsd.py",
     "tests/metrics/test_idle_culler.py", "tests/api/test_idle_culler.py",
     "tests/proxy/test_chp_parity.py", "tests/proxy/test_chp_parity_flags.py",
     "tests/proxy/test_chp_plugin.py", "tests/api/test_schema.py",
+    "tests/api/test_stateful_fuzz.py",
 )
 SLOW_ENGINES = ("postgres", "mysql")
 _ROOT = Path(__file__).parent.parent

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 PASSWORD = "test-password"
+#: How many times running_hub picks new ports when one it picked was taken meanwhile.
+START_ATTEMPTS = 3
+#: What the hub and kernel-proxy log when a port they bind is taken (lower case).
+_PORT_TAKEN = "address already in use"
 
 
 T = TypeVar("T")
@@ -111,6 +115,10 @@ def merge(base: dict[str, dict[str, str]],
     return merged
 
 
+class PortTaken(RuntimeError):
+    """The hub exited at start-up because a port it was to listen on was taken."""
+
+
 @dataclass
 class HubProcess:
     directory: Path
@@ -140,9 +148,13 @@ class HubProcess:
         return HubClient(self, **kwargs)  # type: ignore[arg-type]
 
     def start(self, timeout: float = 30.0) -> None:
+        """Start ``kernel serve`` and wait until ``/hub/health`` answers; PortTaken when
+        one of the hub's ports was taken, RuntimeError when it fails otherwise."""
         ini = self.directory / "hub.ini"
         ini.write_text(render_ini(self.sections))
-        log = open(self.directory / "hub.log", "ab")  # noqa: SIM115 - the child keeps it
+        log_path = self.directory / "hub.log"
+        log_start = log_path.stat().st_size if log_path.exists() else 0
+        log = open(log_path, "ab")  # noqa: SIM115 - the child keeps it
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("JPY_COOKIE_SECRET", None)
         env.pop("CONFIGPROXY_AUTH_TOKEN", None)
@@ -155,8 +167,10 @@ class HubProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the hub exited with {self.process.returncode} at "
-                                   f"start-up; its log:\n{self.log}")
+                this_start = log_path.read_bytes()[log_start:].decode(errors="replace")
+                error = PortTaken if _PORT_TAKEN in this_start.lower() else RuntimeError
+                raise error(f"the hub exited with {self.process.returncode} at start-up; "
+                            f"its log:\n{self.log}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.url}hub/health", timeout=1).status_code == 200:
                     return
@@ -202,11 +216,23 @@ def running_hub(directory: Path, sections: dict[str, dict[str, str]] | None = No
                 timeout: float = 30.0, *, public_port: int | None = None
                 ) -> Iterator[HubProcess]:
     """A hub serving from ``directory`` until the block ends (then SIGTERM); on
-    ``public_port`` when a test must know it first (to name it in ``sections``)."""
+    ``public_port`` when a test must know it first (to name it in ``sections``).
+
+    The ports are free when picked, but another process (another test's hub, on a
+    busy machine) may take one before the hub binds it: the hub then starts again
+    on newly picked ports, up to START_ATTEMPTS times in all.
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    hub = HubProcess(directory, public_port or free_port(), free_port(), free_port())
-    hub.sections = merge(default_sections(directory, hub), sections)
-    hub.start(timeout)
+    for attempt in range(1, START_ATTEMPTS + 1):
+        hub = HubProcess(directory, public_port or free_port(), free_port(), free_port())
+        hub.sections = merge(default_sections(directory, hub), sections)
+        try:
+            hub.start(timeout)
+        except PortTaken:
+            if attempt == START_ATTEMPTS:
+                raise
+        else:
+            break
     try:
         yield hub
     finally:

@@ -74,12 +74,13 @@ async def create_token(request: Request) -> Response:
     note = expect(body, "note", str, "a string") if body.get("note") else ""
     expires_in = body.get("expires_in")
     if expires_in is not None:
-        expires_in = expect(body, "expires_in", (int, float), "a number of seconds")
-        if expires_in < 0:
-            raise HubError(400, "expires_in must not be negative")
-        # NaN fails every comparison, so it is refused here too; so are infinity and
-        # anything past a date the database can store.
-        if not 0 <= expires_in <= MAX_TOKEN_LIFETIME:
+        # Whole seconds, at least one, as JupyterHub 6.1.1 takes them: 0 is not "never"
+        # (that is null), and a token must not expire before it can be used.
+        expires_in = expect(body, "expires_in", int, "null or a whole number of seconds")
+        if expires_in < 1:
+            raise HubError(400, "expires_in must be a positive integer or null")
+        # Nor past a date the database can store.
+        if expires_in > MAX_TOKEN_LIFETIME:
             raise HubError(400, f"expires_in must be a number of seconds up to "
                                 f"{MAX_TOKEN_LIFETIME} (100 years)")
     scopes = _requested_scopes(hub, body)
@@ -88,7 +89,7 @@ async def create_token(request: Request) -> Response:
         note = "Requested via api" + (f" by {identity.kind} {identity.name}"
                                       if identity.user is not user else "")
     token, row = await hub.tokens.issue(user_id=user.id, scopes=scopes, note=note,
-                                        expires_in=expires_in or None)
+                                        expires_in=expires_in)
     model = token_model(hub, row, user)
     model["token"] = token
     return JSONResponse(model, status_code=201)

@@ -224,6 +224,16 @@ def test_creating_one_user_by_name(api):
     assert_error(api.post(f"users/{name}"), 409, f"User {name} already exists")
 
 
+def test_a_user_name_fits_in_a_file_name(api):
+    # 255 bytes of UTF-8, Linux's longest file name, so a home folder can bear any user's
+    # name: 128 accented letters (256 bytes) made a user whose server failed with a 500.
+    longest, too_long = "é" * 127, "é" * 128
+    assert_error(api.post(f"users/{too_long}"), 400,
+                 "the user name is longer than 255 bytes (in UTF-8)")
+    assert api.post(f"users/{longest}").status_code == 201
+    start_server(api, longest)
+
+
 def test_a_user_made_with_groups_is_in_them(api):
     group = new_group(api)
     name = unique("grouped")
