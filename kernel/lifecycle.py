@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from kernel.auth import refresh_login
-from kernel.db.fields import utcnow
+from kernel.clock import utcnow
 from kernel.errors import HubError
 from kernel.hookcall import PluginError
 from kernel.readiness import NotReady, wait_for_http

@@ -16,8 +16,8 @@ import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from kernel.clock import utcnow
 from kernel.db import models as orm
-from kernel.db.fields import utcnow
 from kernel.security.signing import equal_secrets
 from kernel.security.tokens import check_token, digest_code, hash_token
 

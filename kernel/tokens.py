@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import peewee as pw
 
+from kernel.clock import utcnow
 from kernel.db import models as orm
-from kernel.db.fields import utcnow
 from kernel.scopes import follow_rename
 from kernel.security.tokens import (
     GENERATED_ROUNDS,

@@ -22,7 +22,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 
 from kernel.auth import refresh_login
-from kernel.db.fields import utcnow
+from kernel.clock import utcnow
 from kernel.errors import HubError
 from kernel.tokens import TokenInfo
 

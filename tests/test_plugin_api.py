@@ -1,0 +1,48 @@
+"""kernel.api, the plugin API: every name it promises is documented, and the running hub
+keeps the promises its ``Hub`` protocol makes (checked by mypy, as a plugin author's
+type checker would)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import kernel.api
+from tests.conftest import skip_or_fail
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_public_name_is_in_the_module_index():
+    index = kernel.api.__doc__ or ""
+    undocumented = [name for name in kernel.api.__all__
+                    if not re.search(rf"``{re.escape(name)}(\(|``)", index)]
+    assert undocumented == []
+
+
+def test_every_public_name_can_be_imported():
+    missing = [name for name in kernel.api.__all__ if not hasattr(kernel.api, name)]
+    assert missing == []
+
+
+def test_the_running_hub_is_what_the_hub_protocol_promises(tmp_path):
+    try:
+        import mypy  # noqa: F401
+    except ImportError:
+        skip_or_fail("mypy is not installed (pip install -e '.[test]')")
+    snippet = tmp_path / "conforms.py"
+    snippet.write_text(textwrap.dedent("""
+        import kernel.api
+        import kernel.hub
+
+        def as_plugins_see_it(hub: kernel.hub.Hub) -> kernel.api.Hub:
+            return hub
+    """))
+    result = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental",
+                             "--ignore-missing-imports", "--follow-imports=silent",
+                             str(snippet)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
