@@ -6,7 +6,8 @@ between releases. The index, by what a plugin does:
 
 Implementing hooks
     ``hookimpl`` marks a hook implementation; the hooks are documented in
-    ``docs/plugins.md`` and ``kernel/hookspecs.py``.
+    ``docs/plugins.md`` and ``kernel/hookspecs.py``. ``PluginError`` is what a
+    hook implementation's exception becomes when it stops the hub.
 The hub a hook receives
     ``Hub``, the typed protocol of what a plugin may use on the ``hub``
     argument; ``User`` and ``Server``, the people and their servers.
@@ -55,6 +56,7 @@ from kernel.config.types import (
 )
 from kernel.errors import HubError
 from kernel.events import Event, Measurement, MeasurementKind
+from kernel.hookcall import PluginError
 from kernel.proxy import Proxy, ProxyError
 from kernel.scopes import ScopeError, Scopes
 from kernel.spawner import Spawner
@@ -192,6 +194,7 @@ __all__ = [
     "Option",
     "OptionRegistry",
     "OptionType",
+    "PluginError",
     "Proxy",
     "ProxyError",
     "ScopeError",
