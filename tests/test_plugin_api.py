@@ -46,3 +46,13 @@ def test_the_running_hub_is_what_the_hub_protocol_promises(tmp_path):
                              str(snippet)], cwd=ROOT, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_guide_opens_with_the_tested_sample_plugin_in_at_most_30_lines():
+    guide = (ROOT / "docs" / "plugins.md").read_text()
+    first_section = guide.split("\n## ")[1]
+    assert first_section.startswith("Your first plugin\n")
+    shown = first_section.split("```python\n")[1].split("```")[0]
+    tested = (ROOT / "tests" / "sample_plugin" / "kernelhub_hello" / "__init__.py").read_text()
+    assert shown == tested
+    assert len(tested.splitlines()) <= 30
