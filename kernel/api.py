@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from kernel.groups import GroupRegistry
     from kernel.hookcall import HookRunner
     from kernel.lifecycle import ServerLifecycle
+    from kernel.logins import Logins
     from kernel.permissions import Permissions
     from kernel.routes import RouteKeeper
     from kernel.services import ServiceRegistry
@@ -136,6 +137,10 @@ class Hub(Protocol):
     @property
     def tokens(self) -> TokenStore:
         """API tokens: issue, find, revoke."""
+
+    @property
+    def logins(self) -> Logins:
+        """Logging in by any route: ``login``, ``auth_state``, ``refresh``."""
 
     @property
     def lifecycle(self) -> ServerLifecycle:

@@ -1,32 +1,23 @@
-"""Logging in: the authenticator plugin's answer, then the rules every authenticator shares.
+"""The rules every authenticator shares, and what an authenticator answers.
 
-The ``authenticate`` hook says who the person is; the kernel then normalises
-the name (NFKC, lower case, ``[auth] username_map``), checks it is a valid user
-name, applies ``blocked_users``, ``allowed_users``/``allow_all``/
-``allow_existing_users`` and ``admin_users``, and creates the user if new,
-as JupyterHub's ``Authenticator.get_authenticated_user`` does.
+The ``authenticate`` hook says who the person is (an ``AuthResult``); the
+rules here then normalise the name (NFKC, lower case, ``[auth]
+username_map``), check it is a valid user name, and apply ``blocked_users``,
+``allowed_users``/``allow_all``/``allow_existing_users`` and ``admin_users``,
+as JupyterHub's ``Authenticator.get_authenticated_user`` does. The login
+itself, which applies them, is ``kernel.logins``.
 """
 
 from __future__ import annotations
 
-import logging
-import math
 import re
-import time
 import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kernel.errors import HubError
-
 if TYPE_CHECKING:
-    from starlette.requests import Request
-
     from kernel.config.values import Config
     from kernel.hub import Hub
-    from kernel.users import User
-
-log = logging.getLogger("kernelhub.auth")
 
 MAX_NAME_LENGTH = 255
 
@@ -126,94 +117,3 @@ def is_allowed(hub: Hub, name: str, result: AuthResult) -> bool:
                                                                           "admin_users"):
         return True
     return bool(rules.allow_existing_users and name in hub.users)
-
-
-async def login(hub: Hub, request: Request, data: dict[str, str]) -> User | None:
-    """The user a login form identifies, created if new; None if refused.
-
-    Raises HubError 429 while repeated failures for this name or client
-    address make it wait (see kernel.security.throttle), and whatever
-    HubError a ``post_auth`` plugin raises to refuse someone.
-    """
-    # Counted under the name this login would be for: "CaRoL" is carol, and must not
-    # get a fresh allowance of guesses of its own.
-    attempted = normalize_username(hub, data.get("username", ""))
-    client = hub.client_address(request)
-    wait = hub.login_throttle.retry_after(attempted, client)
-    if wait > 0:
-        seconds = math.ceil(wait)
-        log.warning("Throttled login for %r from %s: %d s to wait", attempted, client, seconds)
-        unit = "second" if seconds == 1 else "seconds"
-        raise HubError(429, f"Too many failed logins. Try again in {seconds} {unit}.",
-                       headers={"Retry-After": str(seconds)})
-    answer = await hub.hooks.first("authenticate", hub=hub, request=request, data=data)
-    result = AuthResult.from_hook(answer)
-    if result is None:
-        hub.login_throttle.failed(attempted, client)
-        log.warning("Failed login for %r from %s", attempted, client)
-        return None
-    hub.login_throttle.succeeded(attempted)
-    result.name = normalize_username(hub, result.name)
-    if not _acceptable(hub, result):
-        return None
-    result = AuthResult.from_hook(await hub.hooks.pipe("post_auth", "result", result,
-                                                       hub=hub, request=request))
-    if result is None or not _acceptable(hub, result):
-        return None
-    user = await _apply(hub, result)
-    hub.login_refreshed[user.id] = time.monotonic()
-    log.info("User %s logged in", user.name)
-    return user
-
-
-def _acceptable(hub: Hub, result: AuthResult) -> bool:
-    problem = username_problem(hub, result.name)
-    if problem:
-        log.warning("Refused login for %r: %s", result.name, problem)
-        return False
-    if not is_allowed(hub, result.name, result):
-        log.warning("Refused login for %r: not allowed (see [auth] allowed_users, "
-                    "allow_all, allow_existing_users and blocked_users)", result.name)
-        return False
-    return True
-
-
-async def _apply(hub: Hub, result: AuthResult) -> User:
-    """Create or update the user from what the authenticator said."""
-    admin = True if result.name in listed_users(hub.config, "admin_users") else result.admin
-    user = await hub.users.ensure(result.name, admin=admin)
-    if admin is not None:
-        hub.permissions.changed()
-    if result.user_info and result.user_info != user.user_info:
-        await hub.users.set_user_info(user, result.user_info)
-    if hub.auth_state_crypt is not None and result.auth_state is not None:
-        await hub.users.save_auth_state(user, hub.auth_state_crypt.encrypt(result.auth_state))
-    return user
-
-
-async def auth_state(hub: Hub, user: User) -> dict[str, Any] | None:
-    """The user's decrypted auth state, or None (none stored, or enable_auth_state off)."""
-    if hub.auth_state_crypt is None:
-        return None
-    encrypted = await hub.users.encrypted_auth_state(user)
-    return hub.auth_state_crypt.decrypt(encrypted) if encrypted else None
-
-
-async def refresh_login(hub: Hub, user: User, *, force: bool = False) -> bool:
-    """Ask the authenticator (refresh_user) whether the login still holds, at most every
-    auth_refresh_age seconds unless ``force``; False when it does not (the user is then
-    logged out). A login counts as a refresh."""
-    now = time.monotonic()
-    last = hub.login_refreshed.get(user.id)
-    if not force and last is not None and now - last < hub.config.auth.auth_refresh_age:
-        return True
-    hub.login_refreshed[user.id] = now
-    answer = await hub.hooks.first("refresh_user", hub=hub, user=user)
-    if answer is False:
-        log.info("The authenticator no longer accepts %s's login; logging them out", user.name)
-        await hub.sessions.revoke_user(user.id)
-        hub.login_refreshed.pop(user.id, None)
-        return False
-    if isinstance(answer, dict):
-        await _apply(hub, AuthResult.from_hook({"name": user.name, **answer}))  # type: ignore[arg-type]
-    return True

@@ -161,7 +161,7 @@ def refresh_user(hub: Hub, user: User) -> Any:
     awaitable.
 
     :param hub: the running hub.
-    :param user: the logged-in user (``hub.users.auth_state(user)`` reads
+    :param user: the logged-in user (``hub.logins.auth_state(user)`` reads
         their decrypted auth state).
     :return: ``None`` or ``True``: nothing changed; ``False``: the login is
         no longer good, so the user is logged out everywhere and must log in

@@ -32,16 +32,15 @@ from kernel.events import Event, Measurement, MeasurementKind
 from kernel.groups import GroupRegistry
 from kernel.hookcall import HookRunner, PluginError
 from kernel.lifecycle import ServerLifecycle
+from kernel.logins import Logins
 from kernel.oauth import OAuthClients
 from kernel.permissions import Permissions
 from kernel.proxy import Proxy
 from kernel.roles import apply_config_roles
 from kernel.routes import RouteKeeper
 from kernel.scopes import CustomScopeError, define_custom_scopes
-from kernel.security.auth_state import AuthStateCrypt
 from kernel.security.cookie_secret import load_cookie_secret
 from kernel.security.signing import CookieSigner
-from kernel.security.throttle import LoginThrottle
 from kernel.security.tokens import provided_token_rounds
 from kernel.services import ServiceError, ServiceRegistry, specs_from_config
 from kernel.sessions import SessionStore
@@ -88,12 +87,7 @@ class Hub:
         self.signer = CookieSigner(cookie_secret, max_age)
         #: Marks the requests the hub's own proxy forwards (see kernel.web.client_address).
         self.proxy_hop = ProxyHop(cookie_secret)
-        self.login_throttle = LoginThrottle(self.config.auth.throttle_failed_logins,
-                                            self.config.auth.throttle_max_delay)
-        self.auth_state_crypt = (AuthStateCrypt.from_environment()
-                                 if self.config.auth.enable_auth_state else None)
-        #: When each user's login was last confirmed by refresh_user (monotonic seconds).
-        self.login_refreshed: dict[int, float] = {}
+        self.logins = Logins(self)
         self._trusted = trusted_networks(options.trusted_downstream_ips)
         self.lifecycle = ServerLifecycle(self)
         self.routes = RouteKeeper(self)

@@ -16,7 +16,6 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from kernel.auth import refresh_login
 from kernel.clock import utcnow
 from kernel.errors import HubError
 from kernel.hookcall import PluginError
@@ -110,8 +109,8 @@ class ServerLifecycle:
         began = time.monotonic()
         spawner: Spawner | None = None
         try:
-            if hub.config.auth.refresh_pre_spawn and not await refresh_login(hub, server.user,
-                                                                          force=True):
+            if hub.config.auth.refresh_pre_spawn and not await hub.logins.refresh(server.user,
+                                                                           force=True):
                 raise HubError(403, "Your login has expired: log in again to start a server")
             spawner = server.spawner = hub.new_spawner(server)
             await self._give_credentials(spawner, server)
@@ -185,7 +184,7 @@ class ServerLifecycle:
         token, _ = await hub.tokens.issue(
             user_id=server.user.id, server_id=server.id,
             # The `server` role's bare filters are filled from the token's owner and server.
-            scopes=spawner.server_token_scopes or hub.permissions.roles.roles["server"].scopes,
+            scopes=spawner.server_token_scopes or hub.permissions.role_scopes("server"),
             note=f"Server at {server.prefix(hub.urls.base_url)}")
         spawner.api_token = token
         spawner.oauth_client_id = oauth_client_id(server)

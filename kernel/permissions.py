@@ -85,6 +85,9 @@ class Permissions:
             names.add("admin")
         return names
 
+    def group_role_names(self, group_id: int) -> set[str]:
+        return set(self.roles.groups.get(group_id, set()))
+
     def service_scopes(self, service: Service) -> Scopes:
         scopes = self._service_scopes.get(service.id)
         if scopes is None:
@@ -129,6 +132,9 @@ class Permissions:
         """The scopes of the role ``name`` (none for a role that does not exist)."""
         role = self.roles.roles.get(name)
         return list(role.scopes) if role is not None else []
+
+    def has_role(self, name: str) -> bool:
+        return name in self.roles.roles
 
     def group_scopes(self, name: str) -> list[str]:
         """What membership of the group ``name`` gives: its roles' scopes and the servers

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 
-from kernel.auth import refresh_login
 from kernel.clock import utcnow
 from kernel.errors import HubError
 from kernel.tokens import TokenInfo
@@ -141,7 +140,7 @@ async def _still_welcome(hub: Hub, user: User) -> bool:
     (refresh_user, at most every auth_refresh_age seconds)."""
     if user.name in hub.config.auth.blocked_users:
         return False
-    return await refresh_login(hub, user)
+    return await hub.logins.refresh(user)
 
 
 def _presented_token(conn: HTTPConnection) -> str | None:
@@ -205,7 +204,6 @@ async def start_session(request: Request, user: User, next_url: str) -> Response
     """
     hub = hub_of(request)
     session_id = await hub.sessions.create(user.id)
-    hub.emit("login", user=user.name)
     target = await hub.hooks.first("redirect", hub=hub, request=request, user=user,
                                    reason="login", path=next_url)
     response = RedirectResponse(target, status_code=302)

@@ -8,7 +8,6 @@ elsewhere; with any, the password form is not shown.
 from __future__ import annotations
 
 import logging
-import time
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
@@ -17,7 +16,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from kernel.auth import LoginService
-from kernel.auth import login as authenticate_login
 from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.security.next_url import safe_next_url
@@ -101,7 +99,7 @@ async def _auto_login(request: Request, next_url: str) -> Response:
     url = hub.config.auth.login_url or (services[0].url if services else "")
     if url:
         return RedirectResponse(service_login_url(hub, url, next_url), status_code=302)
-    user = await authenticate_login(hub, request, {})
+    user = await hub.logins.login(request, {})
     if user is None:
         raise HubError(403, "Automatic login failed: the authenticator did not recognise "
                             "this request")
@@ -122,12 +120,8 @@ async def login_submit(request: Request) -> Response:
         return _login_form(request, next_url, status_code=403,
                            username=data.get("username", ""),
                            error="Login form invalid or expired. Try again.")
-    began = time.monotonic()
-    user = await authenticate_login(hub, request, data)
-    hub.measure("login_duration_seconds", "timing", time.monotonic() - began,
-                status="success" if user else "failure")
+    user = await hub.logins.login(request, data)
     if user is None:
-        hub.emit("login.failed", user=data.get("username", ""))
         return _login_form(request, next_url, status_code=403,
                            username=data.get("username", ""),
                            error="Invalid username or password.")

@@ -31,7 +31,7 @@ def group_model(hub: Hub, group: Group, scopes: Scopes | None = None) -> dict[st
         "name": group.name,
         "users": sorted(group.members),
         "properties": group.properties,
-        "roles": sorted(hub.permissions.roles.groups.get(group.id, set())),
+        "roles": sorted(hub.permissions.group_role_names(group.id)),
     }
     if scopes is None:
         return full

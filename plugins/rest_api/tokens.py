@@ -8,7 +8,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kernel.auth import login
 from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.scopes import Owner, ScopeError, check
@@ -114,8 +113,8 @@ async def _token_creator(request: Request, identity: Identity | None,
         auth = body.get("auth")
         if not isinstance(auth, dict):
             raise HubError(403, "Missing or invalid credentials.")
-        user = await login(hub_of(request), request,
-                           {k: str(v) for k, v in auth.items() if isinstance(v, str)})
+        user = await hub_of(request).logins.login(
+            request, {k: str(v) for k, v in auth.items() if isinstance(v, str)})
         if user is None:
             raise HubError(403, "Missing or invalid credentials.")
         return Identity(user=user)
@@ -129,14 +128,13 @@ def _requested_scopes(hub: Hub, body: dict[str, Any]) -> list[str]:
         raise HubError(400, "Give scopes or roles, not both")
     if body.get("roles") is not None:
         roles = expect(body, "roles", list, "a list of role names")
-        known = hub.permissions.roles.roles
-        unknown = [r for r in roles if not isinstance(r, str) or r not in known]
+        unknown = [r for r in roles if not isinstance(r, str) or not hub.permissions.has_role(r)]
         if unknown:
             raise HubError(400, f"No such role: {', '.join(map(str, unknown))}")
-        return [scope for r in roles for scope in known[r].scopes]
+        return [scope for r in roles for scope in hub.permissions.role_scopes(r)]
     if body.get("scopes") is None:
         # The `token` role: by default `inherit`, everything the owner may do.
-        return list(hub.permissions.roles.roles["token"].scopes)
+        return hub.permissions.role_scopes("token")
     scopes = expect(body, "scopes", list, "a list of scopes")
     if not all(isinstance(s, str) for s in scopes):
         raise HubError(400, "scopes must be a list of strings")

@@ -8,7 +8,6 @@ import secrets
 import pytest
 from starlette.testclient import TestClient
 
-from kernel.auth import auth_state
 from kernel.db import models as orm
 from kernel.security.auth_state import AuthStateError
 from kernel.testing.hub import hub_app
@@ -27,7 +26,7 @@ def log_in(app, name: str = "alice") -> None:
 
 def state_of(app, name: str = "alice"):
     hub = app.state.hub
-    return asyncio.run(auth_state(hub, hub.users.get(name)))
+    return asyncio.run(hub.logins.auth_state(hub.users.get(name)))
 
 
 def test_auth_state_is_stored_encrypted_and_read_back(tmp_path, installed, monkeypatch):

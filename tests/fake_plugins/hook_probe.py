@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from kernel import hookimpl
-from kernel.auth import LoginService, login
+from kernel.auth import LoginService
 from kernel.config.types import Text
 from kernel.testing.hub import PASSWORD
 from kernel.web.identity import start_session
@@ -88,7 +88,7 @@ async def probe_login(request):
     password) and starts a session that goes on to ``next``.
     """
     hub = request.app.state.hub
-    user = await login(hub, request, {"username": request.query_params.get("user", ""),
+    user = await hub.logins.login(request, {"username": request.query_params.get("user", ""),
                                       "password": PASSWORD})
     if user is None:
         return PlainTextResponse("probe login refused", status_code=403)
