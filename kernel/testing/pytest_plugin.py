@@ -32,7 +32,14 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from kernel.testing.hub import HubProcess, default_sections, free_port, merge, running_hub
+from kernel.testing.hub import (
+    HubProcess,
+    default_sections,
+    free_port,
+    merge,
+    render_ini,
+    running_hub,
+)
 
 if TYPE_CHECKING:
     from kernel.config.loader import Loaded
@@ -117,8 +124,8 @@ def make_hub(tmp_path: Path) -> Iterator[Callable[[Ini], HubUnderTest]]:
 @pytest.fixture
 def load_hub_ini(tmp_path: Path) -> Callable[[Ini], Loaded]:
     """Load and validate ``ini`` (on top of the test defaults) in this process."""
+    # Imported here: pytest loads this module in every run, wherever kernelhub is installed.
     from kernel.config.loader import load
-    from kernel.testing.hub import render_ini
 
     numbers = itertools.count()
 
