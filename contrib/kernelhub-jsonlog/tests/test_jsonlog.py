@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from kernel.api import ConfigError, Hub, PluginError
+from kernel.testing.hub import wait_until
 from kernel.testing.plugin_hooks import start_plugins, stop_plugins
 
 ISO_UTC_MILLISECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -295,12 +296,17 @@ def test_a_running_hub_writes_its_requests_and_events(make_hub, tmp_path):
     path = tmp_path / "events.jsonl"
     hub = make_hub(f"[hub]\nplugins = jsonlog\n[jsonlog]\npath = {path}\n")
     hub.new_user("alice")
-    records = read_lines(path)
+
+    def created_request() -> list[dict]:
+        return [r for r in read_lines(path) if r["event"] == "request"
+                and r["method"] == "POST" and r["path"].endswith("/hub/api/users/alice")]
+
+    # The request line is written once the answer has been sent: wait for it.
+    [request] = wait_until(created_request, what="the request line")
+    assert request["status"] == 201
+    [created] = [r for r in read_lines(path) if r["event"] == "user.created"]
     assert {"event": "user.created", "user": "alice", "admin": False}.items() <= \
-        next(r for r in records if r["event"] == "user.created").items()
-    assert any(r["event"] == "request" and r["method"] == "POST"
-               and r["path"].endswith("/hub/api/users/alice") and r["status"] == 201
-               for r in records)
+        created.items()
 
 
 # -- write errors -------------------------------------------------------------------
