@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,7 @@ from kernel.config.errors import ConfigError
 from kernel.config.loader import Loaded, load
 from kernel.db.database import DatabaseError
 from kernel.db.schema import SchemaError
-from kernel.hookcall import PluginError, bound_calls
+from kernel.hookcall import HookRunner, PluginError
 from kernel.security.auth_state import AuthStateError
 from kernel.security.cookie_secret import SecretError
 
@@ -124,18 +127,20 @@ def add_plugin_commands(group: click.Group, loaded: Loaded) -> None:
     A plugin that takes a name already in use (a built-in command's or another
     plugin's) is an error naming it, rather than silently replacing it.
     """
-    for plugin, register in bound_calls(loaded.plugins.manager, "cli_commands", {"cli": group}):
-        before = dict(group.commands)
-        try:
-            register()
-        except Exception as e:
-            raise PluginError(plugin, "cli_commands", e) from e
-        for name, command in group.commands.items():
-            if name in before and before[name] is not command:
-                raise PluginError(plugin, "cli_commands", ValueError(
-                    f"the command name {name!r} is already taken"))
-            if name not in before:
-                command.help = (command.help or "") + f"\n\n(From plugin {plugin}.)"
+    HookRunner(loaded.plugins.manager).cli_commands(
+        cli=group, around=partial(_only_new_commands, group))
+
+
+@contextmanager
+def _only_new_commands(group: click.Group, plugin: str) -> Iterator[None]:
+    """Around one plugin's ``cli_commands``: refuse a replaced command, credit new ones."""
+    before = dict(group.commands)
+    yield
+    for name, command in group.commands.items():
+        if name in before and before[name] is not command:
+            raise ValueError(f"the command name {name!r} is already taken")
+        if name not in before:
+            command.help = (command.help or "") + f"\n\n(From plugin {plugin}.)"
 
 
 @click.group(cls=KernelGroup, context_settings={"help_option_names": ["-h", "--help"]})

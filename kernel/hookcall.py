@@ -1,217 +1,141 @@
-"""Calling hooks: the one place that awaits hook results and attributes failures to plugins.
+"""Calling hooks: ``hub.hooks``, one typed method per hook.
 
-pluggy itself stays synchronous. kernelhub calls each implementation in turn,
-in pluggy's order, so that a result that is an awaitable can be awaited, the
-first non-None answer can stop the call, and an exception can be reported
-with the name of the plugin that raised it.
+Each method takes the hook's arguments by keyword (the runner supplies
+``hub``) and returns what its call mode makes of the implementations'
+answers (see ``kernel.hookmodes`` and, for the calling itself,
+``kernel.hookengine``). A misspelled hook is an ``AttributeError`` where it is
+called, and the hook names in strings stay in this module's method names::
 
-Five ways to call a hook:
+    target = await hub.hooks.redirect(request=request, user=user, reason="root", path="")
 
-- ``collect``: every plugin, synchronously; results as a list (routes,
-  template folders). A failure is a ``PluginError``.
-- ``first``: plugins in order until one returns non-None, awaiting each.
-- ``pipe``: a value passed through every plugin in order, each answer
-  (when not None) replacing it for the next.
-- ``each``: every plugin, awaiting each in order. ``strict=True`` stops at the
-  first failure (a ``PluginError``); otherwise failures are logged and the
-  other plugins still run.
-
-A ``HubError`` (an HTTP refusal, such as a 403) raised by a plugin in
-``first`` or a strict ``each`` is its deliberate answer and passes through
-as it is.
-- ``notify``: observers (``log``, ``metrics``). Never raises; an awaitable
-  result runs in the background so the caller never waits.
-
-Every call but ``notify``'s is timed per plugin, awaiting included, and
-reported to ``timed`` (the hub turns it into the ``hook_duration_seconds``
-measurement): an operator can see which plugin makes logins or spawns slow.
-Observers are not timed: they run on every request and measurement, and
-timing ``metrics`` would feed itself.
+The hub builds its runner with itself as ``hub``; the command line and the
+config loader, which run before any hub exists, build one without.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import logging
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pluggy
+from kernel import hookspecs
+from kernel.hookengine import CallTimer, HookEngine, PerPlugin, PluginError
+from kernel.hookmodes import modes_of
 
-from kernel.errors import HubError
+if TYPE_CHECKING:
+    import click
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.routing import BaseRoute
 
-log = logging.getLogger("kernelhub.plugins")
+    from kernel.auth import AuthResult, LoginService
+    from kernel.config.options import OptionRegistry
+    from kernel.events import Event, Measurement
+    from kernel.proxy import Proxy
+    from kernel.spawner import Spawner
+    from kernel.tls import InternalTLS
+    from kernel.users import Server, User
 
-#: Told (hook, plugin, seconds) after each timed call of a plugin's implementation.
-CallTimer = Callable[[str, str, float], None]
+__all__ = ["HOOK_MODES", "CallTimer", "HookRunner", "PerPlugin", "PluginError"]
 
-
-def _intended(error: Exception) -> bool:
-    """A HubError is a plugin's deliberate answer (a 403, say), not a failure."""
-    return isinstance(error, HubError)
-
-
-class PluginError(Exception):
-    """A plugin's hook implementation raised; names the plugin and the hook."""
-
-    def __init__(self, plugin: str, hook: str, error: BaseException) -> None:
-        self.plugin = plugin
-        self.hook = hook
-        self.error = error
-        super().__init__(f"plugin {plugin!r} failed in hook {hook!r}: "
-                         f"{type(error).__name__}: {error}")
+#: Every hook's call mode, by name, as its spec declares it.
+HOOK_MODES = modes_of(hookspecs)
 
 
-def implementations(pm: pluggy.PluginManager, hook: str) -> list[pluggy.HookImpl]:
-    """The hook's implementations in the order pluggy would call them."""
-    return list(reversed(getattr(pm.hook, hook).get_hookimpls()))
+class HookRunner(HookEngine):
+    """A hub's hooks, one method each; see each spec in ``kernel.hookspecs``."""
 
+    # -- configuration and the command line: no hub yet --------------------------
 
-def bound_calls(
-    pm: pluggy.PluginManager, hook: str, kwargs: dict[str, Any]
-) -> Iterator[tuple[str, Callable[[], Any]]]:
-    """(plugin name, zero-argument call) for each implementation, in call order.
+    def declare_options(self, *, options: OptionRegistry,
+                        around: PerPlugin | None = None) -> None:
+        """Each plugin declares its options; ``around(plugin)`` wraps each one's call."""
+        self._call(hookspecs.declare_options, options=options, around=around)
 
-    Each implementation receives only the arguments it names, as pluggy does.
-    """
-    for impl in implementations(pm, hook):
-        args = {name: kwargs[name] for name in impl.argnames}
-        yield impl.plugin_name, (lambda f=impl.function, a=args: f(**a))
+    def cli_commands(self, *, cli: click.Group, around: PerPlugin | None = None) -> None:
+        """Each plugin adds its commands; ``around(plugin)`` wraps each one's call."""
+        self._call(hookspecs.cli_commands, cli=cli, around=around)
 
+    # -- hub lifecycle ------------------------------------------------------------
 
-class HookRunner:
-    """Calls a hub's hooks; holds the background tasks that observers start."""
+    async def hub_startup(self) -> None:
+        """Each plugin starts, in order; the first failure stops the hub from starting."""
+        await self._await(hookspecs.hub_startup)
 
-    def __init__(self, pm: pluggy.PluginManager, *, timed: CallTimer | None = None) -> None:
-        self.pm = pm
-        self._timed = timed
-        self._background: set[asyncio.Task[Any]] = set()
+    async def hub_shutdown(self) -> None:
+        """Each plugin shuts down, in reverse order; failures are logged."""
+        await self._await(hookspecs.hub_shutdown)
 
-    @contextmanager
-    def _timing(self, hook: str, plugin: str) -> Iterator[None]:
-        began = time.perf_counter()
-        try:
-            yield
-        finally:
-            if self._timed is not None:
-                self._timed(hook, plugin, time.perf_counter() - began)
+    # -- roles ----------------------------------------------------------------------
 
-    async def _call(self, hook: str, plugin: str, call: Callable[[], Any]) -> Any:
-        """One implementation's result, awaited if it is an awaitable, and timed."""
-        with self._timing(hook, plugin):
-            result = call()
-            if inspect.isawaitable(result):
-                result = await result
-            return result
+    async def authenticate(self, *, request: Request,
+                           data: dict[str, str]) -> str | dict[str, Any] | None:
+        """The authenticator's answer: ``None`` (refused), a name, or a dict (see the spec)."""
+        return await self._await(hookspecs.authenticate, request=request, data=data)
 
-    def collect(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Every plugin's result, synchronously, as (plugin name, result)."""
-        results = []
-        for plugin, call in bound_calls(self.pm, hook, kwargs):
-            try:
-                with self._timing(hook, plugin):
-                    result = call()
-            except Exception as e:
-                raise PluginError(plugin, hook, e) from e
-            if inspect.isawaitable(result):
-                _discard(result)
-                raise PluginError(plugin, hook, TypeError("returned an awaitable; this hook "
-                                                          "must be a plain function"))
-            results.append((plugin, result))
-        return results
+    def spawn(self, *, user: User, server: Server) -> Spawner:
+        """The spawner plugin's Spawner for ``server``."""
+        return self._call(hookspecs.spawn, user=user, server=server)
 
-    async def first(self, hook: str, **kwargs: Any) -> Any:
-        """The first non-None result, awaiting each plugin's result in turn."""
-        for plugin, call in bound_calls(self.pm, hook, kwargs):
-            try:
-                result = await self._call(hook, plugin, call)
-            except Exception as e:
-                if _intended(e):
-                    raise
-                raise PluginError(plugin, hook, e) from e
-            if result is not None:
-                return result
-        return None
+    def route(self) -> Proxy:
+        """The proxy plugin's Proxy."""
+        return self._call(hookspecs.route)
 
-    async def pipe(self, hook: str, value_name: str, value: Any, **kwargs: Any) -> Any:
-        """Pass ``value`` through every plugin in order; a non-None answer replaces it."""
-        for impl in implementations(self.pm, hook):
-            args = {**kwargs, value_name: value}
-            call = partial(impl.function, **{name: args[name] for name in impl.argnames})
-            try:
-                result = await self._call(hook, impl.plugin_name, call)
-            except Exception as e:
-                if _intended(e):
-                    raise
-                raise PluginError(impl.plugin_name, hook, e) from e
-            if result is not None:
-                value = result
-        return value
+    def internal_tls(self) -> InternalTLS | None:
+        """The one plugin's internal TLS certificates, or None (internal TLS off)."""
+        return self._call(hookspecs.internal_tls)
 
-    async def each(self, hook: str, *, strict: bool, reverse: bool = False,
-                   **kwargs: Any) -> None:
-        """Call every plugin, awaiting each; see the module docstring for ``strict``."""
-        calls = list(bound_calls(self.pm, hook, kwargs))
-        for plugin, call in reversed(calls) if reverse else calls:
-            try:
-                await self._call(hook, plugin, call)
-            except Exception as e:
-                if strict:
-                    if _intended(e):
-                        raise
-                    raise PluginError(plugin, hook, e) from e
-                log.exception("plugin %r failed in hook %r", plugin, hook)
+    # -- around a login ---------------------------------------------------------------
 
-    def notify(self, hook: str, *, background: bool = True, **kwargs: Any) -> None:
-        """Tell every observer; never raises and never waits.
+    async def post_auth(self, *, request: Request,
+                        result: AuthResult) -> AuthResult | dict[str, Any]:
+        """``result`` as every plugin in turn changed it (an AuthResult or a dict)."""
+        return await self._await(hookspecs.post_auth, request=request, result=result)
 
-        ``background``: whether an observer may return an awaitable (run as a
-        background task); if not, one that does is reported and dropped.
-        """
-        for plugin, call in bound_calls(self.pm, hook, kwargs):
-            try:
-                result = call()
-            except Exception:
-                log.exception("plugin %r failed in hook %r", plugin, hook)
-                continue
-            if not inspect.isawaitable(result):
-                continue
-            if background:
-                self._run_in_background(plugin, hook, result)
-            else:
-                _discard(result)
-                log.error("plugin %r returned an awaitable from %r, which must be a plain "
-                          "function; its result is dropped", plugin, hook)
+    async def refresh_user(self, *, user: User) -> bool | dict[str, Any] | None:
+        """The first plugin's verdict on ``user``'s login, or None (nothing changed)."""
+        return await self._await(hookspecs.refresh_user, user=user)
 
-    def _run_in_background(self, plugin: str, hook: str, awaitable: Any) -> None:
-        try:
-            task = asyncio.ensure_future(awaitable)
-        except RuntimeError:  # no running loop: nothing can await it
-            _discard(awaitable)
-            log.error("plugin %r returned an awaitable from %r outside the event loop",
-                      plugin, hook)
-            return
-        self._background.add(task)
+    # -- around a live spawner ----------------------------------------------------------
 
-        def done(task: asyncio.Task[Any]) -> None:
-            self._background.discard(task)
-            if not task.cancelled() and task.exception() is not None:
-                log.error("plugin %r failed in hook %r", plugin, hook,
-                          exc_info=task.exception())
+    async def pre_spawn_start(self, *, user: User, spawner: Spawner) -> None:
+        """Each plugin prepares the spawn; the first failure fails it."""
+        await self._await(hookspecs.pre_spawn_start, user=user, spawner=spawner)
 
-        task.add_done_callback(done)
+    async def post_spawn_stop(self, *, user: User, spawner: Spawner) -> None:
+        """Each plugin cleans up after the server; failures are logged."""
+        await self._await(hookspecs.post_spawn_stop, user=user, spawner=spawner)
 
-    async def drain(self) -> None:
-        """Wait for observers still running in the background (at shutdown)."""
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+    # -- requests -------------------------------------------------------------------------
 
+    async def redirect(self, *, request: Request, user: User | None, reason: str,
+                       path: str) -> str | None:
+        """The first plugin's URL for this browser (the ``pages`` default is last)."""
+        return await self._await(hookspecs.redirect, request=request, user=user,
+                                 reason=reason, path=path)
 
-def _discard(awaitable: Any) -> None:
-    """Close a coroutine nobody will await, so Python does not warn about it."""
-    if inspect.iscoroutine(awaitable):
-        awaitable.close()
+    # -- observers ----------------------------------------------------------------------------
+
+    def log(self, *, event: Event) -> None:
+        """Tell every observer about ``event``; async ones run in the background."""
+        self._call(hookspecs.log, event=event)
+
+    def metrics(self, *, measurement: Measurement) -> None:
+        """Tell every observer about ``measurement``, in line."""
+        self._call(hookspecs.metrics, measurement=measurement)
+
+    # -- the web app --------------------------------------------------------------------------
+
+    def web_routes(self) -> list[BaseRoute]:
+        """Every plugin's routes, concatenated."""
+        return self._call(hookspecs.web_routes)
+
+    def web_middleware(self) -> list[Middleware]:
+        """Every plugin's middleware, concatenated (the first plugin's is outermost)."""
+        return self._call(hookspecs.web_middleware)
+
+    def template_paths(self) -> list[str]:
+        """Every plugin's template folders, concatenated."""
+        return self._call(hookspecs.template_paths)
+
+    def login_services(self) -> list[LoginService]:
+        """Every plugin's login services, concatenated."""
+        return self._call(hookspecs.login_services)

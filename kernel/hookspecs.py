@@ -7,7 +7,12 @@ arguments, in any order (pluggy passes them by name).
 
 A hook documented as "may return an awaitable" can be implemented with
 ``def`` or ``async def``; kernelhub awaits the result for you (see
-``kernel.hookcall``). The others must be plain functions.
+``kernel.hookengine``). The others must be plain functions.
+
+The decorator under ``@hookspec`` is the hook's call mode (see
+``kernel.hookmodes``): how the hub calls the implementations and combines
+their results. The hub calls a hook through its typed method on
+``hub.hooks`` (``kernel.hookcall.HookRunner``), never by name.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from kernel import PROJECT_NAME
+from kernel.hookmodes import collect, each, first_result, notify, pipe, single
 
 if TYPE_CHECKING:
     import click
@@ -43,6 +49,7 @@ hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 
 
 @hookspec
+@each(strict=True, awaits=False)
 def declare_options(options: OptionRegistry) -> None:
     """Declare the ``hub.ini`` options this plugin owns.
 
@@ -67,6 +74,7 @@ def declare_options(options: OptionRegistry) -> None:
 
 
 @hookspec
+@each(strict=True)
 def hub_startup(hub: Hub) -> Awaitable[None] | None:
     """The hub is starting: open what the plugin needs, start its background tasks.
 
@@ -85,6 +93,7 @@ def hub_startup(hub: Hub) -> Awaitable[None] | None:
 
 
 @hookspec
+@each(strict=False, reverse=True)
 def hub_shutdown(hub: Hub) -> Awaitable[None] | None:
     """The hub is shutting down: close what ``hub_startup`` opened.
 
@@ -106,6 +115,8 @@ def hub_shutdown(hub: Hub) -> Awaitable[None] | None:
 
 
 @hookspec
+@single("authenticator", chosen_by="authenticator_class", default="pam",
+        may_decline=True, awaits=True)
 def authenticate(hub: Hub, request: Request, data: dict[str, str]) -> Any:
     """Who is this login? The authenticator's job.
 
@@ -130,6 +141,7 @@ def authenticate(hub: Hub, request: Request, data: dict[str, str]) -> Any:
 
 
 @hookspec
+@pipe("result")
 def post_auth(hub: Hub, request: Request, result: AuthResult) -> Any:
     """Change or refuse a successful login before the hub accepts it.
 
@@ -150,6 +162,7 @@ def post_auth(hub: Hub, request: Request, result: AuthResult) -> Any:
 
 
 @hookspec
+@first_result
 def refresh_user(hub: Hub, user: User) -> Any:
     """Is this person's login still good? The authenticator's periodic re-check.
 
@@ -171,6 +184,7 @@ def refresh_user(hub: Hub, user: User) -> Any:
 
 
 @hookspec
+@single("spawner", chosen_by="spawner_class", default="localprocess")
 def spawn(hub: Hub, user: User, server: Server) -> Spawner:
     """A Spawner object for one user's server. The spawner's job.
 
@@ -188,6 +202,7 @@ def spawn(hub: Hub, user: User, server: Server) -> Spawner:
 
 
 @hookspec
+@single("proxy", chosen_by="proxy_class", default="kernel-proxy")
 def route(hub: Hub) -> Proxy:
     """The Proxy object that keeps the public routing table. The proxy's job.
 
@@ -202,6 +217,7 @@ def route(hub: Hub) -> Proxy:
 
 
 @hookspec
+@single("internal TLS certificates", may_decline=True)
 def internal_tls(hub: Hub) -> InternalTLS | None:
     """The certificates for mutual TLS on every internal connection, or None (off).
 
@@ -226,6 +242,7 @@ def internal_tls(hub: Hub) -> InternalTLS | None:
 
 
 @hookspec
+@each(strict=True)
 def pre_spawn_start(hub: Hub, user: User, spawner: Spawner) -> Awaitable[None] | None:
     """A server is about to start: prepare what it needs.
 
@@ -242,6 +259,7 @@ def pre_spawn_start(hub: Hub, user: User, spawner: Spawner) -> Awaitable[None] |
 
 
 @hookspec
+@each(strict=False)
 def post_spawn_stop(hub: Hub, user: User, spawner: Spawner) -> Awaitable[None] | None:
     """A server has stopped (or failed to start): clean up after it.
 
@@ -261,6 +279,7 @@ def post_spawn_stop(hub: Hub, user: User, spawner: Spawner) -> Awaitable[None] |
 
 
 @hookspec
+@first_result
 def redirect(hub: Hub, request: Request, user: User | None, reason: str, path: str) -> Any:
     """Where to send a browser: after login, from ``/``, or ``/user-redirect/``.
 
@@ -287,6 +306,7 @@ def redirect(hub: Hub, request: Request, user: User | None, reason: str, path: s
 
 
 @hookspec
+@notify(background=True)
 def log(hub: Hub, event: Event) -> Awaitable[None] | None:
     """A structured event or request record happened.
 
@@ -303,6 +323,7 @@ def log(hub: Hub, event: Event) -> Awaitable[None] | None:
 
 
 @hookspec
+@notify(background=False)
 def metrics(hub: Hub, measurement: Measurement) -> None:
     """A measurement was taken (a spawn took 2.1 s, a login, a route check).
 
@@ -325,6 +346,7 @@ def metrics(hub: Hub, measurement: Measurement) -> None:
 
 
 @hookspec
+@collect
 def web_routes(hub: Hub) -> list[BaseRoute]:
     """Starlette routes to add to the hub's web app.
 
@@ -338,6 +360,7 @@ def web_routes(hub: Hub) -> list[BaseRoute]:
 
 
 @hookspec
+@collect
 def web_middleware(hub: Hub) -> list[Middleware]:
     """Starlette middleware to wrap around the hub's web app.
 
@@ -351,6 +374,7 @@ def web_middleware(hub: Hub) -> list[Middleware]:
 
 
 @hookspec
+@collect
 def template_paths(hub: Hub) -> list[str]:
     """Folders of jinja2 templates this plugin ships.
 
@@ -366,6 +390,7 @@ def template_paths(hub: Hub) -> list[str]:
 
 
 @hookspec
+@collect
 def login_services(hub: Hub) -> list[LoginService]:
     """Buttons on the login page for logins that happen elsewhere (OAuth, SAML, a
     campus single sign-on): JupyterHub's ``Authenticator.login_service`` and
@@ -386,6 +411,7 @@ def login_services(hub: Hub) -> list[LoginService]:
 
 
 @hookspec
+@each(strict=True, awaits=False)
 def cli_commands(cli: click.Group) -> None:
     """Add subcommands to the ``kernel`` command line.
 

@@ -30,7 +30,7 @@ from kernel.db import schema
 from kernel.db.database import Database
 from kernel.events import Event, Measurement, MeasurementKind
 from kernel.groups import GroupRegistry
-from kernel.hookcall import HookRunner, PluginError
+from kernel.hookcall import HookRunner
 from kernel.lifecycle import ServerLifecycle
 from kernel.logins import Logins
 from kernel.oauth import OAuthClients
@@ -67,10 +67,10 @@ class Hub:
         self.config = loaded.config
         self.plugins = loaded.plugins
         _define_custom_scopes(self.config)
-        self.hooks = HookRunner(self.plugins.manager, timed=self._hook_timed)
+        self.hooks = HookRunner(self.plugins.manager, hub=self, timed=self._hook_timed)
         self.stash = Stash()
         #: The certificates of internal TLS, when a plugin turns it on (see kernel.tls).
-        self.tls: InternalTLS | None = self._internal_tls()
+        self.tls: InternalTLS | None = self.hooks.internal_tls()
         self.urls = hub_urls(self.config, internal_tls=self.tls is not None)
         options = self.config.hub
         max_age = options.cookie_max_age_days * 86400
@@ -91,7 +91,7 @@ class Hub:
         self._trusted = trusted_networks(options.trusted_downstream_ips)
         self.lifecycle = ServerLifecycle(self)
         self.routes = RouteKeeper(self)
-        self.proxy: Proxy = self._role("route", "proxy_class", hub=self)
+        self.proxy: Proxy = self.hooks.route()
         self.http: httpx.AsyncClient | None = None
         self.started_at: float | None = None
         #: What shutdown does; from hub.ini, changed by POST /hub/api/shutdown.
@@ -180,7 +180,7 @@ class Hub:
             trust_env=False, timeout=httpx.Timeout(10.0),
             verify=self.tls.hub.client_context() if self.tls is not None else True)
         self._plugins_started = True
-        await self.hooks.each("hub_startup", strict=True, hub=self)
+        await self.hooks.hub_startup()
         if self.proxy.should_start:
             await self.proxy.start()
         await self.lifecycle.resume_all()
@@ -214,7 +214,7 @@ class Hub:
         if close is not None:
             await close()
         if self._plugins_started:
-            await self.hooks.each("hub_shutdown", strict=False, reverse=True, hub=self)
+            await self.hooks.hub_shutdown()
         await self.hooks.drain()
         if self.http is not None:
             await self.http.aclose()
@@ -263,35 +263,17 @@ class Hub:
 
     def new_spawner(self, server: Server) -> Spawner:
         """A spawner for ``server`` from the spawner plugin (the ``spawn`` hook)."""
-        return self._role("spawn", "spawner_class", hub=self, user=server.user, server=server)
-
-    def _internal_tls(self) -> InternalTLS | None:
-        answers = [(plugin, tls) for plugin, tls in self.hooks.collect("internal_tls", hub=self)
-                   if tls is not None]
-        if len(answers) > 1:
-            names = " and ".join(repr(plugin) for plugin, _ in answers)
-            raise PluginError(answers[1][0], "internal_tls", RuntimeError(
-                f"plugins {names} both turn internal TLS on; enable only one"))
-        return answers[0][1] if answers else None
-
-    def _role(self, hook: str, option: str, **kwargs: Any) -> Any:
-        results = self.hooks.collect(hook, **kwargs)
-        plugin, result = results[0]  # the plugin manager guarantees exactly one
-        if result is None:
-            raise PluginError(plugin, hook, TypeError(f"returned None; [hub] {option} "
-                                                      f"chose {plugin!r} to answer it"))
-        return result
+        return self.hooks.spawn(user=server.user, server=server)
 
     # -- observers ------------------------------------------------------------------
 
     def emit(self, name: str, **fields: Any) -> None:
         """Tell the ``log`` hook about an event; never waits and never fails."""
-        self.hooks.notify("log", hub=self, event=Event(name, fields))
+        self.hooks.log(event=Event(name, fields))
 
     def measure(self, name: str, kind: MeasurementKind, value: float, **labels: str) -> None:
         """Tell the ``metrics`` hook about a measurement; never waits and never fails."""
-        self.hooks.notify("metrics", background=False, hub=self,
-                          measurement=Measurement(name, kind, value, labels))
+        self.hooks.metrics(measurement=Measurement(name, kind, value, labels))
 
     def _hook_timed(self, hook: str, plugin: str, seconds: float) -> None:
         self.measure("hook_duration_seconds", "timing", seconds, hook=hook, plugin=plugin)

@@ -114,8 +114,7 @@ class ServerLifecycle:
                 raise HubError(403, "Your login has expired: log in again to start a server")
             spawner = server.spawner = hub.new_spawner(server)
             await self._give_credentials(spawner, server)
-            await hub.hooks.each("pre_spawn_start", strict=True, hub=hub, user=server.user,
-                                 spawner=spawner)
+            await hub.hooks.pre_spawn_start(user=server.user, spawner=spawner)
             server.url = await self._start(spawner, server)
             server.state = spawner.get_state()
             server.started = server.last_activity = utcnow()
@@ -282,8 +281,7 @@ class ServerLifecycle:
         await hub.routes.remove_server(server)
         if spawner is not None:
             spawner.clear_state()
-            await hub.hooks.each("post_spawn_stop", strict=False, hub=hub, user=server.user,
-                                 spawner=spawner)
+            await hub.hooks.post_spawn_stop(user=server.user, spawner=spawner)
         server.url = None
         server.state = {}
         server.started = None

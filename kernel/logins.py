@@ -83,7 +83,7 @@ class Logins:
             unit = "second" if seconds == 1 else "seconds"
             raise HubError(429, f"Too many failed logins. Try again in {seconds} {unit}.",
                            headers={"Retry-After": str(seconds)})
-        answer = await hub.hooks.first("authenticate", hub=hub, request=request, data=data)
+        answer = await hub.hooks.authenticate(request=request, data=data)
         result = AuthResult.from_hook(answer)
         if result is None:
             self._throttle.failed(attempted, client)
@@ -93,8 +93,8 @@ class Logins:
         result.name = normalize_username(hub, result.name)
         if not self._acceptable(result):
             return None
-        result = AuthResult.from_hook(await hub.hooks.pipe("post_auth", "result", result,
-                                                           hub=hub, request=request))
+        result = AuthResult.from_hook(await hub.hooks.post_auth(request=request,
+                                                                result=result))
         if result is None or not self._acceptable(result):
             return None
         user = await self._apply(result)
@@ -145,7 +145,7 @@ class Logins:
         if not force and last is not None and now - last < hub.config.auth.auth_refresh_age:
             return True
         self._refreshed[user.id] = now
-        answer = await hub.hooks.first("refresh_user", hub=hub, user=user)
+        answer = await hub.hooks.refresh_user(user=user)
         if answer is False:
             log.info("The authenticator no longer accepts %s's login; logging them out",
                      user.name)

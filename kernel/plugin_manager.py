@@ -19,6 +19,7 @@ import pluggy
 
 from kernel import PROJECT_NAME, hookspecs
 from kernel.config.errors import ConfigError
+from kernel.hookcall import HOOK_MODES
 
 ENTRY_POINT_GROUP = PROJECT_NAME
 
@@ -38,10 +39,12 @@ class Role:
     default: str
 
 
-ROLES: tuple[Role, ...] = (
-    Role("authenticate", "authenticator_class", "authenticator", "pam"),
-    Role("spawn", "spawner_class", "spawner", "localprocess"),
-    Role("route", "proxy_class", "proxy", "kernel-proxy"),
+#: The ``single`` hooks a ``[hub]`` option chooses the plugin for, in hookspecs order.
+ROLES: tuple[Role, ...] = tuple(
+    Role(hook, mode.chosen_by, mode.noun, mode.default)
+    for hook, mode in HOOK_MODES.items()
+    # single() insists on a default where an option chooses; the checks narrow the types.
+    if mode.kind == "single" and mode.chosen_by and mode.noun and mode.default
 )
 
 

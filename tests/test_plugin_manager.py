@@ -43,7 +43,7 @@ def test_only_enabled_plugins_are_registered(load_ini):
 def test_hooks_are_called_in_the_order_hub_ini_lists_the_plugins(load_ini, order):
     loaded = load_ini(BASE + f"plugins = {', '.join(order)}\n")
     recorder.CALLS.clear()
-    HookRunner(loaded.plugins.manager).notify("log", hub=None, event=Event("ping"))
+    HookRunner(loaded.plugins.manager).log(event=Event("ping"))
     assert [name for name, _ in recorder.CALLS] == order
     assert loaded.plugins.order[:3] == order
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import inspect
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from kernel.config.options import (
     OptionRegistry,
 )
 from kernel.config.values import Config, Section
-from kernel.hookcall import bound_calls
+from kernel.hookcall import HookRunner, PluginError
 from kernel.plugin_manager import (
     ROLES,
     Plugins,
@@ -81,20 +80,13 @@ def load(
 
 def declare_plugin_options(pm: pluggy.PluginManager, registry: OptionRegistry) -> None:
     """Call every registered plugin's ``declare_options``, attributing options to it."""
-    for plugin, call in bound_calls(pm, "declare_options", {"options": registry}):
-        with registry.declaring(plugin):
-            try:
-                result = call()
-            except ConfigError:
-                raise
-            except Exception as e:
-                raise ConfigError(f"plugin {plugin!r} failed to declare its options: "
-                                  f"{type(e).__name__}: {e}") from e
-        if inspect.isawaitable(result):
-            if inspect.iscoroutine(result):
-                result.close()
-            raise ConfigError(f"plugin {plugin!r} declares its options with an async function; "
-                              "declare_options must be a plain function")
+    try:
+        HookRunner(pm).declare_options(options=registry, around=registry.declaring)
+    except PluginError as e:
+        if isinstance(e.error, ConfigError):
+            raise e.error from None  # already says what to fix in hub.ini
+        raise ConfigError(f"plugin {e.plugin!r} failed to declare its options: "
+                          f"{type(e.error).__name__}: {e.error}") from e.error
 
 
 def _selection(raw: RawIni, registry: OptionRegistry) -> PluginSelection:

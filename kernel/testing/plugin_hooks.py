@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 def start_plugins(hub: Hub) -> None:
     """Run the ``hub_startup`` hooks as the starting hub does."""
-    asyncio.run(hub.hooks.each("hub_startup", strict=True, hub=hub))
+    asyncio.run(hub.hooks.hub_startup())
 
 
 def stop_plugins(hub: Hub) -> None:
     """Run the ``hub_shutdown`` hooks as the stopping hub does (also after a failed start)."""
-    asyncio.run(hub.hooks.each("hub_shutdown", strict=False, reverse=True, hub=hub))
+    asyncio.run(hub.hooks.hub_shutdown())

@@ -34,12 +34,8 @@ log = logging.getLogger("kernelhub.web")
 def build_app(hub: Hub) -> Starlette:
     """The hub's ASGI app; its lifespan starts and stops the hub."""
     templates = Templates(hub)
-    plugin_routes: list[BaseRoute] = []
-    for _, routes in hub.hooks.collect("web_routes", hub=hub):
-        plugin_routes.extend(routes or ())
-    plugin_middleware: list[Middleware] = []
-    for _, middleware in hub.hooks.collect("web_middleware", hub=hub):
-        plugin_middleware.extend(middleware or ())
+    plugin_routes = hub.hooks.web_routes()
+    plugin_middleware = hub.hooks.web_middleware()
 
     hub_mount = hub.urls.hub_prefix.rstrip("/")
     hub_routes: list[BaseRoute] = [

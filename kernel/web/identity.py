@@ -204,8 +204,8 @@ async def start_session(request: Request, user: User, next_url: str) -> Response
     """
     hub = hub_of(request)
     session_id = await hub.sessions.create(user.id)
-    target = await hub.hooks.first("redirect", hub=hub, request=request, user=user,
-                                   reason="login", path=next_url)
+    target = await hub.hooks.redirect(request=request, user=user, reason="login",
+                                   path=next_url)
     response = RedirectResponse(target, status_code=302)
     max_age = hub.config.hub.cookie_max_age_days * 86400
     set_hub_cookie(request, response, login_cookie(hub), hub.signer.login_value(session_id),

@@ -106,9 +106,7 @@ class Templates:
         data = Path(options.data_files_path or default_data_files_path())
         self.static_dir = data / "static"
         default_templates = data / "templates"
-        plugin_paths = [path for _, paths in hub.hooks.collect("template_paths", hub=hub)
-                        for path in paths or ()]
-        search = [*options.template_paths, *plugin_paths, str(default_templates)]
+        search = [*options.template_paths, *hub.hooks.template_paths(), str(default_templates)]
         builtin = jinja2.FileSystemLoader(str(default_templates))
         loader = jinja2.ChoiceLoader([
             # JupyterHub's loader: "templates/X.html" is always the built-in X.html.

@@ -47,8 +47,7 @@ def login_services(hub: Hub) -> list[LoginService]:
         options = hub.config.auth
         services = [LoginService(options.login_service, options.login_url)] \
             if options.login_service else []
-        for _, offered in hub.hooks.collect("login_services", hub=hub):
-            services.extend(offered or ())
+        services.extend(hub.hooks.login_services())
         hub.stash[_LOGIN_SERVICES] = services
     return services
 
@@ -68,8 +67,8 @@ async def login_page(request: Request) -> Response:
     identity = await identify(request)
     next_url = safe_next_url(request.query_params.get("next"), hub.urls.base_url) or ""
     if identity is not None:
-        target = await hub.hooks.first("redirect", hub=hub, request=request,
-                                       user=identity.user, reason="login", path=next_url)
+        target = await hub.hooks.redirect(request=request, user=identity.user,
+                                       reason="login", path=next_url)
         return RedirectResponse(target, status_code=302)
     if hub.config.auth.auto_login:
         return await _auto_login(request, next_url)

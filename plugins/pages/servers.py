@@ -67,7 +67,7 @@ def owned_server(hub: Hub, identity: Identity, user_name: str | None, server_nam
 async def root(request: Request) -> Response:
     hub = hub_of(request)
     identity = await identify(request)
-    target = await hub.hooks.first("redirect", hub=hub, request=request,
+    target = await hub.hooks.redirect(request=request,
                                    user=identity.user if identity else None, reason="root",
                                    path="")
     return RedirectResponse(target, status_code=302)
@@ -299,7 +299,7 @@ async def user_redirect(request: Request) -> Response:
     path = request.path_params.get("path", "")
     if request.url.query:
         path += f"?{request.url.query}"
-    target = await hub.hooks.first("redirect", hub=hub, request=request, user=identity.user,
+    target = await hub.hooks.redirect(request=request, user=identity.user,
                                    reason="user-redirect", path=path)
     return RedirectResponse(target, status_code=302)
 

@@ -262,8 +262,8 @@ def test_hook_internal_tls(tmp_path, installed):
         assert "--client-ssl-reject-unauthorized" in command
         assert hub.proxy.api_url.startswith("https://")
         # Two plugins turning it on: which certificates would the hub use?
-        with pytest.raises(PluginError, match="'tls-provider' and 'internal-ssl' both turn "
-                                              "internal TLS on"):
+        with pytest.raises(PluginError, match="'tls-provider' and 'internal-ssl' both provide "
+                                              "the internal TLS certificates"):
             hub_app(tmp_path / "second", {"hub": {"plugins": "tls-provider, internal-ssl",
                                                   "internal_ssl": "true",
                                                   "internal_certs_location":
