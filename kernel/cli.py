@@ -102,8 +102,12 @@ class KernelGroup(click.Group):
         try:
             loaded = load(config_path(self._config_file
                                       or os.environ.get("KERNELHUB_CONFIG")))
-        except ConfigError:
-            return  # the built-in commands still work; `serve` reports the error
+        except ConfigError as e:
+            # The default plugins' commands stay usable, among them `kernel import-config`,
+            # which may be what writes a working hub.ini; `serve` reports the error.
+            click.secho(f"kernel: {e}\nkernel: offering the default plugins' commands",
+                        err=True, fg="yellow")
+            loaded = load()
         try:
             add_plugin_commands(self, loaded)
         except PluginError as e:
@@ -208,37 +212,6 @@ def plugins(config_file: str | None) -> None:
         if options:
             names = ", ".join(f"[{o.section.replace(':*', ':NAME')}] {o.name}" for o in options)
             click.echo(f"    options: {names}")
-
-
-@cli.command("import-config")
-@click.argument("jupyterhub_config", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default="hub.ini",
-              show_default=True, help="Where to write; `-` prints it.")
-@click.option("-y", "--yes", is_flag=True, help="Overwrite an existing file without asking.")
-def import_config(jupyterhub_config: str, output: str, yes: bool) -> None:
-    """Translate a jupyterhub_config.py into hub.ini, naming what cannot be translated."""
-    from kernel.config.generate import all_declarations
-    from kernel.config.jupyterhub_import import record, translate
-
-    try:
-        recorded = record(jupyterhub_config)
-    except Exception as e:  # the file is Python: anything can go wrong in it
-        fail(ConfigError(f"running it failed: {type(e).__name__}: {e}",
-                         file=jupyterhub_config))
-    translation = translate(recorded, all_declarations())
-    text = translation.to_ini(jupyterhub_config)
-    for item in translation.skipped:
-        click.secho(f"not translated: {item}", err=True, fg="yellow")
-    if output == "-":
-        click.echo(text, nl=False)
-        return
-    target = Path(output)
-    if target.exists() and not yes and not click.confirm(
-            f"{target} exists. Overwrite it?", default=False):
-        click.echo("Nothing written.")
-        return
-    target.write_text(text)
-    click.echo(f"Wrote {target}; check it with `kernel plugins -c {target}`")
 
 
 @cli.command()

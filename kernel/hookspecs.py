@@ -415,11 +415,11 @@ def login_services(hub: Hub) -> list[LoginService]:
 def cli_commands(cli: click.Group) -> None:
     """Add subcommands to the ``kernel`` command line.
 
-    Called once for every enabled plugin (of the hub.ini in
-    ``$KERNELHUB_CONFIG``, else ``./hub.ini``) when ``kernel`` looks for a
-    command it does not have built in. Register with ``@cli.command()`` or
-    ``cli.add_command(...)``; a name that is already taken is an error. Must
-    be a plain function, not returning an awaitable.
+    Called once for every enabled plugin (of the hub.ini of ``-c``, else
+    ``$KERNELHUB_CONFIG``, else ``./hub.ini``; of the defaults when it has an
+    error) when ``kernel`` looks for a command it does not have built in.
+    Register with ``@cli.command()`` or ``cli.add_command(...)``; a taken
+    name is an error. A plain function, not returning an awaitable.
 
     :param cli: the ``kernel`` click group.
     """

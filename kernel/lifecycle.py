@@ -14,12 +14,12 @@ import logging
 import random
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from kernel.clock import utcnow
 from kernel.errors import HubError
 from kernel.hookcall import PluginError
 from kernel.readiness import NotReady, wait_for_http
+from kernel.server_credentials import give_credentials
 from kernel.spawner import server_url
 
 if TYPE_CHECKING:
@@ -28,22 +28,6 @@ if TYPE_CHECKING:
     from kernel.users import Server
 
 log = logging.getLogger("kernelhub.servers")
-
-
-def oauth_client_id(server: Server) -> str:
-    """The server's OAuth client id (also its cookie name), as JupyterHub names it.
-
-    Fully escaped, unlike the server's URL: ``@`` is fine in a path but not in a
-    cookie name (``jupyterhub-user-ann%40example.org``).
-    """
-    client = f"jupyterhub-user-{quote(server.user.name, safe='')}"
-    return f"{client}-{quote(server.name, safe='')}" if server.name else client
-
-
-def access_scopes(server: Server) -> list[str]:
-    """Scopes any one of which lets a user into the server (JUPYTERHUB_OAUTH_ACCESS_SCOPES)."""
-    return [f"access:servers!server={server.full_name}",
-            f"access:servers!user={server.user.name}"]
 
 
 class StartTimeout(HubError):
@@ -113,7 +97,7 @@ class ServerLifecycle:
                                                                            force=True):
                 raise HubError(403, "Your login has expired: log in again to start a server")
             spawner = server.spawner = hub.new_spawner(server)
-            await self._give_credentials(spawner, server)
+            await give_credentials(self.hub, spawner, server)
             await hub.hooks.pre_spawn_start(user=server.user, spawner=spawner)
             server.url = await self._start(spawner, server)
             server.state = spawner.get_state()
@@ -175,25 +159,6 @@ class ServerLifecycle:
                          "the hub down; check the spawner's configuration and the log above",
                          self.failures_in_a_row, limit)
             self.hub.request_shutdown()
-
-    async def _give_credentials(self, spawner: Spawner, server: Server) -> None:
-        """The server's own API token and OAuth client, as the single-user contract needs."""
-        hub = self.hub
-        await hub.tokens.revoke_where(server_id=server.id)
-        token, _ = await hub.tokens.issue(
-            user_id=server.user.id, server_id=server.id,
-            # The `server` role's bare filters are filled from the token's owner and server.
-            scopes=spawner.server_token_scopes or hub.permissions.role_scopes("server"),
-            note=f"Server at {server.prefix(hub.urls.base_url)}")
-        spawner.api_token = token
-        spawner.oauth_client_id = oauth_client_id(server)
-        spawner.oauth_access_scopes = access_scopes(server)
-        await hub.oauth_clients.register(
-            identifier=spawner.oauth_client_id, secret=token,
-            redirect_uri=f"{server.link(hub.urls)}oauth_callback",
-            description=f"Server at {server.prefix(hub.urls.base_url)}",
-            allowed_scopes=spawner.oauth_client_allowed_scopes,
-            access_scopes=spawner.oauth_access_scopes)
 
     async def _start(self, spawner: Spawner, server: Server) -> str:
         """Await spawner.start() within start_timeout, relaying its progress; the URL."""

@@ -137,7 +137,7 @@ def escape_path_segment(name: str) -> str:
     ``@`` and ``~`` stay as they are (``/user/ann@example.org/``), so that e-mail
     usernames get the same server URLs as under JupyterHub; everything else that is
     not unreserved, ``/`` included, is escaped. (OAuth client ids, which are cookie
-    names too, escape ``@`` as well: see ``kernel.lifecycle.oauth_client_id``.)
+    names too, escape ``@`` as well: see ``kernel.server_credentials.oauth_client_id``.)
     """
     return quote(name, safe="@~")
 

@@ -5,7 +5,7 @@ front of itself. With ``[hub] proxy_class = configurable-http-proxy`` the hub
 starts it exactly as JupyterHub does (same flags, token in
 ``CONFIGPROXY_AUTH_TOKEN``, pid file, a proxy left running taken over or
 stopped), restarts it when it dies, and drives its routes; the work is done
-by ``kernel.proxy.ProcessProxy``, shared with kernel-proxy. With
+by ``ProcessProxy`` (``plugins.support``), shared with kernel-proxy. With
 ``[proxy] should_start = false`` the hub drives one run elsewhere, at
 ``[proxy] api_url``.
 
@@ -20,7 +20,7 @@ from kernel import hookimpl
 from kernel.config import OptionRegistry
 from kernel.config.types import URL, Boolean, Choice, Command, Integer, Text
 from kernel.hub import Hub
-from kernel.proxy import ProcessProxy
+from plugins.support.proxy_process import ProcessProxy
 
 SECTION = "configurable-http-proxy"
 

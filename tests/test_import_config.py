@@ -128,3 +128,23 @@ def test_internal_ssl_and_external_authorities_are_translated(tmp_path):
     assert config.hub.trusted_alt_names == ["DNS:hub.example.org"]
     authority = config.collection("external_ssl_authority")["proxy-api-ca"]
     assert (authority.key, authority.cert) == ("/etc/proxy/ca.key", "/etc/proxy/ca.crt")
+
+
+def test_a_broken_hub_ini_is_replaced_by_the_imported_one(tmp_path):
+    # The migration tool must work where the hub cannot start: it writes the working file.
+    (tmp_path / "hub.ini").write_text("[hub]\nconcurrent_spawn_limit = ten\n")
+    result = subprocess.run([sys.executable, "-m", "kernel", "import-config", str(CONFIG),
+                             "-o", "hub.ini", "-y"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "concurrent_spawn_limit" in result.stderr  # the broken file's error is still shown
+    assert load(tmp_path / "hub.ini", environ={}).config.hub.concurrent_spawn_limit == 10
+
+
+def test_no_import_config_takes_the_command_away(tmp_path):
+    (tmp_path / "hub.ini").write_text("[hub]\nplugins = no:import-config\n")
+    result = subprocess.run([sys.executable, "-m", "kernel", "import-config", str(CONFIG),
+                             "-o", "-"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert "No such command 'import-config'" in result.stderr

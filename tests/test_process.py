@@ -1,4 +1,4 @@
-"""kernel.process: ports that are not handed out twice, and child processes found again."""
+"""plugins.support.process: ports that are not handed out twice, and child processes found again."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import signal
 import socket
 import sys
 
-from kernel.process import ChildProcess, free_port, process_alive
+from plugins.support.process import ChildProcess, free_port, process_alive
 
 
 def test_a_port_is_not_handed_out_twice_while_its_server_may_still_be_starting():

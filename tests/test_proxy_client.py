@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from starlette.testclient import TestClient
 
-from kernel.proxy import api_path, routespec_from_api_path
 from kernel.testing.hub import hub_app
+from plugins.support.chp_client import api_path, routespec_from_api_path
 
 
 def test_configproxy_auth_token_from_the_environment_is_used(tmp_path, monkeypatch):

@@ -1,12 +1,15 @@
-"""The options the kernel itself reads: [hub], [auth], [spawner], [proxy] and [group:NAME].
+"""The options the kernel itself reads in [hub], [auth], [spawner] and [proxy].
 
 ``[hub]`` keeps JupyterHub's option names (``c.JupyterHub.port`` is
 ``[hub] port``); options of a feature that a plugin provides (statsd,
-internal_ssl, templates, services, ...) are declared by that plugin.
+internal_ssl, templates, services, ...) are declared by that plugin. The
+repeated sections (``[group:NAME]`` and the like) are ``collection_options``.
 """
 
 from __future__ import annotations
 
+from kernel.config.collection_options import declare_collection_options
+from kernel.config.jupyterhub_leftovers import declare_jupyterhub_leftovers
 from kernel.config.options import OptionRegistry
 from kernel.config.types import (
     URL,
@@ -16,7 +19,6 @@ from kernel.config.types import (
     Command,
     Integer,
     IPNetworks,
-    JSONObject,
     LogLevel,
     Number,
     Secret,
@@ -55,20 +57,6 @@ DB_KWARGS = (
     ("ssl_verify_identity", Boolean()),
 )
 
-#: The jinja2.Environment arguments hub.ini can give. Python objects (loader, undefined,
-#: finalize, bytecode_cache) cannot be written in hub.ini; autoescape and enable_async are
-#: the hub's own choice, as its templates need them.
-JINJA_ENVIRONMENT_OPTIONS = (
-    *((name, Text()) for name in (
-        "block_start_string", "block_end_string", "variable_start_string",
-        "variable_end_string", "comment_start_string", "comment_end_string",
-        "line_statement_prefix", "line_comment_prefix")),
-    *((name, Boolean()) for name in (
-        "trim_blocks", "lstrip_blocks", "keep_trailing_newline", "optimized", "auto_reload")),
-    ("cache_size", Integer(minimum=-1)),
-    ("extensions", TextList()),
-)
-
 #: The variables a local server inherits from the hub's own environment by default.
 DEFAULT_ENV_KEEP = [
     "CONDA_DEFAULT_ENV",
@@ -91,16 +79,11 @@ def declare_core_options(options: OptionRegistry) -> None:
     _declare_security(options)
     _declare_servers(options)
     _declare_logging(options)
-    _declare_pages(options)
-    _declare_not_applicable(options)
-    _declare_deprecated(options)
+    declare_jupyterhub_leftovers(options)
     _declare_auth(options)
     _declare_spawner(options)
     _declare_proxy(options)
-    _declare_groups(options)
-    _declare_roles(options)
-    _declare_custom_scopes(options)
-    _declare_services(options)
+    declare_collection_options(options)
 
 
 def _declare_plugin_choice(o: OptionRegistry) -> None:
@@ -262,78 +245,6 @@ def _declare_logging(o: OptionRegistry) -> None:
           "The date format of %(asctime)s in log lines.")
 
 
-def _declare_pages(o: OptionRegistry) -> None:
-    o.add("hub", "data_files_path", Text(), "",
-          "The folder holding kernelhub's templates/ and static/ (default: where they were "
-          "installed).")
-    o.add("hub", "template_paths", TextList(), [],
-          "Folders searched for page templates before the built-in ones; a template there "
-          "replaces the built-in page of the same name, and can extend it with "
-          '{% extends "default:NAME.html" %}.')
-    o.add("hub", "template_vars", Table(), {},
-          "Extra variables for every template, `name = value` per line.")
-    o.add("hub", "jinja_environment_options",
-          TypedTable(fields=JINJA_ENVIRONMENT_OPTIONS, open=False), {},
-          "Options for the jinja2 Environment, `name = value` per line (true/false for "
-          "flags, a comma-separated list for extensions): "
-          + ", ".join(name for name, _ in JINJA_ENVIRONMENT_OPTIONS) + ".")
-    o.add("hub", "logo_file", Text(), "",
-          "An image file shown as the logo in the page banner instead of kernelhub's.")
-
-
-def _declare_not_applicable(o: OptionRegistry) -> None:
-    """JupyterHub options that hold Python objects, with what kernelhub offers instead."""
-    o.add("hub", "config_file", Text(), "hub.ini", "The config file to read.",
-          unavailable="choose the file with `kernel serve -c FILE`")
-    o.add("hub", "generate_config", Boolean(), False, "Write a default config file.",
-          unavailable="run `kernel generate-config` instead")
-    o.add("hub", "user_redirect_hook", Text(), "", "Callable that decides /user-redirect/.",
-          unavailable="a Python callable cannot live in hub.ini; implement the `redirect` "
-          "hook in a plugin (docs/hooks/redirect.md)")
-    o.add("hub", "extra_handlers", Text(), "", "Extra tornado handlers.",
-          unavailable="kernelhub is not built on tornado; add pages with the `web_routes` "
-          "hook in a plugin (docs/hooks/web_routes.md)")
-    o.add("hub", "extra_log_handlers", Text(), "", "Extra Python log handlers.",
-          unavailable="ship events elsewhere with a plugin implementing the `log` hook "
-          "(docs/hooks/log.md), e.g. the kernelhub-jsonlog package")
-    o.add("hub", "tornado_settings",
-          Table(Number(minimum=0), known=("slow_spawn_timeout", "slow_stop_timeout")), {},
-          "JupyterHub's tornado settings. kernelhub understands slow_spawn_timeout and "
-          "slow_stop_timeout: seconds an API start or stop waits before answering 202 "
-          "(default 10). Other keys are ignored with a warning.")
-
-
-def _declare_deprecated(o: OptionRegistry) -> None:
-    o.add("hub", "admin_users", TextList(), [], "Users who are admins.",
-          deprecated="use [auth] admin_users", renamed_to=("auth", "admin_users"))
-    o.add("hub", "confirm_no_ssl", Boolean(), False, "Does nothing.",
-          deprecated="it has no effect")
-    o.add("hub", "extra_log_file", Text(), "",
-          "Also write the hub's own log to this file (appending).",
-          deprecated="it holds the hub's own log only, not the proxy's or the servers' "
-          "output; redirect the output instead (kernel serve >> hub.log 2>&1)")
-    o.add("hub", "hub_connect_port", Integer(minimum=0), 0,
-          "The port servers and the proxy use to reach the hub, when it differs from "
-          "hub_port. 0: hub_port. hub_connect_url, when set, wins.",
-          deprecated="use [hub] hub_connect_url")
-    o.add("hub", "proxy_api_ip", Text(), "",
-          "The proxy API's address: sets [proxy] api_url to http://IP:PORT (IP default "
-          "127.0.0.1, PORT default proxy_api_port, else the public port + 1), unless "
-          "api_url is set.",
-          deprecated="use [proxy] api_url")
-    o.add("hub", "proxy_api_port", Integer(minimum=0), 0,
-          "The proxy API's port: sets [proxy] api_url as proxy_api_ip does.",
-          deprecated="use [proxy] api_url")
-    o.add("hub", "proxy_auth_token", Text(), "", "The proxy's API token.",
-          deprecated="use [proxy] auth_token", renamed_to=("proxy", "auth_token"))
-    o.add("hub", "proxy_cmd", Command(), [], "The command that starts the proxy.",
-          deprecated="use [configurable-http-proxy] command",
-          renamed_to=("configurable-http-proxy", "command"))
-    o.add("hub", "debug_proxy", Boolean(), False, "Debug logging in the proxy.",
-          deprecated="use [configurable-http-proxy] debug",
-          renamed_to=("configurable-http-proxy", "debug"))
-
-
 def _declare_auth(o: OptionRegistry) -> None:
     o.add("auth", "admin_users", TextList(), [],
           "Users who are admins. Applied at every start-up and login; it only grants.")
@@ -438,68 +349,3 @@ def _declare_proxy(o: OptionRegistry) -> None:
     o.add("proxy", "should_start", Boolean(), True,
           "Start the proxy with the hub. Off: the proxy is run separately at api_url and "
           "keeps serving while the hub restarts.")
-
-
-def _declare_groups(o: OptionRegistry) -> None:
-    o.add("group:*", "users", TextList(), [],
-          "Members of the group, added at start-up (existing members are kept).")
-    o.add("group:*", "properties", JSONObject(), None,
-          "The group's properties as a JSON object, e.g. `{\"building\": \"A\"}`, set at "
-          "every start-up (as JupyterHub's load_groups does). Unset: kept as they are.")
-
-
-def _declare_roles(o: OptionRegistry) -> None:
-    o.add("role:*", "description", Text(), "", "What the role is for.")
-    o.add("role:*", "scopes", TextList(), [],
-          "The scopes the role grants, e.g. `list:users, read:users:activity, "
-          "admin:servers!group=physics`.")
-    o.add("role:*", "users", TextList(), [], "Users who hold the role.")
-    o.add("role:*", "groups", TextList(), [], "Groups whose members hold the role.")
-    o.add("role:*", "services", TextList(), [], "Services that hold the role.")
-
-
-def _declare_custom_scopes(o: OptionRegistry) -> None:
-    """JupyterHub's custom_scopes dict, one section per scope, named by the scope:
-    ``[custom_scope:custom:grader:read]``."""
-    o.add("hub", "custom_scopes", Text(), "", "Custom scopes, as one section each.",
-          unavailable="write one [custom_scope:custom:NAME] section per scope, with "
-          "description and subscopes")
-    o.add("custom_scope:*", "description", Text(), "",
-          "What the scope allows (required), shown when a service asks for it.")
-    o.add("custom_scope:*", "subscopes", TextList(), [],
-          "Other custom scopes that holding this one implies.")
-
-
-def _declare_services(o: OptionRegistry) -> None:
-    """What a service is to the hub: its URL, tokens, OAuth client and listing. Running
-    managed services (command, cwd, environment, user, timeout) is the `services`
-    plugin's, which declares those keys."""
-    o.add("hub", "services", Text(), "", "Services, as one [service:NAME] section each.",
-          unavailable="write one [service:NAME] section per service")
-    o.add("hub", "service_tokens", Table(), {},
-          "Further API tokens of services, `token = service name` per line.")
-    o.add("service:*", "url", Text(), "",
-          "Where the service answers (http://127.0.0.1:10101); the hub routes "
-          "/services/NAME/ there and users can log in to it with OAuth.")
-    o.add("service:*", "api_token", Text(), "",
-          "The token the service uses (at least 8 characters; ${VAR} reads it from the "
-          "environment). Managed services without one get a new one at each start.")
-    o.add("service:*", "admin", Boolean(), False, "Give the service the admin role.",
-          deprecated="list the service in a role instead: [role:NAME] services = NAME")
-    o.add("service:*", "display", Boolean(), True, "List the service on the home page.")
-    o.add("service:*", "info", Table(), {},
-          "Anything to show with the service in the API, `key = value` per line "
-          "([service:NAME.info]).")
-    o.add("service:*", "oauth_client_id", Text(), "",
-          "The service's OAuth client id; default service-NAME (must start with service-).")
-    o.add("service:*", "oauth_redirect_uri", Text(), "",
-          "Where the hub sends people back after they log in to the service; default "
-          "/services/NAME/oauth_callback. Required for OAuth without a url.")
-    o.add("service:*", "oauth_no_confirm", Boolean(), False,
-          "Log people in to the service without asking them to confirm (for services "
-          "that are part of the hub).")
-    o.add("service:*", "oauth_client_allowed_scopes", TextList(), [],
-          "Scopes the service may ask for on behalf of the people who log in to it.")
-    o.add("service:*", "oauth_roles", TextList(), [],
-          "Roles whose scopes the service may ask for on behalf of people.",
-          deprecated="use oauth_client_allowed_scopes")

@@ -1,1 +1,1 @@
-"""The hub's web app: assembled once from plugins' routes, with identity, errors and templates."""
+"""The hub's web app: assembled once from plugins' routes, with identity, errors and limits."""

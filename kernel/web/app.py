@@ -1,8 +1,8 @@
 """Assembling the hub's starlette app from the plugins' routes and middleware, once.
 
 Plugin routes are mounted under the hub prefix (``{base_url}hub/``). The
-kernel adds only what every hub needs whatever its plugins: static files and
-the logo, and the redirect of paths outside the hub prefix into it (a visit
+kernel adds only what every hub needs whatever its plugins: the CSP report
+endpoint, and the redirect of paths outside the hub prefix into it (a visit
 to ``/user/alice/`` while alice's server is not running reaches the hub,
 which sends it on to ``/hub/user/alice/``).
 """
@@ -16,9 +16,8 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
-from starlette.staticfiles import StaticFiles
 
 from kernel.errors import HubError
 from kernel.hub import Hub
@@ -26,24 +25,19 @@ from kernel.web.body_limit import BodyLimit
 from kernel.web.errors import EXCEPTION_HANDLERS
 from kernel.web.identity import hub_of
 from kernel.web.middleware import AccessLog, HubHeaders
-from kernel.web.templates import Templates
 
 log = logging.getLogger("kernelhub.web")
 
 
 def build_app(hub: Hub) -> Starlette:
     """The hub's ASGI app; its lifespan starts and stops the hub."""
-    templates = Templates(hub)
     plugin_routes = hub.hooks.web_routes()
     plugin_middleware = hub.hooks.web_middleware()
 
     hub_mount = hub.urls.hub_prefix.rstrip("/")
     hub_routes: list[BaseRoute] = [
         *plugin_routes,
-        Route("/logo", serve_logo, methods=["GET", "HEAD"]),
         Route("/security/csp-report", csp_report, methods=["POST"]),
-        Mount("/static", app=StaticFiles(directory=templates.static_dir, check_dir=False),
-              name="static"),
     ]
     routes: list[BaseRoute] = [
         # No slash-adding redirects under /hub: an API path with a slash too many is a 404,
@@ -80,15 +74,7 @@ def build_app(hub: Hub) -> Starlette:
         lifespan=lifespan,
     )
     app.state.hub = hub
-    app.state.templates = templates
     return app
-
-
-async def serve_logo(request: Request) -> Response:
-    logo = request.app.state.templates.logo_file
-    if not logo.is_file():
-        raise HubError(404, "no logo file")
-    return FileResponse(logo, headers={"Cache-Control": "max-age=3600"})
 
 
 async def csp_report(request: Request) -> Response:

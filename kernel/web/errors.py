@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from kernel.errors import HubError
 from kernel.web.identity import hub_of
+from kernel.web.renderer import PAGE_RENDERER
 
 log = logging.getLogger("kernelhub.web")
 
@@ -23,11 +24,11 @@ def error_response(request: Request, status: int, message: str | None,
     if is_api_request(request):
         return JSONResponse({"status": status, "message": message}, status_code=status,
                             headers=headers)
-    templates = getattr(request.app.state, "templates", None)
-    if templates is not None:
+    renderer = hub_of(request).stash.get(PAGE_RENDERER)
+    if renderer is not None:
         try:
-            response = templates.render(request, "error.html", status_code=status,
-                                        status=status, message=message)
+            response = renderer.render(request, "error.html", status_code=status,
+                                       status=status, message=message)
         except Exception:
             log.exception("Rendering the error page failed")
         else:

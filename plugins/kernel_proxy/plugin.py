@@ -3,7 +3,7 @@
 The proxy itself is a separate process (``python -m plugins.kernel_proxy``,
 or ``kernel proxy``) that serves configurable-http-proxy's REST API and
 command-line flags, so it also works in front of JupyterHub. This module is
-the plugin side: its options, and a ``kernel.proxy.ProcessProxy`` that starts
+the plugin side: its options, and a ``ProcessProxy`` (``plugins.support``) that starts
 that process when ``[proxy] should_start`` is on, watches it, and drives its
 routes (the configurable-http-proxy plugin runs its npm package the same way).
 """
@@ -18,7 +18,7 @@ from kernel import hookimpl
 from kernel.config import OptionRegistry
 from kernel.config.types import Boolean, Command, Number, Text
 from kernel.hub import Hub
-from kernel.proxy import ProcessProxy
+from plugins.support.proxy_process import ProcessProxy
 
 SECTION = "kernel-proxy"
 

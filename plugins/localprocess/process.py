@@ -1,4 +1,4 @@
-"""A server as a local process, started, polled and stopped through `kernel.process`.
+"""A server as a local process, started, polled and stopped through `plugins.support.process`.
 
 Shared by the `localprocess` spawner (runs the server as the user's Unix
 account) and the `simple` spawner (runs it as the hub's own user); they
@@ -19,8 +19,8 @@ from typing import Any
 from kernel.config import OptionRegistry
 from kernel.config.types import Command, Number, Table
 from kernel.errors import HubError
-from kernel.process import ChildProcess, ProcessError, free_port
 from kernel.spawner import Spawner
+from plugins.support.process import ChildProcess, ProcessError, free_port
 
 log = logging.getLogger("kernelhub.spawner")
 

@@ -17,10 +17,10 @@ from kernel import hookimpl
 from kernel.config import OptionRegistry
 from kernel.errors import HubError
 from kernel.hub import Hub
-from kernel.process import ProcessError, switch_to, unix_account
 from kernel.tls import CertFiles, copy_for_account
 from kernel.users import Server, User
 from plugins.localprocess.process import LocalProcessSpawner, declare_process_options
+from plugins.support.process import ProcessError, switch_to, unix_account
 
 
 class UnixUserSpawner(LocalProcessSpawner):

@@ -23,6 +23,7 @@ from kernel.hub import Hub
 from kernel.oauth import PKCE_VALUE, OAuthClient
 from kernel.scopes import IDENTIFY_SCOPES, ScopeError, Scopes, parse
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
+from kernel.web.renderer import PAGE_RENDERER
 
 PARAMETERS = ("client_id", "redirect_uri", "response_type", "state", "scope",
               "code_challenge", "code_challenge_method")
@@ -47,7 +48,7 @@ async def authorize(request: Request) -> Response:
                            *_requested(hub, scopes, client, params.get("scope", ""))})
     if request.method == "GET" and await _needs_confirmation(hub, identity, client,
                                                              granted_access, token_scopes):
-        return request.app.state.templates.render(
+        return hub.stash[PAGE_RENDERER].render(
             request, "oauth.html", client=client, scopes=token_scopes, params=params)
     if request.method == "POST":
         check_xsrf(request, (await request.form()).get("_xsrf"))  # type: ignore[arg-type]

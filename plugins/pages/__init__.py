@@ -5,7 +5,8 @@ spawn, spawn-pending, not-running, ``/user-redirect/`` and the error pages
 the proxy shows (``servers.py``); tokens (``tokens.py``); sharing and
 accepting a share (``sharing.py``); the admin pages (``admin.py``). The
 templates are in the hub's ``templates/`` folder, overridable through
-``[hub] template_paths``; the pages' scripts call the REST API.
+``[hub] template_paths``, rendered by ``templates.py``, which also serves
+the static files and the logo; the pages' scripts call the REST API.
 """
 
 from __future__ import annotations
@@ -15,29 +16,25 @@ from starlette.routing import BaseRoute
 
 from kernel import hookimpl
 from kernel.config import OptionRegistry
-from kernel.config.types import Number, Text
 from kernel.hub import Hub
 from kernel.users import User
+from kernel.web.renderer import PAGE_RENDERER
 from plugins.pages import admin, login, servers, sharing, tokens
+from plugins.pages.options import declare_page_options
+from plugins.pages.templates import Templates
 
 
 @hookimpl
 def declare_options(options: OptionRegistry) -> None:
-    options.add("hub", "implicit_spawn_seconds", Number(minimum=0), 0.0,
-                "On the page saying a server is not running, start it after this many "
-                "seconds as if Start was pressed. 0: wait for the button.")
-    options.add("auth", "login_service", Text(), "",
-                "The name of an external login service (e.g. GitHub): the login page then "
-                "shows a 'Sign in with ...' button leading to [auth] login_url instead of "
-                "the password form.")
-    options.add("auth", "login_url", Text(), "",
-                "Where a login with the external service starts: a path under the hub "
-                "(e.g. oauth_login, served by the authenticator plugin) or a full URL.")
+    declare_page_options(options)
 
 
 @hookimpl
 def web_routes(hub: Hub) -> list[BaseRoute]:
-    return [*login.ROUTES, *servers.ROUTES, *tokens.ROUTES, *sharing.ROUTES, *admin.ROUTES]
+    # The renderer is built with the app, so templates cost nothing in a hub without pages.
+    templates = hub.stash[PAGE_RENDERER] = Templates(hub)
+    return [*login.ROUTES, *servers.ROUTES, *tokens.ROUTES, *sharing.ROUTES, *admin.ROUTES,
+            *templates.routes()]
 
 
 @hookimpl(trylast=True)

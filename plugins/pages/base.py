@@ -11,13 +11,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from kernel.errors import HubError
 from kernel.web.identity import Identity, hub_of, identify
+from kernel.web.renderer import PAGE_RENDERER
 
 
 def render(request: Request, name: str, status_code: int = 200,
            **context: Any) -> HTMLResponse:
     """Render a page; its templates may format times with ``iso``."""
-    return request.app.state.templates.render(request, name, status_code=status_code,
-                                              iso=isoformat, **context)
+    renderer = hub_of(request).stash[PAGE_RENDERER]
+    return renderer.render(request, name, status_code=status_code, iso=isoformat, **context)
 
 
 def isoformat(when: datetime | None) -> str:

@@ -7,9 +7,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from kernel.errors import HubError
-from kernel.proxy import RESTProxy
 from kernel.web.identity import hub_of
 from plugins.rest_api.base import Page, authorize, caller, expect, json_object
+from plugins.support.chp_client import RESTProxy
 
 
 async def get_routes(request: Request) -> Response:

@@ -25,12 +25,12 @@ from urllib.parse import urlsplit
 
 from kernel.config.core_options import DEFAULT_ENV_KEEP
 from kernel.hub import Hub
-from kernel.process import ChildProcess, ProcessError, switch_to, unix_account
 from kernel.readiness import NotReady, wait_for_http
 from kernel.services import Service
 from kernel.spawner import cert_env, contract_env
 from kernel.tls import copy_for_account
 from plugins.services.health import record
+from plugins.support.process import ChildProcess, ProcessError, switch_to, unix_account
 
 log = logging.getLogger("kernelhub.services")
 

@@ -22,7 +22,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kernel.proxy import running
 from kernel.testing.hub import (
     HubClient,
     HubProcess,
@@ -31,6 +30,7 @@ from kernel.testing.hub import (
     merge,
     wait_until,
 )
+from plugins.support.proxy_process import running
 from tests.proxy.conftest import CHP, KERNEL_PROXY, REPO, TOKEN, chp_command
 
 #: A user's server for these tests: kernel.testing.mockserver, plus ``{prefix}sleep``

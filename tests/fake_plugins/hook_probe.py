@@ -19,6 +19,7 @@ from kernel.auth import LoginService
 from kernel.config.types import Text
 from kernel.testing.hub import PASSWORD
 from kernel.web.identity import start_session
+from kernel.web.renderer import PAGE_RENDERER
 
 CALLS: list[tuple[str, str]] = []
 
@@ -77,7 +78,7 @@ async def probe_page(request):
     hub = request.app.state.hub
     who = hub.config.section("probe").who
     if request.query_params.get("html"):
-        return request.app.state.templates.render(request, "probe.html", who=who)
+        return hub.stash[PAGE_RENDERER].render(request, "probe.html", who=who)
     return PlainTextResponse(f"probe says hello to {who}")
 
 

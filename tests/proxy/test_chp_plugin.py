@@ -1,6 +1,6 @@
 """The proxy plugins as the hub runs them: configurable-http-proxy (npm) and kernel-proxy.
 
-Both plugins are a ``kernel.proxy.ProcessProxy`` with a different command, so
+Both plugins are a ``ProcessProxy`` (``plugins.support``) with a different command, so
 running the proxy is one contract, checked against both with the real
 processes: JupyterHub's flags, the token in the environment, a restart at
 once when the proxy dies, a proxy left running by a previous hub taken over
@@ -34,7 +34,7 @@ from starlette.testclient import TestClient
 from kernel.clock import utcnow
 from kernel.config.loader import load
 from kernel.hub import Hub
-from kernel.proxy import ProxyError, running
+from kernel.proxy import ProxyError
 from kernel.testing.hub import (
     PASSWORD,
     HubProcess,
@@ -45,6 +45,7 @@ from kernel.testing.hub import (
     wait_until,
 )
 from kernel.web.app import build_app
+from plugins.support.proxy_process import running
 from tests.fake_plugins import hook_probe
 
 from .conftest import CHP, KERNEL_PROXY, REPO, TOKEN, chp_command

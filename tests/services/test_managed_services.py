@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from kernel.process import process_alive
 from kernel.testing.hub import free_port, running_hub
+from plugins.support.process import process_alive
 from tests.api.helpers import api_client, wait_until
 from tests.services.conftest import SERVICE
 

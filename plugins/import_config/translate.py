@@ -1,4 +1,4 @@
-"""`kernel import-config`: turn a jupyterhub_config.py into the equivalent hub.ini.
+"""How `kernel import-config` turns a jupyterhub_config.py into the equivalent hub.ini.
 
 The config file is executed as JupyterHub executes it, against a ``c`` that
 records every assignment (and every ``.append``/``.add``/``.update`` on a

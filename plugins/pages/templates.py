@@ -1,5 +1,8 @@
 """Rendering pages: the jinja2 environment and the data files (templates, static, logo).
 
+Built by the pages plugin when the web app is assembled, and kept in
+``hub.stash[PAGE_RENDERER]``, where the kernel finds it for its error pages.
+
 Templates are looked up in ``[hub] template_paths`` first, then in the
 folders plugins add (``template_paths`` hook), then in the hub's own
 ``templates/``. Any of them can extend the hub's version of a page with
@@ -26,9 +29,12 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 import kernel
+from kernel.errors import HubError
 from kernel.web.identity import ensure_xsrf_cookie
 
 if TYPE_CHECKING:
@@ -100,6 +106,8 @@ def default_data_files_path() -> str:
 
 
 class Templates:
+    """The hub's page renderer (a ``kernel.web.renderer.PageRenderer``) and its data files."""
+
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         options = hub.config.hub
@@ -136,6 +144,20 @@ class Templates:
             named_server_limit_per_user=options.named_server_limit_per_user,
             **options.template_vars,
         )
+
+    def routes(self) -> list[BaseRoute]:
+        """The static files and the logo, under the hub prefix."""
+        return [
+            Route("/logo", self.serve_logo, methods=["GET", "HEAD"]),
+            Mount("/static", app=StaticFiles(directory=self.static_dir, check_dir=False),
+                  name="static"),
+        ]
+
+    async def serve_logo(self, request: Request) -> Response:
+        logo = self.logo_file
+        if not logo.is_file():
+            raise HubError(404, "no logo file")
+        return FileResponse(logo, headers={"Cache-Control": "max-age=3600"})
 
     @property
     def logo_file(self) -> Path:
