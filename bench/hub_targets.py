@@ -256,9 +256,9 @@ class KernelHub(HubUnderTest):
         db.close()
 
     def seed(self, names: list[str]) -> None:
+        from kernel.clock import utcnow
         from kernel.db import models as orm
         from kernel.db.database import Database
-        from kernel.db.fields import utcnow
 
         db = Database(f"sqlite:///{self.database}")
 

@@ -1,7 +1,7 @@
 """kernelhub's microkernel: hook specs, plugin manager, config, data and orchestration.
 
-Plugin authors need one name from here: ``hookimpl``, the marker for hook
-implementations (``from kernel import hookimpl``).
+Plugin authors import from ``kernel.api``, the plugin API, and nothing else of
+the kernel; ``hookimpl`` is defined here and exported there.
 """
 
 from __future__ import annotations

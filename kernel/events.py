@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from kernel.db.fields import utcnow
+from kernel.clock import utcnow
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
-from kernel.db.fields import utcnow
+from kernel.clock import utcnow
 from kernel.errors import HubError
 from kernel.hookcall import PluginError
 from kernel.readiness import NotReady, wait_for_http

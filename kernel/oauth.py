@@ -13,11 +13,12 @@ import base64
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from kernel.clock import utcnow
 from kernel.db import models as orm
-from kernel.db.fields import utcnow
 from kernel.security.signing import equal_secrets
 from kernel.security.tokens import check_token, digest_code, hash_token
 
@@ -38,6 +39,26 @@ class OAuthError(Exception):
         self.status = status
 
 
+@dataclass(frozen=True)
+class OAuthClient:
+    """A registered client (a server or a service): where its codes go, what it may ask."""
+
+    id: int
+    identifier: str
+    description: str
+    redirect_uri: str
+    #: The scopes its tokens may be given, when the person holds them.
+    allowed_scopes: tuple[str, ...]
+    #: The scopes that let a person use the client (access:servers!server=alice/).
+    access_scopes: tuple[str, ...]
+
+    @classmethod
+    def from_row(cls, row: orm.OAuthClient) -> OAuthClient:
+        return cls(id=row.id, identifier=row.identifier, description=row.description,
+                   redirect_uri=row.redirect_uri, allowed_scopes=tuple(row.allowed_scopes),
+                   access_scopes=tuple(row.access_scopes))
+
+
 class OAuthClients:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -50,11 +71,15 @@ class OAuthClients:
             identifier, secret=secret, redirect_uri=redirect_uri, description=description,
             allowed_scopes=allowed_scopes, access_scopes=access_scopes))
 
-    async def get(self, identifier: str) -> orm.OAuthClient | None:
+    async def get(self, identifier: str) -> OAuthClient | None:
+        row = await self._row(identifier)
+        return OAuthClient.from_row(row) if row is not None else None
+
+    async def _row(self, identifier: str) -> orm.OAuthClient | None:
         return await self.db.run(
             orm.OAuthClient.get_or_none, orm.OAuthClient.identifier == identifier)
 
-    async def issue_code(self, client: orm.OAuthClient, *, user_id: int,
+    async def issue_code(self, client: OAuthClient, *, user_id: int,
                          session_id: str | None, scopes: list[str], redirect_uri: str,
                          code_challenge: str | None, code_challenge_method: str | None) -> str:
         code = secrets.token_urlsafe(24)
@@ -67,9 +92,9 @@ class OAuthClients:
 
     async def redeem_code(self, *, client_id: str, client_secret: str, code: str,
                           redirect_uri: str, code_verifier: str | None
-                          ) -> tuple[orm.OAuthClient, orm.OAuthCode]:
+                          ) -> tuple[OAuthClient, orm.OAuthCode]:
         """Check a token request and use up its code; OAuthError when anything is off."""
-        client = await self.get(client_id)
+        client = await self._row(client_id)
         if client is None or not check_token(client_secret, client.secret_hash):
             raise OAuthError("invalid_client", "Unknown client, or wrong client secret", 401)
         row = await self.db.run(_take_code, digest_code(code))
@@ -82,7 +107,7 @@ class OAuthClients:
         if row.code_challenge and not pkce_matches(row.code_challenge,
                                                    row.code_challenge_method, code_verifier):
             raise OAuthError("invalid_grant", "The code_verifier does not match (PKCE)")
-        return client, row
+        return OAuthClient.from_row(client), row
 
 
 #: RFC 7636 §4.1-4.2: a code_verifier, and so a code_challenge, is made of these

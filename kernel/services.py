@@ -21,8 +21,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
+from kernel.clock import utcnow
 from kernel.db import models as orm
-from kernel.db.fields import utcnow
 from kernel.oauth import delete_client, upsert_client
 from kernel.roles import BUILTIN_ROLES
 from kernel.scopes import ScopeError, check

@@ -12,8 +12,8 @@ import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from kernel.clock import utcnow
 from kernel.db import models as orm
-from kernel.db.fields import utcnow
 
 if TYPE_CHECKING:
     from kernel.db.database import Database

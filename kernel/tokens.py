@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import peewee as pw
 
+from kernel.clock import utcnow
 from kernel.db import models as orm
-from kernel.db.fields import utcnow
 from kernel.scopes import follow_rename
 from kernel.security.tokens import (
     GENERATED_ROUNDS,
@@ -59,6 +59,25 @@ class TokenInfo:
                    server_id=row.server_id, scopes=tuple(row.scopes or ()),
                    expires_at=row.expires_at, session_id=row.session_id,
                    oauth_client_id=row.oauth_client_id, note=row.note)
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """A stored token as its owner sees it listed: what it grants, and its history."""
+
+    info: TokenInfo
+    created: datetime
+    last_activity: datetime | None
+    #: The description of the OAuth client that issued it; None for the hub's own tokens.
+    oauth_client: str | None
+
+    @classmethod
+    def from_row(cls, row: orm.APIToken) -> TokenRecord:
+        """From a row read with its client (``_with_client``) or just created."""
+        return cls(info=TokenInfo.from_row(row), created=row.created,
+                   last_activity=row.last_activity,
+                   oauth_client=(None if row.oauth_client_id is None
+                                 else row.oauth_client.description))
 
 
 class TokenStore:
@@ -125,22 +144,28 @@ class TokenStore:
         await self.db.run(orm.APIToken.update(last_activity=when)
                           .where(orm.APIToken.id == token_id).execute)
 
-    async def of_user(self, user_id: int) -> list[orm.APIToken]:
-        """A user's tokens that have not expired, oldest first, with their OAuth clients."""
+    async def of_user(self, user_id: int) -> list[TokenRecord]:
+        """A user's tokens that have not expired, oldest first."""
         now = utcnow()
         query = (_with_client()
                  .where((orm.APIToken.user == user_id)
                         & (orm.APIToken.expires_at.is_null() | (orm.APIToken.expires_at > now)))
                  .order_by(orm.APIToken.id))
-        return await self.db.run(lambda: list(query))
+        return await self.db.run(lambda: [TokenRecord.from_row(row) for row in query])
 
-    async def get(self, token_id: int) -> orm.APIToken | None:
-        """A token that has not expired, with its OAuth client."""
+    async def get(self, token_id: int) -> TokenRecord | None:
+        """A token that has not expired."""
         row = await self.db.run(lambda: _with_client().where(
             orm.APIToken.id == token_id).first())
-        if row is not None and row.expires_at is not None and row.expires_at <= utcnow():
+        if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
             return None
-        return row
+        return TokenRecord.from_row(row)
+
+    async def granted_scopes(self, user_id: int, oauth_client_id: int) -> set[str]:
+        """Every scope a user's tokens from one OAuth client hold (what the user granted it)."""
+        query = orm.APIToken.select(orm.APIToken.scopes).where(
+            (orm.APIToken.user == user_id) & (orm.APIToken.oauth_client == oauth_client_id))
+        return await self.db.run(lambda: {scope for row in query for scope in row.scopes})
 
     async def revoke(self, token_id: int) -> None:
         await self.db.run(orm.APIToken.delete().where(orm.APIToken.id == token_id).execute)

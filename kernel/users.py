@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from kernel.clock import utcnow
 from kernel.db import models as orm
-from kernel.db.fields import utcnow
 from kernel.progress import ProgressLog
 from kernel.urls import HubURLs, escape_path_segment
 

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 
 from kernel import hookimpl
 from kernel.accounts import delete_user
+from kernel.clock import utcnow
 from kernel.config import OptionRegistry
 from kernel.config.types import Boolean, Integer
-from kernel.db.fields import utcnow
 from kernel.hub import Hub
 
 if TYPE_CHECKING:

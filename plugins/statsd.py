@@ -26,9 +26,9 @@ from datetime import timedelta
 from statsd import StatsClient
 
 from kernel import hookimpl
+from kernel.clock import utcnow
 from kernel.config import OptionRegistry
 from kernel.config.types import Integer, Text
-from kernel.db.fields import utcnow
 from kernel.events import Measurement
 from kernel.hub import Hub
 from kernel.stash import StashKey

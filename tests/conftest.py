@@ -69,6 +69,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+#: The first plugin of docs/plugins.md: a distribution of its own, tested once installed.
+SAMPLE_PLUGIN = _ROOT / "tests" / "sample_plugin"
+
+
+@pytest.fixture(autouse=True)
+def sample_plugin_installed(request: pytest.FixtureRequest) -> None:
+    if request.path.is_relative_to(SAMPLE_PLUGIN) and "hello" not in installed_plugins():
+        skip_or_fail("kernelhub-hello is not installed: `pip install -e tests/sample_plugin` "
+                     "runs its tests")
+
+
 def skip_or_fail(reason: str) -> None:
     """Skip on a laptop without the dependency; fail in CI, where it must be installed."""
     if IN_CI:

@@ -12,7 +12,8 @@ import secrets
 
 import peewee as pw
 
-from kernel.db.fields import JSONField, UTCDateTimeField, utcnow
+from kernel.clock import utcnow
+from kernel.db.fields import JSONField, UTCDateTimeField
 
 
 def new_cookie_id() -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 
-from kernel.db.fields import utcnow
+from kernel.clock import utcnow
 from kernel.errors import HubError
 from kernel.tokens import TokenInfo
 

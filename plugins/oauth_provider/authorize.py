@@ -18,10 +18,9 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from kernel.db import models as orm
 from kernel.errors import HubError
 from kernel.hub import Hub
-from kernel.oauth import PKCE_VALUE
+from kernel.oauth import PKCE_VALUE, OAuthClient
 from kernel.scopes import IDENTIFY_SCOPES, ScopeError, Scopes, parse
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
 from kernel.web.renderer import PAGE_RENDERER
@@ -71,7 +70,7 @@ async def _parameters(request: Request) -> dict[str, str]:
             if isinstance(source.get(name), str) and source.get(name)}
 
 
-async def _client(hub: Hub, params: dict[str, str]) -> orm.OAuthClient:
+async def _client(hub: Hub, params: dict[str, str]) -> OAuthClient:
     """The client, if its redirect URI is exactly the registered one (400 otherwise)."""
     if params.get("response_type", "code") != "code":
         raise HubError(400, "Only response_type=code is supported")
@@ -102,13 +101,13 @@ def _holds(hub: Hub, scopes: Scopes, scope: str) -> bool:
     return scopes.allows(base, groups_of=hub.permissions.groups_of, **{kind: value})
 
 
-def _requested(hub: Hub, scopes: Scopes, client: orm.OAuthClient, scope: str) -> list[str]:
+def _requested(hub: Hub, scopes: Scopes, client: OAuthClient, scope: str) -> list[str]:
     """Requested scopes the client may ask for and the person holds."""
     allowed = set(client.allowed_scopes)
     return [s for s in scope.split() if s in allowed and _holds(hub, scopes, s)]
 
 
-async def _needs_confirmation(hub: Hub, identity: Identity, client: orm.OAuthClient,
+async def _needs_confirmation(hub: Hub, identity: Identity, client: OAuthClient,
                               access_scopes: list[str], token_scopes: list[str]) -> bool:
     """JupyterHub's rule: not for one's own server, nor for a service that is part of
     the hub (oauth_no_confirm), nor when this client already holds these scopes."""
@@ -118,8 +117,5 @@ async def _needs_confirmation(hub: Hub, identity: Identity, client: orm.OAuthCli
     service = hub.services.by_oauth_client(client.identifier)
     if service is not None and service.spec.oauth_no_confirm:
         return False
-    granted = await hub.db.run(lambda: {
-        scope for row in orm.APIToken.select(orm.APIToken.scopes).where(
-            (orm.APIToken.user == identity.user.id) & (orm.APIToken.oauth_client == client.id))
-        for scope in row.scopes})
+    granted = await hub.tokens.granted_scopes(identity.user.id, client.id)
     return not granted or not set(token_scopes) <= granted

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from kernel.db.fields import utcnow
+from kernel.clock import utcnow
 
 if TYPE_CHECKING:
     from kernel.hub import Hub

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from kernel.db.fields import utcnow
+from kernel.clock import utcnow
 from kernel.errors import HubError
 from kernel.users import Server
 from kernel.web.identity import hub_of

@@ -8,11 +8,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kernel.db import models as orm
 from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.scopes import Owner, ScopeError, check
-from kernel.tokens import MAX_TOKEN_LIFETIME, TokenInfo
+from kernel.tokens import MAX_TOKEN_LIFETIME, TokenRecord
 from kernel.users import User
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
 from plugins.rest_api.base import (
@@ -25,25 +24,24 @@ from plugins.rest_api.base import (
 )
 
 
-def token_model(hub: Hub, row: orm.APIToken, owner: User) -> dict[str, Any]:
+def token_model(hub: Hub, token: TokenRecord, owner: User) -> dict[str, Any]:
     # What the token may do now, as JupyterHub lists it: its scopes expanded, limited
     # to its owner's (an `inherit` token lists all of the owner's).
-    scopes = hub.permissions.token_scopes(TokenInfo.from_row(row), owner).as_list()
+    info = token.info
+    scopes = hub.permissions.token_scopes(info, owner).as_list()
     return {
-        "id": f"a{row.id}",
+        "id": f"a{info.id}",
         "kind": "api_token",
         "user": owner.name,
         "roles": [],
         "scopes": scopes,
-        "note": row.note,
-        "created": isoformat(row.created),
-        "last_activity": isoformat(row.last_activity),
-        "expires_at": isoformat(row.expires_at),
-        "session_id": row.session_id,
-        # The client's description ("Server at /user/alice/"), as JupyterHub shows it;
-        # the row comes with its client (kernel.tokens reads both at once).
-        "oauth_client": ("JupyterHub" if row.oauth_client_id is None
-                         else row.oauth_client.description),
+        "note": info.note,
+        "created": isoformat(token.created),
+        "last_activity": isoformat(token.last_activity),
+        "expires_at": isoformat(info.expires_at),
+        "session_id": info.session_id,
+        # The client's description ("Server at /user/alice/"), as JupyterHub shows it.
+        "oauth_client": "JupyterHub" if token.oauth_client is None else token.oauth_client,
     }
 
 
@@ -53,8 +51,8 @@ async def list_tokens(request: Request) -> Response:
     name = request.path_params["name"]
     authorize(request, identity, "read:tokens", user=name)
     user = target_user(hub, name)
-    rows = await hub.tokens.of_user(user.id)
-    return JSONResponse({"api_tokens": [token_model(hub, r, user) for r in rows]})
+    tokens = await hub.tokens.of_user(user.id)
+    return JSONResponse({"api_tokens": [token_model(hub, t, user) for t in tokens]})
 
 
 async def create_token(request: Request) -> Response:
@@ -90,7 +88,7 @@ async def create_token(request: Request) -> Response:
                                       if identity.user is not user else "")
     token, row = await hub.tokens.issue(user_id=user.id, scopes=scopes, note=note,
                                         expires_in=expires_in)
-    model = token_model(hub, row, user)
+    model = token_model(hub, TokenRecord.from_row(row), user)
     model["token"] = token
     return JSONResponse(model, status_code=201)
 
@@ -160,12 +158,12 @@ def _check_held(hub: Hub, owner: User, scopes: list[str]) -> None:
                             f"by {owner.name}")
 
 
-async def _owned_token(hub: Hub, user: User, token_id: str) -> orm.APIToken:
+async def _owned_token(hub: Hub, user: User, token_id: str) -> TokenRecord:
     number = token_id[1:] if token_id.startswith("a") else ""
-    row = await hub.tokens.get(int(number)) if number.isdigit() else None
-    if row is None or row.user_id != user.id:
+    token = await hub.tokens.get(int(number)) if number.isdigit() else None
+    if token is None or token.info.user_id != user.id:
         raise HubError(404, f"No such token: {token_id}")
-    return row
+    return token
 
 
 async def get_token(request: Request) -> Response:
@@ -174,8 +172,8 @@ async def get_token(request: Request) -> Response:
     name = request.path_params["name"]
     authorize(request, identity, "read:tokens", user=name)
     user = target_user(hub, name)
-    row = await _owned_token(hub, user, request.path_params["token_id"])
-    return JSONResponse(token_model(hub, row, user))
+    token = await _owned_token(hub, user, request.path_params["token_id"])
+    return JSONResponse(token_model(hub, token, user))
 
 
 async def delete_token(request: Request) -> Response:
@@ -184,12 +182,12 @@ async def delete_token(request: Request) -> Response:
     name = request.path_params["name"]
     authorize(request, identity, "tokens", user=name)
     user = target_user(hub, name)
-    row = await _owned_token(hub, user, request.path_params["token_id"])
-    if row.oauth_client_id is not None:
+    token = (await _owned_token(hub, user, request.path_params["token_id"])).info
+    if token.oauth_client_id is not None:
         # Revoking an OAuth token revokes the user's whole grant to that client.
-        await hub.tokens.revoke_where(user_id=user.id, oauth_client_id=row.oauth_client_id)
+        await hub.tokens.revoke_where(user_id=user.id, oauth_client_id=token.oauth_client_id)
     else:
-        await hub.tokens.revoke(row.id)
+        await hub.tokens.revoke(token.id)
     return Response(status_code=204)
 
 

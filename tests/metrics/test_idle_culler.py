@@ -15,7 +15,7 @@ from importlib.metadata import EntryPoint
 import pytest
 from starlette.testclient import TestClient
 
-from kernel.db.fields import utcnow
+from kernel.clock import utcnow
 from kernel.hub import Hub
 from kernel.testing.hub import hub_app
 from tests.fake_plugins import recorder

@@ -14,7 +14,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
-from kernel.db.fields import utcnow
+from kernel.clock import utcnow
 from kernel.testing.hub import PASSWORD, hub_app
 from plugins.prometheus.registry import HubMetrics
 from tests.metrics.conftest import METRICS_READER, METRICS_TOKEN

@@ -31,8 +31,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from kernel.clock import utcnow
 from kernel.config.loader import load
-from kernel.db.fields import utcnow
 from kernel.hub import Hub
 from kernel.proxy import ProxyError
 from kernel.testing.hub import (

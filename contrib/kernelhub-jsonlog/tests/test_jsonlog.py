@@ -1,15 +1,16 @@
 """The jsonlog plugin: found through its entry point, configured from hub.ini, one line per event.
 
-Each test loads a hub.ini through kernelhub's real config loader (which finds
-the installed ``jsonlog`` entry point), builds a real ``Hub`` from it (its
-database is a file in a temp folder that these tests never open), and calls
-the hooks as the hub does: ``hub.hooks`` is the hub's ``HookRunner``, and
-``hub.emit`` is how kernelhub itself reports every event.
+The tests use kernelhub's pytest fixtures (``kernel.testing.pytest_plugin``):
+``load_hub_ini`` loads a hub.ini through kernelhub's real config loader (which
+finds the installed ``jsonlog`` entry point); ``build_hub`` builds a real
+``Hub`` from it (its database is a file in a temp folder that these tests never
+open), whose hooks ``start_plugins``/``stop_plugins`` run as the hub does, and
+``hub.emit`` is how kernelhub itself reports every event; ``jsonlog_hub`` runs a
+real hub process for what only a running hub shows.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -18,55 +19,28 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from kernel.config.errors import ConfigError
-from kernel.config.loader import Loaded, load
-from kernel.hookcall import PluginError
-from kernel.hub import Hub
+from kernel.api import ConfigError, Hub, PluginError
+from kernel.testing.hub import wait_until
+from kernel.testing.plugin_hooks import start_plugins, stop_plugins
 
 ISO_UTC_MILLISECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
+def ini(jsonlog: str = "", plugins: str = "jsonlog") -> str:
+    """hub.ini enabling ``plugins``, with ``jsonlog`` as its [jsonlog] section."""
+    return f"[hub]\nplugins = {plugins}\n" + (f"[jsonlog]\n{jsonlog}" if jsonlog else "")
+
+
 @pytest.fixture
-def load_ini(tmp_path):
+def load_ini(load_hub_ini):
     """Load a hub.ini enabling ``plugins``, with ``jsonlog`` as its [jsonlog] section."""
-
-    def load_text(jsonlog: str = "", plugins: str = "jsonlog") -> Loaded:
-        text = (f"[hub]\n"
-                f"authenticator_class = dummy\n"
-                f"spawner_class = simple\n"
-                f"plugins = {plugins}\n"
-                f"db_url = sqlite:///{tmp_path / 'hub.sqlite'}\n"
-                f"cookie_secret = {'ab' * 32}\n"
-                f"[dummy]\n"
-                f"password = secret\n")
-        if jsonlog:
-            text += f"[jsonlog]\n{jsonlog}"
-        return load(tmp_path / "hub.ini", text=text, environ={})
-
-    return load_text
+    return lambda jsonlog="", plugins="jsonlog": load_hub_ini(ini(jsonlog, plugins))
 
 
 @pytest.fixture
-def make_hub(load_ini):
+def jsonlog_hub(build_hub):
     """A real Hub from hub.ini with jsonlog enabled; shut down after the test."""
-    hubs: list[Hub] = []
-
-    def make(jsonlog: str = "") -> Hub:
-        hubs.append(Hub(load_ini(jsonlog)))
-        return hubs[-1]
-
-    yield make
-    for hub in hubs:
-        shutdown(hub)
-        hub.db.close()
-
-
-def startup(hub: Hub) -> None:
-    asyncio.run(hub.hooks.hub_startup())
-
-
-def shutdown(hub: Hub) -> None:
-    asyncio.run(hub.hooks.hub_shutdown())
+    return lambda jsonlog="": build_hub(ini(jsonlog))
 
 
 def read_lines(path: Path) -> list[dict]:
@@ -143,10 +117,10 @@ def test_a_misspelled_option_suggests_the_right_one(load_ini):
 # -- what a line looks like ---------------------------------------------------------
 
 
-def test_each_event_is_one_json_line_with_time_and_name_first(make_hub, tmp_path):
+def test_each_event_is_one_json_line_with_time_and_name_first(jsonlog_hub, tmp_path):
     path = tmp_path / "events.jsonl"
-    hub = make_hub(f"path = {path}\n")
-    startup(hub)
+    hub = jsonlog_hub(f"path = {path}\n")
+    start_plugins(hub)
     hub.emit("spawn.ready", user="alice", server="", url="http://127.0.0.1:5000",
              duration=1.25)
     [line] = path.read_text(encoding="utf-8").splitlines()
@@ -157,36 +131,36 @@ def test_each_event_is_one_json_line_with_time_and_name_first(make_hub, tmp_path
                       "server": "", "url": "http://127.0.0.1:5000", "duration": 1.25}
 
 
-def test_lines_are_compact(make_hub, tmp_path):
+def test_lines_are_compact(jsonlog_hub, tmp_path):
     path = tmp_path / "events.jsonl"
-    hub = make_hub(f"path = {path}\n")
-    startup(hub)
+    hub = jsonlog_hub(f"path = {path}\n")
+    start_plugins(hub)
     hub.emit("login", user="alice")
     assert path.read_text().endswith('"event":"login","user":"alice"}\n')
 
 
-def test_non_ascii_text_is_written_as_is(make_hub, tmp_path):
+def test_non_ascii_text_is_written_as_is(jsonlog_hub, tmp_path):
     path = tmp_path / "events.jsonl"
-    hub = make_hub(f"path = {path}\n")
-    startup(hub)
+    hub = jsonlog_hub(f"path = {path}\n")
+    start_plugins(hub)
     hub.emit("login", user="zoë")
     assert '"user":"zoë"' in path.read_text(encoding="utf-8")
 
 
-def test_values_json_cannot_represent_are_written_as_text(make_hub, tmp_path):
+def test_values_json_cannot_represent_are_written_as_text(jsonlog_hub, tmp_path):
     path = tmp_path / "events.jsonl"
-    hub = make_hub(f"path = {path}\n")
-    startup(hub)
+    hub = jsonlog_hub(f"path = {path}\n")
+    start_plugins(hub)
     hub.emit("stop", user="alice", home=PurePosixPath("/home/alice"), groups={"staff"})
     [record] = read_lines(path)
     assert record["home"] == "/home/alice"
     assert record["groups"] == "{'staff'}"
 
 
-def test_a_field_cannot_hide_the_time_or_the_event_name(make_hub, tmp_path):
+def test_a_field_cannot_hide_the_time_or_the_event_name(jsonlog_hub, tmp_path):
     path = tmp_path / "events.jsonl"
-    hub = make_hub(f"path = {path}\n")
-    startup(hub)
+    hub = jsonlog_hub(f"path = {path}\n")
+    start_plugins(hub)
     hub.emit("login", user="alice", event="forged", time="yesterday")
     [record] = read_lines(path)
     assert record["event"] == "login"
@@ -205,18 +179,18 @@ def emit_every_kind(hub: Hub) -> None:
         hub.emit(name)
 
 
-def test_by_default_every_event_and_every_request_is_written(make_hub, tmp_path):
+def test_by_default_every_event_and_every_request_is_written(jsonlog_hub, tmp_path):
     path = tmp_path / "events.jsonl"
-    hub = make_hub(f"path = {path}\n")
-    startup(hub)
+    hub = jsonlog_hub(f"path = {path}\n")
+    start_plugins(hub)
     emit_every_kind(hub)
     assert [r["event"] for r in read_lines(path)] == EVERY_KIND
 
 
-def test_events_keeps_the_names_listed_and_families_ending_in_a_wildcard(make_hub, tmp_path):
+def test_events_keeps_the_names_listed_and_families_ending_in_a_wildcard(jsonlog_hub, tmp_path):
     path = tmp_path / "events.jsonl"
-    hub = make_hub(f"path = {path}\nevents = login, spawn.*, route.removed\n")
-    startup(hub)
+    hub = jsonlog_hub(f"path = {path}\nevents = login, spawn.*, route.removed\n")
+    start_plugins(hub)
     emit_every_kind(hub)
     hub.emit("spawnish")
     assert [r["event"] for r in read_lines(path)] == [
@@ -224,10 +198,10 @@ def test_events_keeps_the_names_listed_and_families_ending_in_a_wildcard(make_hu
         "route.removed"]
 
 
-def test_include_requests_false_leaves_out_request_records_only(make_hub, tmp_path):
+def test_include_requests_false_leaves_out_request_records_only(jsonlog_hub, tmp_path):
     path = tmp_path / "events.jsonl"
-    hub = make_hub(f"path = {path}\ninclude_requests = false\n")
-    startup(hub)
+    hub = jsonlog_hub(f"path = {path}\ninclude_requests = false\n")
+    start_plugins(hub)
     emit_every_kind(hub)
     assert [r["event"] for r in read_lines(path)] == EVERY_KIND[1:]
 
@@ -235,37 +209,37 @@ def test_include_requests_false_leaves_out_request_records_only(make_hub, tmp_pa
 # -- the file -----------------------------------------------------------------------
 
 
-def test_an_existing_file_is_appended_to(make_hub, tmp_path):
+def test_an_existing_file_is_appended_to(jsonlog_hub, tmp_path):
     path = tmp_path / "events.jsonl"
     path.write_text('{"event":"from before"}\n')
-    hub = make_hub(f"path = {path}\n")
-    startup(hub)
+    hub = jsonlog_hub(f"path = {path}\n")
+    start_plugins(hub)
     hub.emit("login", user="alice")
     assert [r["event"] for r in read_lines(path)] == ["from before", "login"]
 
 
-def test_each_line_reaches_the_file_at_once(make_hub, tmp_path):
+def test_each_line_reaches_the_file_at_once(jsonlog_hub, tmp_path):
     path = tmp_path / "events.jsonl"
-    hub = make_hub(f"path = {path}\n")
-    startup(hub)
+    hub = jsonlog_hub(f"path = {path}\n")
+    start_plugins(hub)
     for n in range(3):
         hub.emit("login", user=f"user{n}")
         assert len(read_lines(path)) == n + 1  # read while the hub still has it open
 
 
 @pytest.mark.parametrize("path", ["", "-"])
-def test_an_empty_path_or_a_dash_writes_to_standard_error(make_hub, capsys, path):
-    hub = make_hub(f"path = {path}\n" if path else "")
-    startup(hub)
+def test_an_empty_path_or_a_dash_writes_to_standard_error(jsonlog_hub, capsys, path):
+    hub = jsonlog_hub(f"path = {path}\n" if path else "")
+    start_plugins(hub)
     hub.emit("login", user="alice")
     err = capsys.readouterr().err
     assert json.loads(err.splitlines()[-1])["user"] == "alice"
 
 
-def test_a_path_that_cannot_be_opened_stops_the_hub_naming_the_option(make_hub, tmp_path):
-    hub = make_hub(f"path = {tmp_path}/no-such-folder/events.jsonl\n")
+def test_a_path_that_cannot_be_opened_stops_the_hub_naming_the_option(jsonlog_hub, tmp_path):
+    hub = jsonlog_hub(f"path = {tmp_path}/no-such-folder/events.jsonl\n")
     with pytest.raises(PluginError) as raised:
-        startup(hub)
+        start_plugins(hub)
     message = str(raised.value)
     assert message.startswith("plugin 'jsonlog' failed in hook 'hub_startup': ConfigError: ")
     assert re.search(r"hub.ini:\d+ \[jsonlog\] path: cannot append to .*no-such-folder/"
@@ -275,60 +249,77 @@ def test_a_path_that_cannot_be_opened_stops_the_hub_naming_the_option(make_hub, 
 # -- start-up and shutdown ----------------------------------------------------------
 
 
-def test_events_before_start_up_are_not_written_and_do_not_fail(make_hub, tmp_path, caplog):
+def test_events_before_start_up_are_not_written_and_do_not_fail(jsonlog_hub, tmp_path, caplog):
     path = tmp_path / "events.jsonl"
-    hub = make_hub(f"path = {path}\n")
+    hub = jsonlog_hub(f"path = {path}\n")
     with caplog.at_level(logging.ERROR):
         hub.emit("route.added", routespec="/", target="http://127.0.0.1:8081")
     assert not path.exists()
     assert caplog.records == []
 
 
-def test_shutdown_closes_the_file_and_later_events_are_not_written(make_hub, tmp_path):
+def test_shutdown_closes_the_file_and_later_events_are_not_written(jsonlog_hub, tmp_path):
     path = tmp_path / "events.jsonl"
-    hub = make_hub(f"path = {path}\n")
-    startup(hub)
+    hub = jsonlog_hub(f"path = {path}\n")
+    start_plugins(hub)
     hub.emit("hub.stopping")
-    shutdown(hub)
+    stop_plugins(hub)
     hub.emit("stop", user="alice", server="")
     assert [r["event"] for r in read_lines(path)] == ["hub.stopping"]
 
 
-def test_shutdown_without_start_up_is_harmless(make_hub, caplog):
-    hub = make_hub()
+def test_shutdown_without_start_up_is_harmless(jsonlog_hub, caplog):
+    hub = jsonlog_hub()
     with caplog.at_level(logging.ERROR):
-        shutdown(hub)
-        shutdown(hub)
+        stop_plugins(hub)
+        stop_plugins(hub)
     assert caplog.records == []
 
 
-def test_two_hubs_in_one_process_keep_their_own_files(load_ini, tmp_path):
+def test_two_hubs_in_one_process_keep_their_own_files(jsonlog_hub, tmp_path):
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
-    hubs = [Hub(load_ini(f"path = {first}\n")), Hub(load_ini(f"path = {second}\n"))]
-    try:
-        for hub in hubs:
-            startup(hub)
-        hubs[0].emit("login", user="alice")
-        hubs[1].emit("login", user="bob")
-    finally:
-        for hub in hubs:
-            shutdown(hub)
-            hub.db.close()
+    hubs = [jsonlog_hub(f"path = {first}\n"), jsonlog_hub(f"path = {second}\n")]
+    for hub in hubs:
+        start_plugins(hub)
+    hubs[0].emit("login", user="alice")
+    hubs[1].emit("login", user="bob")
+    for hub in hubs:
+        stop_plugins(hub)
     assert [r["user"] for r in read_lines(first)] == ["alice"]
     assert [r["user"] for r in read_lines(second)] == ["bob"]
+
+
+# -- in a running hub ---------------------------------------------------------------
+
+
+def test_a_running_hub_writes_its_requests_and_events(make_hub, tmp_path):
+    path = tmp_path / "events.jsonl"
+    hub = make_hub(f"[hub]\nplugins = jsonlog\n[jsonlog]\npath = {path}\n")
+    hub.new_user("alice")
+
+    def created_request() -> list[dict]:
+        return [r for r in read_lines(path) if r["event"] == "request"
+                and r["method"] == "POST" and r["path"].endswith("/hub/api/users/alice")]
+
+    # The request line is written once the answer has been sent: wait for it.
+    [request] = wait_until(created_request, what="the request line")
+    assert request["status"] == 201
+    [created] = [r for r in read_lines(path) if r["event"] == "user.created"]
+    assert {"event": "user.created", "user": "alice", "admin": False}.items() <= \
+        created.items()
 
 
 # -- write errors -------------------------------------------------------------------
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
-def test_a_failing_write_is_logged_once_and_never_reaches_the_caller(make_hub, caplog):
-    hub = make_hub("path = /dev/full\n")  # every write fails with "No space left on device"
-    startup(hub)
+def test_a_failing_write_is_logged_once_and_never_reaches_the_caller(jsonlog_hub, caplog):
+    hub = jsonlog_hub("path = /dev/full\n")  # every write fails with "No space left on device"
+    start_plugins(hub)
     with caplog.at_level(logging.ERROR):
         for _ in range(3):
             hub.emit("login", user="alice")  # would raise if the failure escaped
-        shutdown(hub)
+        stop_plugins(hub)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert [r.name for r in errors] == ["kernelhub.jsonlog"]
     assert "Cannot write events to /dev/full" in errors[0].getMessage()
@@ -336,11 +327,11 @@ def test_a_failing_write_is_logged_once_and_never_reaches_the_caller(make_hub, c
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
-def test_a_new_outage_after_writing_worked_again_is_logged_again(make_hub, tmp_path, caplog):
+def test_a_new_outage_after_writing_worked_again_is_logged_again(jsonlog_hub, tmp_path, caplog):
     from kernelhub_jsonlog import lines_key
 
-    hub = make_hub("path = /dev/full\n")
-    startup(hub)
+    hub = jsonlog_hub("path = /dev/full\n")
+    start_plugins(hub)
     lines = hub.stash[lines_key]
     full = lines.file
     with caplog.at_level(logging.ERROR), open(tmp_path / "ok.jsonl", "a") as ok:

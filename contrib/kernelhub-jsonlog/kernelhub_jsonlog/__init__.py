@@ -22,14 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING, TextIO
 
-from kernel import hookimpl
-from kernel.config.types import Boolean, Text, TextList
-from kernel.stash import StashKey
+from kernel.api import Boolean, StashKey, Text, TextList, hookimpl
 
 if TYPE_CHECKING:
-    from kernel.config.options import OptionRegistry
-    from kernel.events import Event
-    from kernel.hub import Hub
+    from kernel.api import Event, Hub, OptionRegistry
 
 #: Not `log`: that name is the hook below.
 logger = logging.getLogger("kernelhub.jsonlog")
