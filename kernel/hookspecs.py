@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from kernel.auth import AuthResult, LoginService
     from kernel.config.options import OptionRegistry
+    from kernel.db.plugin_data import StoredData
     from kernel.events import Event, Measurement
     from kernel.hub import Hub
     from kernel.proxy import Proxy
@@ -396,4 +397,30 @@ def cli_commands(cli: click.Group) -> None:
     be a plain function, not returning an awaitable.
 
     :param cli: the ``kernel`` click group.
+    """
+
+
+# --------------------------------------------------------------------------
+# Plugins' own data and permissions
+# (one block: the tables, scopes and grants a plugin brings)
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def stored_data() -> StoredData | None:
+    """The tables this plugin keeps in the hub's database, and how they upgrade.
+
+    Called once for every enabled plugin, when the hub is built and when
+    ``kernel upgrade-db`` runs, before the database is checked. Must be a
+    plain function, not returning an awaitable. Return a
+    ``kernel.db.plugin_data.StoredData(models, migrations)``: the peewee models
+    as they are now (in an order that satisfies foreign keys; they are bound
+    to the hub's database for you) and the ``Migration`` steps from version 1
+    (the plugin's first tables) to now. The kernel records the plugin's
+    schema version: a database that has not seen the plugin gets its tables
+    at the latest version; one whose tables are behind stops the hub until
+    ``kernel upgrade-db`` (or ``[hub] upgrade_db``) runs the migrations, with
+    the same backup as the kernel's own.
+
+    :return: what the plugin stores, or ``None`` for nothing.
     """

@@ -26,7 +26,7 @@ from kernel.bootstrap import apply_config
 from kernel.config.loader import Loaded
 from kernel.config.values import Config
 from kernel.db import models as orm
-from kernel.db import schema
+from kernel.db import plugin_data, schema
 from kernel.db.database import Database
 from kernel.events import Event, Measurement, MeasurementKind
 from kernel.groups import GroupRegistry
@@ -75,6 +75,9 @@ class Hub:
         options = self.config.hub
         max_age = options.cookie_max_age_days * 86400
         self.db = Database(options.db_url, options.db_kwargs, debug=options.debug_db)
+        #: The tables each plugin keeps (the ``stored_data`` hook), by plugin name.
+        self.stored_data = plugin_data.collect(self.plugins.manager)
+        self.db.bind(model for data in self.stored_data.values() for model in data.models)
         self.users = UserRegistry(self.db)
         self.groups = GroupRegistry(self.db, self.users)
         self.shares = ShareRegistry(self.db, self.users)
@@ -117,14 +120,14 @@ class Hub:
         options = self.config.hub
         db = self.db.peewee
         if options.reset_db:
-            schema.reset(db)
+            schema.reset(db, self.stored_data)
         if options.upgrade_db:
-            for step in schema.upgrade(db):
+            for step in schema.upgrade(db, self.stored_data):
                 log.info("Database upgraded to schema version %s", step)
         how = ("run `kernel upgrade-db" + (f" -c {self.config.file}`" if self.config.file
                                            else "`") + " (or set [hub] upgrade_db = true)")
-        schema.check(db, how_to_upgrade=how)
-        schema.initialize(db)
+        schema.check(db, how_to_upgrade=how, plugins=self.stored_data)
+        schema.initialize(db, self.stored_data)
         apply_config(self.config)
         self._apply_config_services()
         apply_config_roles(self.config)

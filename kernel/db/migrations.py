@@ -105,11 +105,27 @@ def _v5_optional_user_options(db: pw.Database) -> None:
     migrate(migrator.drop_not_null("servers", "user_options"))
 
 
+def _v6_plugin_schemas(db: pw.Database) -> None:
+    """Plugins keep their own tables, each at a schema version of its own."""
+
+    class PluginSchema(pw.Model):
+        plugin = pw.CharField(max_length=255, primary_key=True)
+        version = pw.IntegerField()
+        upgraded = pw.DateTimeField()
+
+        class Meta:
+            database = db
+            table_name = "kernelhub_plugin_schema"
+
+    db.create_tables([PluginSchema])
+
+
 MIGRATIONS: list[Migration] = [
     Migration(2, "roles and who holds them", _v2_roles),
     Migration(3, "shares of servers, and share codes", _v3_shares),
     Migration(4, "the access scopes of OAuth clients", _v4_oauth_access_scopes),
     Migration(5, "servers' user_options may be null", _v5_optional_user_options),
+    Migration(6, "plugins' own schema versions", _v6_plugin_schemas),
 ]
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)

@@ -236,8 +236,19 @@ class SchemaVersion(BaseModel):
         table_name = "kernelhub_schema"
 
 
+class PluginSchema(BaseModel):
+    """The schema version of each plugin's own tables (see kernel.db.plugin_data)."""
+
+    plugin = pw.CharField(max_length=255, primary_key=True)
+    version = pw.IntegerField()
+    upgraded = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "kernelhub_plugin_schema"
+
+
 #: Every table, in an order that satisfies foreign keys when creating.
 MODELS: list[type[BaseModel]] = [
     User, Group, UserGroup, Server, Service, OAuthClient, APIToken, OAuthCode, LoginSession,
-    Role, UserRole, GroupRole, ServiceRole, Share, ShareCode, SchemaVersion,
+    Role, UserRole, GroupRole, ServiceRole, Share, ShareCode, SchemaVersion, PluginSchema,
 ]

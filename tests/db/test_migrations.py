@@ -42,7 +42,8 @@ def test_upgrading_backs_up_sqlite_then_migrates_and_keeps_the_data(v1_database)
         steps = db.call(schema.upgrade, db.peewee)
         assert steps == ["2: roles and who holds them", "3: shares of servers, and share codes",
                          "4: the access scopes of OAuth clients",
-                         "5: servers' user_options may be null"]
+                         "5: servers' user_options may be null",
+                         "6: plugins' own schema versions"]
         assert db.call(schema.stored_version, db.peewee) == SCHEMA_VERSION
         db.call(schema.check, db.peewee, how_to_upgrade="")
         alice = db.call(orm.User.get, orm.User.name == "alice")
@@ -76,8 +77,8 @@ def test_reset_empties_the_database(database):
 def test_every_migration_runs_on_every_engine(database):
     # A version-1 database is today's schema without the tables later versions added.
     database.call(schema.initialize, database.peewee)
-    added_since_v1 = [orm.ShareCode, orm.Share, orm.UserRole, orm.GroupRole, orm.ServiceRole,
-                      orm.Role]
+    added_since_v1 = [orm.PluginSchema, orm.ShareCode, orm.Share, orm.UserRole, orm.GroupRole,
+                      orm.ServiceRole, orm.Role]
 
     def back_to_version_1():
         database.peewee.drop_tables(added_since_v1)
@@ -90,7 +91,8 @@ def test_every_migration_runs_on_every_engine(database):
     database.call(orm.User.create, name="alice")
     assert database.call(schema.upgrade, database.peewee) == [
         "2: roles and who holds them", "3: shares of servers, and share codes",
-        "4: the access scopes of OAuth clients", "5: servers' user_options may be null"]
+        "4: the access scopes of OAuth clients", "5: servers' user_options may be null",
+        "6: plugins' own schema versions"]
 
     def use_new_tables():
         alice = orm.User.get(name="alice")

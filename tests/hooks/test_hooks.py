@@ -16,10 +16,12 @@ from starlette.testclient import TestClient
 
 from kernel.cli import add_plugin_commands, cli
 from kernel.config.loader import load
+from kernel.db import models as orm
+from kernel.db import plugin_data
 from kernel.hookcall import PluginError
 from kernel.testing.hub import PASSWORD, hub_app, merge
 from plugins.internal_ssl.certs import CertificateStore
-from tests.fake_plugins import auth_rules, hook_probe, tls_provider
+from tests.fake_plugins import auth_rules, hook_probe, notes, tls_provider
 from tests.fake_plugins.hook_probe import calls
 
 PROBE = {"hub": {"plugins": "probe"}, "probe": {"who": "the tests"}}
@@ -271,3 +273,13 @@ def test_hook_internal_tls(tmp_path, installed):
                     installed=installed)
     finally:
         tls_provider.STORE = None
+
+
+def test_hook_stored_data(tmp_path, installed):
+    app = hub_app(tmp_path / "hub", {"hub": {"plugins": "notes"}}, installed=installed)
+    hub = app.state.hub
+    assert hub.db.call(plugin_data.versions, hub.db.peewee) == {"notes": 2}
+    alice = hub.db.call(orm.User.create, name="alice")
+    hub.db.call(notes.Note.create, user=alice, text="kept in the plugin's table")
+    assert hub.db.call(notes.Note.select().count) == 1
+    hub.db.close()
