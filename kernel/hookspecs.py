@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from kernel.db.plugin_data import StoredData
     from kernel.events import Event, Measurement
     from kernel.hub import Hub
+    from kernel.plugin_scopes import ScopeDeclarations
     from kernel.proxy import Proxy
     from kernel.spawner import Spawner
     from kernel.tls import InternalTLS
@@ -423,4 +424,45 @@ def stored_data() -> StoredData | None:
     the same backup as the kernel's own.
 
     :return: what the plugin stores, or ``None`` for nothing.
+    """
+
+
+@hookspec
+def declare_scopes(scopes: ScopeDeclarations) -> None:
+    """Declare the scopes this plugin brings, and which built-in roles hold them.
+
+    Called once for every enabled plugin while the hub is built, before
+    ``hub.ini``'s roles are applied, so that roles, tokens and services can
+    name the new scopes. Must be a plain function, not returning an
+    awaitable; an exception (a scope declared twice, a subscope nobody
+    declares) is a start-up error naming the plugin. Call
+    ``scopes.add(name, description, subscopes, roles=("admin",), own=True)``:
+    ``roles`` lists the built-in roles (``admin``, ``user``, ``server``,
+    ``token``) that hold the scope, ``own`` makes it part of ``self`` (every
+    user holds it on their own resources). Without ``[hub] admin_access``,
+    admins get a scope that implies ``access:servers`` only as its other
+    subscopes.
+
+    :param scopes: the declarations to add to (``kernel.plugin_scopes``).
+    :return: nothing; results are ignored.
+    """
+
+
+@hookspec
+def granted_scopes(hub: Hub, user: User | None, group: str | None) -> list[str] | None:
+    """Scopes this plugin grants a user, or the members of a group, beyond their roles.
+
+    Called for every enabled plugin when the hub works out what a user may
+    do (``user`` set, ``group`` None; the answer includes what the user's
+    groups get) or what membership of a group gives (``user`` None,
+    ``group`` its name; checked when someone adds a member). The hub caches
+    the results: call ``hub.permissions.changed()`` whenever your grants
+    change. Must be a plain, quick function, not returning an awaitable and
+    not querying the database; an exception fails the request.
+
+    :param hub: the running hub.
+    :param user: the user whose scopes are worked out, or None.
+    :param group: the group whose members' scopes are worked out, or None.
+    :return: scopes (filtered as you like, e.g.
+        ``access:servers!server=alice/``), or ``None`` for none.
     """

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from starlette.requests import HTTPConnection
 
-from kernel import JUPYTERHUB_VERSION, __version__
+from kernel import JUPYTERHUB_VERSION, __version__, plugin_scopes
 from kernel.auth import username_problem
 from kernel.bootstrap import apply_config
 from kernel.config.loader import Loaded
@@ -30,15 +30,16 @@ from kernel.db import plugin_data, schema
 from kernel.db.database import Database
 from kernel.events import Event, Measurement, MeasurementKind
 from kernel.groups import GroupRegistry
-from kernel.hookcall import HookRunner, PluginError
+from kernel.hookcall import HookRunner, PluginError, bound_calls
 from kernel.lifecycle import ServerLifecycle
 from kernel.logins import Logins
 from kernel.oauth import OAuthClients
 from kernel.permissions import Permissions
+from kernel.plugin_scopes import ScopeDeclarations
 from kernel.proxy import Proxy
 from kernel.roles import apply_config_roles
 from kernel.routes import RouteKeeper
-from kernel.scopes import CustomScopeError, define_custom_scopes
+from kernel.scopes import CustomScopeError, define_custom_scopes, definition
 from kernel.security.cookie_secret import load_cookie_secret
 from kernel.security.signing import CookieSigner
 from kernel.security.tokens import provided_token_rounds
@@ -66,8 +67,9 @@ class Hub:
     def __init__(self, loaded: Loaded) -> None:
         self.config = loaded.config
         self.plugins = loaded.plugins
-        _define_custom_scopes(self.config)
         self.hooks = HookRunner(self.plugins.manager, timed=self._hook_timed)
+        self._declare_plugin_scopes()
+        _define_custom_scopes(self.config)
         self.stash = Stash()
         #: The certificates of internal TLS, when a plugin turns it on (see kernel.tls).
         self.tls: InternalTLS | None = self._internal_tls()
@@ -105,6 +107,25 @@ class Hub:
         self._background: list[asyncio.Task[Any]] = []
         self._plugins_started = False
         self._stopped = False
+
+    def _declare_plugin_scopes(self) -> None:
+        """The plugins' scopes (the ``declare_scopes`` hook), each subscope checked."""
+        declarations = ScopeDeclarations()
+        declared_by: dict[str, str] = {}
+        for plugin, call in bound_calls(self.plugins.manager, "declare_scopes",
+                                        {"scopes": declarations}):
+            try:
+                call()
+            except Exception as e:
+                raise PluginError(plugin, "declare_scopes", e) from e
+            for name in declarations.definitions:
+                declared_by.setdefault(name, plugin)
+        plugin_scopes.declare(declarations)
+        for name, (_, subscopes) in declarations.definitions.items():
+            missing = [sub for sub in subscopes if definition(sub) is None]
+            if missing:
+                raise PluginError(declared_by[name], "declare_scopes", ValueError(
+                    f"the scope {name!r} implies {', '.join(missing)}, which nobody declares"))
 
     # -- before the web server starts -------------------------------------------
 

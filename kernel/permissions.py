@@ -74,7 +74,8 @@ class Permissions:
                 if group is not None:
                     names |= self.roles.groups.get(group.id, set())
             granted = [*self.roles.scopes_of(names),
-                       *self.hub.shares.scopes_for(user.id, user.groups)]
+                       *self.hub.shares.scopes_for(user.id, user.groups),
+                       *self._granted_by_plugins(user=user, group=None)]
             scopes = Scopes.expand(granted, Owner(user=user.name))
             self._user_scopes[user.id] = scopes
         return scopes
@@ -144,7 +145,14 @@ class Permissions:
             return []
         return [*self.roles.scopes_of(self.roles.groups.get(group.id, set())),
                 *(scope for share in self.hub.shares.with_group(name)
-                  for scope in share.scopes)]
+                  for scope in share.scopes),
+                *self._granted_by_plugins(user=None, group=name)]
+
+    def _granted_by_plugins(self, *, user: User | None, group: str | None) -> list[str]:
+        """What plugins grant beyond roles (the ``granted_scopes`` hook)."""
+        return [scope for _, scopes in self.hub.hooks.collect(
+                    "granted_scopes", hub=self.hub, user=user, group=group)
+                for scope in scopes or ()]
 
     def check_grant(self, grantor: Scopes, user_name: str, *, admin: bool = False,
                     roles: Iterable[str] = (), groups: Iterable[str] = ()) -> None:

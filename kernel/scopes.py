@@ -19,6 +19,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from kernel.plugin_scopes import DECLARED
+
 #: Every scope: (what it allows, the scopes it implies).
 SCOPE_DEFINITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "self": ("Your own resources (expands to the owner's user-level scopes).", ()),
@@ -155,8 +157,14 @@ def define_custom_scopes(definitions: Mapping[str, tuple[str, Iterable[str]]]) -
 
 
 def definition(base: str) -> tuple[str, tuple[str, ...]] | None:
-    """(description, subscopes) of a built-in or declared custom scope; None if neither."""
-    return SCOPE_DEFINITIONS.get(base) or CUSTOM_SCOPES.get(base)
+    """(description, subscopes) of a built-in, plugin or custom scope; None if none."""
+    return (SCOPE_DEFINITIONS.get(base) or DECLARED.definitions.get(base)
+            or CUSTOM_SCOPES.get(base))
+
+
+def all_definitions() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Every scope the running hub knows: built in, from plugins, and custom."""
+    return {**SCOPE_DEFINITIONS, **DECLARED.definitions, **CUSTOM_SCOPES}
 
 
 def parse(scope: str) -> tuple[str, Filter | str]:
@@ -166,7 +174,7 @@ def parse(scope: str) -> tuple[str, Filter | str]:
         # JupyterHub's words, and where to declare it.
         raise ScopeError(f"Scope '{base}' does not exist: declare it in a "
                          f"[custom_scope:{base}] section with a description")
-    if base not in SCOPE_DEFINITIONS and base not in CUSTOM_SCOPES:
+    if definition(base) is None:
         raise ScopeError(f"unknown scope {base!r}")
     if not rest:
         return base, None
@@ -200,7 +208,7 @@ class Scopes:
             base, filter_ = parse(scope)
             if base == "self":
                 if owner.user:
-                    for own in SELF_SCOPES:
+                    for own in (*SELF_SCOPES, *DECLARED.own):
                         expanded._add_with_subscopes(own, ("user", owner.user))
                 continue
             if base == "inherit":

@@ -41,6 +41,7 @@ TEST_PLUGINS = {
     "state-authenticator": "tests.fake_plugins.state_authenticator",
     "tls-provider": "tests.fake_plugins.tls_provider",
     "notes": "tests.fake_plugins.notes",
+    "badges": "tests.fake_plugins.badges",
 }
 
 
