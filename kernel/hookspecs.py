@@ -466,3 +466,58 @@ def granted_scopes(hub: Hub, user: User | None, group: str | None) -> list[str] 
     :return: scopes (filtered as you like, e.g.
         ``access:servers!server=alice/``), or ``None`` for none.
     """
+
+
+@hookspec
+def resource_renamed(hub: Hub, old: str, new: str) -> Awaitable[None] | None:
+    """A user or a server was renamed: rewrite what the plugin keeps that names it.
+
+    Called for every enabled plugin, in turn, after the rename is stored and
+    before the request answers, so that what a plugin keeps (a share's
+    scopes, ``access:servers!server=alice/gpu``) keeps naming the renamed
+    user or server, and nothing passes to whoever takes the old name next.
+    ``old`` and ``new`` are user names (``alice``) or servers' full names
+    (``alice/gpu``), as ``kernel.scopes.follow_rename`` takes them. May
+    return an awaitable; an exception is logged and the others still run.
+
+    :param hub: the running hub.
+    :param old: the old name.
+    :param new: the new name.
+    """
+
+
+@hookspec
+def resource_deleted(hub: Hub, user: User | None, server: Server | None,
+                     group: str | None) -> Awaitable[None] | None:
+    """A user, a named server or a group was deleted: forget what the plugin keeps of it.
+
+    Called for every enabled plugin, in turn, once the deletion is stored
+    (database rows that refer to it with ``on_delete="CASCADE"`` are gone
+    already) and before the request answers. Exactly one of ``user``,
+    ``server`` and ``group`` is set. Forget what you keep in memory, and
+    call ``hub.permissions.changed()`` if that changes anyone's scopes. May
+    return an awaitable; an exception is logged and the others still run.
+
+    :param hub: the running hub.
+    :param user: the deleted user, or None.
+    :param server: the deleted named server, or None.
+    :param group: the name of the deleted group, or None.
+    """
+
+
+@hookspec
+def extra_template_vars(hub: Hub, request: Request, template: str,
+                        user: User | None) -> dict[str, Any] | None:
+    """Variables to add to a page the hub renders (datasette's hook of the same name).
+
+    Called for every enabled plugin each time a page is rendered, with the
+    template's name (``home.html``); the variables of all plugins are merged,
+    and the page's own variables win over them. Must be a plain, quick
+    function, not returning an awaitable; an exception fails the page.
+
+    :param hub: the running hub.
+    :param request: the request being answered.
+    :param template: the template's file name.
+    :param user: the logged-in person, or None.
+    :return: a dict of template variables, or ``None`` for none.
+    """

@@ -45,7 +45,6 @@ from kernel.security.signing import CookieSigner
 from kernel.security.tokens import provided_token_rounds
 from kernel.services import ServiceError, ServiceRegistry, specs_from_config
 from kernel.sessions import SessionStore
-from kernel.shares import ShareRegistry
 from kernel.spawner import Spawner
 from kernel.stash import Stash
 from kernel.tls import InternalTLS
@@ -82,7 +81,6 @@ class Hub:
         self.db.bind(model for data in self.stored_data.values() for model in data.models)
         self.users = UserRegistry(self.db)
         self.groups = GroupRegistry(self.db, self.users)
-        self.shares = ShareRegistry(self.db, self.users)
         self.services = ServiceRegistry(self.db)
         self.permissions = Permissions(self)
         self.tokens = TokenStore(self.db)
@@ -157,7 +155,6 @@ class Hub:
         if self._invalid_users():
             self.users.load()
         self.groups.load()
-        self.shares.load()
         self.permissions.load()
         self.sessions.load()
         log.info("Loaded %d user(s) from %s", len(self.users), self.db.url.split("://")[0])

@@ -30,7 +30,7 @@ log = logging.getLogger("kernelhub.roles")
 ADMIN_SCOPES = (
     "admin-ui", "admin:users", "admin:servers", "admin:services", "tokens", "admin:groups",
     "list:services", "read:services", "read:hub", "proxy", "shutdown", "access:services",
-    "access:servers", "read:roles", "read:metrics", "shares",
+    "access:servers", "read:roles", "read:metrics",
 )
 
 BUILTIN_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -70,13 +70,6 @@ SCOPE_DEFINITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "read:hub": ("Read the hub's details (/info).", ()),
     "access:servers": ("Use servers through their web interface and API.", ()),
     "access:services": ("Use services through their web interface and API.", ()),
-    "shares": ("Share servers with users and groups.",
-               ("access:servers", "read:shares", "users:shares", "groups:shares")),
-    "read:shares": ("Read who a server is shared with.", ()),
-    "users:shares": ("Read and leave users' shares.", ("read:users:shares",)),
-    "read:users:shares": ("Read the servers shared with users.", ()),
-    "groups:shares": ("Read and leave groups' shares.", ("read:groups:shares",)),
-    "read:groups:shares": ("Read the servers shared with groups.", ()),
     "proxy": ("Read and sync the proxy's routing table.", ()),
     "shutdown": ("Shut the hub down.", ()),
     "read:metrics": ("Read the hub's metrics (/hub/metrics).", ()),
@@ -91,8 +84,7 @@ CUSTOM_SCOPES: dict[str, tuple[str, tuple[str, ...]]] = {}
 CUSTOM_SCOPE_PATTERN = re.compile(r"^custom:[a-z0-9][a-z0-9_\-\*:]+[a-z0-9_\*]$")
 
 #: What `self` means: a user's own resources.
-SELF_SCOPES = ("read:users", "users:shares", "read:shares", "users:activity", "servers",
-               "tokens", "access:servers")
+SELF_SCOPES = ("read:users", "users:activity", "servers", "tokens", "access:servers")
 
 #: Granted to every token on top of its scopes, so that whoami works.
 IDENTIFY_SCOPES = ("read:users:name!user", "read:users:groups!user")

@@ -2,8 +2,9 @@
 
 Login and logout (``login.py``); the pages around a user's servers: home,
 spawn, spawn-pending, not-running, ``/user-redirect/`` and the error pages
-the proxy shows (``servers.py``); tokens (``tokens.py``); sharing and
-accepting a share (``sharing.py``); the admin pages (``admin.py``). The
+the proxy shows (``servers.py``); tokens (``tokens.py``); the admin pages
+(``admin.py``). Other plugins add pages through ``web_routes`` and
+variables to these through ``extra_template_vars`` (as ``sharing`` does). The
 templates are in the hub's ``templates/`` folder, overridable through
 ``[hub] template_paths``; the pages' scripts call the REST API.
 """
@@ -18,7 +19,7 @@ from kernel.config import OptionRegistry
 from kernel.config.types import Number, Text
 from kernel.hub import Hub
 from kernel.users import User
-from plugins.pages import admin, login, servers, sharing, tokens
+from plugins.pages import admin, login, servers, tokens
 
 
 @hookimpl
@@ -37,7 +38,7 @@ def declare_options(options: OptionRegistry) -> None:
 
 @hookimpl
 def web_routes(hub: Hub) -> list[BaseRoute]:
-    return [*login.ROUTES, *servers.ROUTES, *tokens.ROUTES, *sharing.ROUTES, *admin.ROUTES]
+    return [*login.ROUTES, *servers.ROUTES, *tokens.ROUTES, *admin.ROUTES]
 
 
 @hookimpl(trylast=True)

@@ -15,9 +15,16 @@ from kernel.web.identity import Identity, hub_of, identify
 
 def render(request: Request, name: str, status_code: int = 200,
            **context: Any) -> HTMLResponse:
-    """Render a page; its templates may format times with ``iso``."""
+    """Render a page, with what plugins add to it (the ``extra_template_vars`` hook; the
+    page's own variables win); its templates may format times with ``iso``."""
+    hub = hub_of(request)
+    identity = getattr(request.state, "identity", None)
+    user = identity.user if identity is not None else None
+    extra = {key: value for _, variables in hub.hooks.collect(
+                 "extra_template_vars", hub=hub, request=request, template=name, user=user)
+             for key, value in (variables or {}).items()}
     return request.app.state.templates.render(request, name, status_code=status_code,
-                                              iso=isoformat, **context)
+                                              iso=isoformat, **{**extra, **context})
 
 
 def isoformat(when: datetime | None) -> str:

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
+from kernel import accounts
 from kernel.cli import add_plugin_commands, cli
 from kernel.config.loader import load
 from kernel.db import models as orm
@@ -280,7 +281,7 @@ def test_hook_internal_tls(tmp_path, installed):
 def test_hook_stored_data(tmp_path, installed):
     app = hub_app(tmp_path / "hub", {"hub": {"plugins": "notes"}}, installed=installed)
     hub = app.state.hub
-    assert hub.db.call(plugin_data.versions, hub.db.peewee) == {"notes": 2}
+    assert hub.db.call(plugin_data.versions, hub.db.peewee)["notes"] == 2
     alice = hub.db.call(orm.User.create, name="alice")
     hub.db.call(notes.Note.create, user=alice, text="kept in the plugin's table")
     assert hub.db.call(notes.Note.select().count) == 1
@@ -312,3 +313,27 @@ def test_hook_granted_scopes(tmp_path, installed):
     assert "access:servers!server=alice/" not in hub.permissions.user_scopes(carol).as_list()
     assert hub.permissions.group_scopes("friends") == ["access:servers!server=alice/"]
     hub.db.close()
+
+
+async def _rename_then_delete(hub) -> None:
+    alice = await hub.users.add("alice")
+    await accounts.rename_user(hub, alice, "alicia")
+    await accounts.delete_user(hub, alice)
+    await hub.hooks.drain()
+
+
+def test_hook_resource_renamed(app):
+    asyncio.run(_rename_then_delete(app.state.hub))
+    assert calls("resource_renamed") == ["alice -> alicia"]
+
+
+def test_hook_resource_deleted(app):
+    asyncio.run(_rename_then_delete(app.state.hub))
+    assert calls("resource_deleted") == ["user alicia"]
+
+
+def test_hook_extra_template_vars(app):
+    client = TestClient(app)
+    login(client)
+    assert client.get("/hub/home").status_code == 200
+    assert "home.html for alice" in calls("extra_template_vars")
