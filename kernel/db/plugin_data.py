@@ -20,6 +20,7 @@ import peewee as pw
 
 from kernel.db import models as orm
 from kernel.db.migrations import Migration
+from kernel.hookcall import HookRunner
 
 if TYPE_CHECKING:
     import pluggy
@@ -40,8 +41,6 @@ class StoredData:
 
 def collect(pm: pluggy.PluginManager) -> dict[str, StoredData]:
     """What every enabled plugin stores, by plugin name, in call order."""
-    from kernel.hookcall import HookRunner
-
     return {plugin: data for plugin, data in HookRunner(pm).collect("stored_data")
             if data is not None}
 
@@ -51,7 +50,7 @@ def versions(db: pw.Database) -> dict[str, int]:
     return {row.plugin: row.version for row in orm.PluginSchema.select()}
 
 
-def behind(db: pw.Database, stored: Mapping[str, StoredData]) -> Iterator[str]:
+def problems(db: pw.Database, stored: Mapping[str, StoredData]) -> Iterator[str]:
     """What is wrong with each plugin's tables: behind (run the migrations) or ahead."""
     recorded = versions(db)
     for plugin, data in stored.items():

@@ -56,7 +56,7 @@ def check(db: pw.Database, *, how_to_upgrade: str,
     if version is None:
         return
     if version == SCHEMA_VERSION:
-        problems = list(plugin_data.behind(db, plugins or {}))
+        problems = list(plugin_data.problems(db, plugins or {}))
         if problems:
             raise SchemaError(f"{'; '.join(problems)}. Back it up, then {how_to_upgrade}")
         return
