@@ -155,6 +155,9 @@ class Hub:
         if self._invalid_users():
             self.users.load()
         self.groups.load()
+        for data in self.stored_data.values():
+            if data.load is not None:
+                data.load(self)
         self.permissions.load()
         self.sessions.load()
         log.info("Loaded %d user(s) from %s", len(self.users), self.db.url.split("://")[0])

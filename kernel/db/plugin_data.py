@@ -12,7 +12,7 @@ migrations, and tables ahead of the plugin are refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,13 +25,19 @@ from kernel.hookcall import HookRunner
 if TYPE_CHECKING:
     import pluggy
 
+    from kernel.hub import Hub
+
 
 @dataclass(frozen=True)
 class StoredData:
-    """A plugin's tables: its models (creation order) and its migrations (version order)."""
+    """A plugin's tables: its models (creation order), its migrations (version order), and
+    what reads them into memory at start-up."""
 
     models: Sequence[type[pw.Model]]
     migrations: Sequence[Migration] = field(default_factory=tuple)
+    #: Called with the hub on a database thread at start-up, once the tables are checked
+    #: and the kernel has read its users and groups, before anyone's scopes are worked out.
+    load: Callable[[Hub], None] | None = None
 
     @property
     def version(self) -> int:

@@ -23,13 +23,15 @@ from kernel.hub import Hub
 from kernel.plugin_scopes import ScopeDeclarations
 from kernel.users import Server, User
 from plugins.sharing import api, pages
-from plugins.sharing.models import STORED_DATA
+from plugins.sharing.models import MIGRATIONS, ShareCode
+from plugins.sharing.models import Share as ShareRow
 from plugins.sharing.registry import Share, shares_of
 
 
 @hookimpl
 def stored_data() -> StoredData:
-    return STORED_DATA
+    return StoredData([ShareRow, ShareCode], MIGRATIONS,
+                      load=lambda hub: shares_of(hub).load())
 
 
 @hookimpl
@@ -43,12 +45,6 @@ def declare_scopes(scopes: ScopeDeclarations) -> None:
     scopes.add("shares", "Share servers with users and groups.",
                ["access:servers", "read:shares", "users:shares", "groups:shares"],
                roles=["admin"])
-
-
-@hookimpl
-async def hub_startup(hub: Hub) -> None:
-    await hub.db.run(shares_of(hub).load)
-    hub.permissions.changed()
 
 
 @hookimpl

@@ -13,7 +13,6 @@ import peewee as pw
 from kernel.db import models as orm
 from kernel.db.fields import JSONField, UTCDateTimeField, utcnow
 from kernel.db.migrations import Migration
-from kernel.db.plugin_data import StoredData
 
 
 class Share(pw.Model):
@@ -46,5 +45,3 @@ class ShareCode(pw.Model):
 
 #: How the tables changed after version 1 (none yet).
 MIGRATIONS: list[Migration] = []
-
-STORED_DATA = StoredData([Share, ShareCode], MIGRATIONS)
