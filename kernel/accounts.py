@@ -83,11 +83,12 @@ async def rename_server(hub: Hub, server: Server, new_name: str) -> None:
 
 
 async def _grants_follow_rename(hub: Hub, old: str, new: str) -> None:
-    """Shares, share codes and tokens aimed at a renamed user or server keep aiming at it,
-    and nothing aimed at it passes to whoever takes the old name next. (Roles come from
-    hub.ini, which names their holders and filters: they follow the file.)"""
-    await hub.shares.follow_rename(old, new)
+    """Tokens, and what plugins keep (shares, share codes), aimed at a renamed user or
+    server keep aiming at it, and nothing aimed at it passes to whoever takes the old name
+    next. (Roles come from hub.ini, which names their holders and filters: they follow
+    the file.)"""
     await hub.tokens.follow_rename(old, new)
+    await hub.hooks.resource_renamed(old=old, new=new)
     hub.permissions.changed()
 
 
@@ -102,8 +103,8 @@ async def delete_user(hub: Hub, user: User) -> None:
     await hub.sessions.revoke_user(user.id)
     await hub.tokens.revoke_where(user_id=user.id)
     hub.groups.forget_user(user)
-    hub.shares.forget_user(user.id)
     await hub.users.delete(user)
+    await hub.hooks.resource_deleted(user=user)
     hub.permissions.changed()
     hub.emit("user.deleted", user=user.name)
 

@@ -32,6 +32,12 @@ Requests
     login cookie), ``Scopes`` and ``ScopeError`` (what a caller may do).
 Time
     ``utcnow()``, the timezone-aware UTC time every hub timestamp uses.
+Keeping data (the ``stored_data`` hook; see ``kernel.storage``)
+    ``Model``, the base of a plugin's peewee models; ``JSONField`` and
+    ``UTCDateTimeField``; ``UserTable``, ``ServerTable`` and ``GroupTable``,
+    the kernel's tables a plugin's may refer to; ``Migration`` and
+    ``StoredData``, the hook's answer; ``Database``, the hub's database
+    (``hub.db``).
 """
 
 from __future__ import annotations
@@ -61,6 +67,17 @@ from kernel.proxy import Proxy, ProxyError
 from kernel.scopes import ScopeError, Scopes
 from kernel.spawner import Spawner
 from kernel.stash import StashKey
+from kernel.storage import (
+    Database,
+    GroupTable,
+    JSONField,
+    Migration,
+    Model,
+    ServerTable,
+    StoredData,
+    UserTable,
+    UTCDateTimeField,
+)
 from kernel.users import Server, User
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
 
@@ -71,7 +88,6 @@ if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
 
     from kernel.config import Config
-    from kernel.db.database import Database
     from kernel.groups import GroupRegistry
     from kernel.hookcall import HookRunner
     from kernel.lifecycle import ServerLifecycle
@@ -188,13 +204,18 @@ __all__ = [
     "Choice",
     "Command",
     "ConfigError",
+    "Database",
     "Event",
+    "GroupTable",
     "Hub",
     "HubError",
     "Identity",
     "Integer",
+    "JSONField",
     "Measurement",
     "MeasurementKind",
+    "Migration",
+    "Model",
     "Number",
     "Option",
     "OptionRegistry",
@@ -205,12 +226,16 @@ __all__ = [
     "ScopeError",
     "Scopes",
     "Server",
+    "ServerTable",
     "Spawner",
     "StashKey",
+    "StoredData",
     "Table",
     "Text",
     "TextList",
+    "UTCDateTimeField",
     "User",
+    "UserTable",
     "check_xsrf",
     "hookimpl",
     "hub_of",

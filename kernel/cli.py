@@ -198,9 +198,11 @@ def generate_config(output: str, yes: bool, config_file: str | None) -> None:
 def plugins(config_file: str | None) -> None:
     """List installed plugins: active or not and why, their hooks and options."""
     from kernel.config.generate import all_declarations
+    from kernel.db import plugin_data
 
     loaded = load_or_exit(config_file)
     registry = all_declarations()
+    stored = plugin_data.collect(loaded.plugins.manager)
     for info in loaded.plugins.infos.values():
         state = click.style("active", fg="green") if info.active else "inactive"
         dist = f"{info.distribution} {info.version}" if info.distribution else "?"
@@ -212,6 +214,10 @@ def plugins(config_file: str | None) -> None:
         if options:
             names = ", ".join(f"[{o.section.replace(':*', ':NAME')}] {o.name}" for o in options)
             click.echo(f"    options: {names}")
+        if info.name in stored:
+            data = stored[info.name]
+            tables = ", ".join(model._meta.table_name for model in data.models)
+            click.echo(f"    stored data: schema version {data.version} ({tables})")
 
 
 @cli.command()
@@ -247,14 +253,16 @@ def token(username: str | None, config_file: str | None) -> None:
 @config_option
 def upgrade_db(config_file: str | None) -> None:
     """Upgrade the database schema (SQLite files are backed up first)."""
-    from kernel.db import schema
+    from kernel.db import plugin_data, schema
     from kernel.db.database import Database
 
     loaded = load_or_exit(config_file)
     options = loaded.config.hub
     try:
+        stored = plugin_data.collect(loaded.plugins.manager)
         db = Database(options.db_url, options.db_kwargs)
-        steps = db.call(schema.upgrade, db.peewee)
+        db.bind(model for data in stored.values() for model in data.models)
+        steps = db.call(schema.upgrade, db.peewee, stored)
     except SETUP_ERRORS as e:
         fail(e)
     db.close()

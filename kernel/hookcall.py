@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
     from kernel.auth import AuthResult, LoginService
     from kernel.config.options import OptionRegistry
+    from kernel.db.plugin_data import StoredData
     from kernel.events import Event, Measurement
+    from kernel.plugin_scopes import ScopeDeclarations
     from kernel.proxy import Proxy
     from kernel.spawner import Spawner
     from kernel.tls import InternalTLS
@@ -139,3 +141,35 @@ class HookRunner(HookEngine):
     def login_services(self) -> list[LoginService]:
         """Every plugin's login services, concatenated."""
         return self._call(hookspecs.login_services)
+
+    def extra_template_vars(self, *, request: Request, template: str,
+                            user: User | None) -> dict[str, Any]:
+        """Every plugin's variables for the page, merged (a later plugin's win)."""
+        return {key: value
+                for _, variables in self._call(hookspecs.extra_template_vars, request=request,
+                                               template=template, user=user)
+                for key, value in variables.items()}
+
+    # -- plugins' own data and permissions ------------------------------------------------
+
+    def stored_data(self) -> list[tuple[str, StoredData]]:
+        """What each plugin keeps in the database, with the plugin's name."""
+        return self._call(hookspecs.stored_data)
+
+    def declare_scopes(self, *, scopes: ScopeDeclarations,
+                       around: PerPlugin | None = None) -> None:
+        """Each plugin declares its scopes; ``around(plugin)`` wraps each one's call."""
+        self._call(hookspecs.declare_scopes, scopes=scopes, around=around)
+
+    def granted_scopes(self, *, user: User | None, group: str | None) -> list[str]:
+        """Every plugin's grants to ``user`` (or to the members of ``group``), concatenated."""
+        return self._call(hookspecs.granted_scopes, user=user, group=group)
+
+    async def resource_renamed(self, *, old: str, new: str) -> None:
+        """Each plugin follows the rename of a user or server; failures are logged."""
+        await self._await(hookspecs.resource_renamed, old=old, new=new)
+
+    async def resource_deleted(self, *, user: User | None = None, server: Server | None = None,
+                               group: str | None = None) -> None:
+        """Each plugin forgets a deleted user, server or group; failures are logged."""
+        await self._await(hookspecs.resource_deleted, user=user, server=server, group=group)

@@ -107,6 +107,8 @@ class HookEngine:
         match mode.kind:
             case "collect":
                 return [item for _, items in answers for item in items or ()]
+            case "per_plugin":
+                return [(plugin, answer) for plugin, answer in answers if answer is not None]
             case "single":
                 return _one_answer(hook, mode, answers)
             case _:  # each: results ignored

@@ -11,6 +11,8 @@ against ``modes_of(hookspecs)``.
   otherwise failures are logged and the others still run; ``reverse`` calls
   them in reverse order.
 - ``collect``: every plugin, synchronously; their lists concatenated.
+- ``per_plugin``: every plugin, synchronously; each answer with the plugin's
+  name, for callers that keep them apart (whose tables, whose variables).
 - ``pipe``: one argument passed through every plugin, each answer replacing it.
 - ``notify``: observers; never fails the caller, never waits for it.
 - ``single``: a role answered by one plugin (an authenticator, a spawner,
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Literal, Protocol, TypeVar
 
-Kind = Literal["first_result", "each", "collect", "pipe", "notify", "single"]
+Kind = Literal["first_result", "each", "collect", "per_plugin", "pipe", "notify", "single"]
 SpecFunction = TypeVar("SpecFunction", bound=Callable[..., object])
 
 
@@ -65,6 +67,8 @@ class CallMode:
         """The mode as the plugin guide's table of hooks writes it."""
         if self.kind == "first_result":
             return "first result"
+        if self.kind == "per_plugin":
+            return "per plugin"
         if self.kind == "pipe":
             return f"pipe `{self.value}`"
         if self.kind == "each":
@@ -87,6 +91,12 @@ def _recording(mode: CallMode) -> Marker:
 def first_result(spec: SpecFunction) -> SpecFunction:
     """Plugins in order, awaiting each answer, until one is not ``None``."""
     return _recording(CallMode("first_result", awaits=True))(spec)
+
+
+def per_plugin(spec: SpecFunction) -> SpecFunction:
+    """Every plugin, synchronously; ``(plugin name, answer)`` for each answer that is
+    not ``None``, in call order."""
+    return _recording(CallMode("per_plugin", awaits=False))(spec)
 
 
 def collect(spec: SpecFunction) -> SpecFunction:

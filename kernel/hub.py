@@ -14,37 +14,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 from starlette.requests import HTTPConnection
 
-from kernel import JUPYTERHUB_VERSION, __version__
+from kernel import JUPYTERHUB_VERSION, __version__, plugin_scopes
 from kernel.auth import username_problem
 from kernel.bootstrap import apply_config
 from kernel.config.loader import Loaded
 from kernel.config.values import Config
 from kernel.db import models as orm
-from kernel.db import schema
+from kernel.db import plugin_data, schema
 from kernel.db.database import Database
 from kernel.events import Event, Measurement, MeasurementKind
 from kernel.groups import GroupRegistry
-from kernel.hookcall import HookRunner
+from kernel.hookcall import HookRunner, PluginError
 from kernel.lifecycle import ServerLifecycle
 from kernel.logins import Logins
 from kernel.oauth import OAuthClients
 from kernel.permissions import Permissions
+from kernel.plugin_scopes import ScopeDeclarations
 from kernel.proxy import Proxy
 from kernel.roles import apply_config_roles
 from kernel.routes import RouteKeeper
-from kernel.scopes import CustomScopeError, define_custom_scopes
+from kernel.scopes import CustomScopeError, define_custom_scopes, definition
 from kernel.security.cookie_secret import load_cookie_secret
 from kernel.security.signing import CookieSigner
 from kernel.security.tokens import provided_token_rounds
 from kernel.services import ServiceError, ServiceRegistry, specs_from_config
 from kernel.sessions import SessionStore
-from kernel.shares import ShareRegistry
 from kernel.spawner import Spawner
 from kernel.stash import Stash
 from kernel.tls import InternalTLS
@@ -66,8 +67,9 @@ class Hub:
     def __init__(self, loaded: Loaded) -> None:
         self.config = loaded.config
         self.plugins = loaded.plugins
-        _define_custom_scopes(self.config)
         self.hooks = HookRunner(self.plugins.manager, hub=self, timed=self._hook_timed)
+        self._declare_plugin_scopes()
+        _define_custom_scopes(self.config)
         self.stash = Stash()
         #: The certificates of internal TLS, when a plugin turns it on (see kernel.tls).
         self.tls: InternalTLS | None = self.hooks.internal_tls()
@@ -75,9 +77,11 @@ class Hub:
         options = self.config.hub
         max_age = options.cookie_max_age_days * 86400
         self.db = Database(options.db_url, options.db_kwargs, debug=options.debug_db)
+        #: The tables each plugin keeps (the ``stored_data`` hook), by plugin name.
+        self.stored_data = plugin_data.collect(self.plugins.manager)
+        self.db.bind(model for data in self.stored_data.values() for model in data.models)
         self.users = UserRegistry(self.db)
         self.groups = GroupRegistry(self.db, self.users)
-        self.shares = ShareRegistry(self.db, self.users)
         self.services = ServiceRegistry(self.db)
         self.permissions = Permissions(self)
         self.tokens = TokenStore(self.db)
@@ -103,6 +107,25 @@ class Hub:
         self._plugins_started = False
         self._stopped = False
 
+    def _declare_plugin_scopes(self) -> None:
+        """The plugins' scopes (the ``declare_scopes`` hook), each subscope checked."""
+        declarations = ScopeDeclarations()
+        declared_by: dict[str, str] = {}
+
+        @contextmanager
+        def attributed(plugin: str) -> Iterator[None]:
+            yield
+            for name in declarations.definitions:
+                declared_by.setdefault(name, plugin)
+
+        self.hooks.declare_scopes(scopes=declarations, around=attributed)
+        plugin_scopes.declare(declarations)
+        for name, (_, subscopes) in declarations.definitions.items():
+            missing = [sub for sub in subscopes if definition(sub) is None]
+            if missing:
+                raise PluginError(declared_by[name], "declare_scopes", ValueError(
+                    f"the scope {name!r} implies {', '.join(missing)}, which nobody declares"))
+
     # -- before the web server starts -------------------------------------------
 
     def prepare_database(self) -> None:
@@ -117,14 +140,14 @@ class Hub:
         options = self.config.hub
         db = self.db.peewee
         if options.reset_db:
-            schema.reset(db)
+            schema.reset(db, self.stored_data)
         if options.upgrade_db:
-            for step in schema.upgrade(db):
+            for step in schema.upgrade(db, self.stored_data):
                 log.info("Database upgraded to schema version %s", step)
         how = ("run `kernel upgrade-db" + (f" -c {self.config.file}`" if self.config.file
                                            else "`") + " (or set [hub] upgrade_db = true)")
-        schema.check(db, how_to_upgrade=how)
-        schema.initialize(db)
+        schema.check(db, how_to_upgrade=how, plugins=self.stored_data)
+        schema.initialize(db, self.stored_data)
         apply_config(self.config)
         self._apply_config_services()
         apply_config_roles(self.config)
@@ -133,7 +156,9 @@ class Hub:
         if self._invalid_users():
             self.users.load()
         self.groups.load()
-        self.shares.load()
+        for data in self.stored_data.values():
+            if data.load is not None:
+                data.load(self)
         self.permissions.load()
         self.sessions.load()
         log.info("Loaded %d user(s) from %s", len(self.users), self.db.url.split("://")[0])

@@ -200,9 +200,9 @@ class ServerLifecycle:
             await self.remove(server)
 
     async def remove(self, server: Server) -> None:
-        """Delete a stopped named server for good, with its shares."""
+        """Delete a stopped named server for good (plugins forget what they keep of it)."""
         await self.hub.users.delete_server(server)
-        self.hub.shares.forget_server(server)
+        await self.hub.hooks.resource_deleted(server=server)
         self.hub.permissions.changed()
 
     async def _stop(self, server: Server, *, now: bool,

@@ -74,7 +74,7 @@ class Permissions:
                 if group is not None:
                     names |= self.roles.groups.get(group.id, set())
             granted = [*self.roles.scopes_of(names),
-                       *self.hub.shares.scopes_for(user.id, user.groups)]
+                       *self._granted_by_plugins(user=user, group=None)]
             scopes = Scopes.expand(granted, Owner(user=user.name))
             self._user_scopes[user.id] = scopes
         return scopes
@@ -137,14 +137,17 @@ class Permissions:
         return name in self.roles.roles
 
     def group_scopes(self, name: str) -> list[str]:
-        """What membership of the group ``name`` gives: its roles' scopes and the servers
-        shared with it."""
+        """What membership of the group ``name`` gives: its roles' scopes and what plugins
+        grant it (the servers shared with it)."""
         group = self.hub.groups.get(name)
         if group is None:
             return []
         return [*self.roles.scopes_of(self.roles.groups.get(group.id, set())),
-                *(scope for share in self.hub.shares.with_group(name)
-                  for scope in share.scopes)]
+                *self._granted_by_plugins(user=None, group=name)]
+
+    def _granted_by_plugins(self, *, user: User | None, group: str | None) -> list[str]:
+        """What plugins grant beyond roles (the ``granted_scopes`` hook)."""
+        return self.hub.hooks.granted_scopes(user=user, group=group)
 
     def check_grant(self, grantor: Scopes, user_name: str, *, admin: bool = False,
                     roles: Iterable[str] = (), groups: Iterable[str] = ()) -> None:

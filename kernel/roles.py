@@ -22,14 +22,15 @@ from dataclasses import dataclass, field
 from kernel.auth import listed_users, normalized_name
 from kernel.config.values import Config, Section
 from kernel.db import models as orm
-from kernel.scopes import ScopeError, check
+from kernel.plugin_scopes import DECLARED
+from kernel.scopes import ScopeError, check, definition
 
 log = logging.getLogger("kernelhub.roles")
 
 ADMIN_SCOPES = (
     "admin-ui", "admin:users", "admin:servers", "admin:services", "tokens", "admin:groups",
     "list:services", "read:services", "read:hub", "proxy", "shutdown", "access:services",
-    "access:servers", "read:roles", "read:metrics", "shares",
+    "access:servers", "read:roles", "read:metrics",
 )
 
 BUILTIN_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -63,20 +64,34 @@ class RoleAssignments:
                 for scope in self.roles[name].scopes]
 
 
+def builtin_scopes(role: str) -> list[str]:
+    """A built-in role's scopes, with those plugins add to it (``declare_scopes``)."""
+    return [*BUILTIN_ROLES[role][1], *DECLARED.roles.get(role, ())]
+
+
 def admin_scopes(admin_access: bool) -> list[str]:
     """The admin role's scopes. Without [hub] admin_access, admins manage servers but
-    cannot open them, nor share them (which would let them open them)."""
+    cannot open them, nor hold anything that would let them open them (``shares``):
+    such a scope gives way to its subscopes that do not."""
+    scopes = builtin_scopes("admin")
     if admin_access:
-        return list(ADMIN_SCOPES)
-    limited = [s for s in ADMIN_SCOPES if s not in ("access:servers", "shares")]
-    return [*limited, "read:shares", "users:shares", "groups:shares"]
+        return scopes
+    return [kept for scope in scopes for kept in _without_server_access(scope)]
+
+
+def _without_server_access(scope: str) -> list[str]:
+    if scope == "access:servers":
+        return []
+    subscopes = (definition(scope) or ("", ()))[1]
+    limited = [kept for sub in subscopes for kept in _without_server_access(sub)]
+    return [scope] if limited == list(subscopes) else limited
 
 
 def load_roles(*, admin_access: bool) -> RoleAssignments:
     """Read roles and assignments (call on a database thread)."""
     loaded = RoleAssignments()
-    for name, (description, scopes) in BUILTIN_ROLES.items():
-        loaded.roles[name] = Role(name, list(scopes), description)
+    for name, (description, _) in BUILTIN_ROLES.items():
+        loaded.roles[name] = Role(name, builtin_scopes(name), description)
     for row in orm.Role.select():
         loaded.roles[row.name] = Role(row.name, list(row.scopes), row.description,
                                       row.from_config)
@@ -107,8 +122,8 @@ def apply_config_roles(config: Config) -> None:
         except ScopeError as e:
             raise config.error(str(e), where, "scopes") from None
         if not section.is_set("scopes") and name in BUILTIN_ROLES:
-            scopes = list(BUILTIN_ROLES[name][1])
-        if name == "admin" and set(scopes) != set(ADMIN_SCOPES):
+            scopes = builtin_scopes(name)
+        if name == "admin" and set(scopes) != set(builtin_scopes("admin")):
             raise config.error("the admin role's scopes cannot be changed; define a role of "
                                "your own with the scopes you want", where, "scopes")
         if name == "user" and "self" not in scopes:

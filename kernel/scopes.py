@@ -19,6 +19,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from kernel.plugin_scopes import DECLARED
+
 #: Every scope: (what it allows, the scopes it implies).
 SCOPE_DEFINITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "self": ("Your own resources (expands to the owner's user-level scopes).", ()),
@@ -68,13 +70,6 @@ SCOPE_DEFINITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "read:hub": ("Read the hub's details (/info).", ()),
     "access:servers": ("Use servers through their web interface and API.", ()),
     "access:services": ("Use services through their web interface and API.", ()),
-    "shares": ("Share servers with users and groups.",
-               ("access:servers", "read:shares", "users:shares", "groups:shares")),
-    "read:shares": ("Read who a server is shared with.", ()),
-    "users:shares": ("Read and leave users' shares.", ("read:users:shares",)),
-    "read:users:shares": ("Read the servers shared with users.", ()),
-    "groups:shares": ("Read and leave groups' shares.", ("read:groups:shares",)),
-    "read:groups:shares": ("Read the servers shared with groups.", ()),
     "proxy": ("Read and sync the proxy's routing table.", ()),
     "shutdown": ("Shut the hub down.", ()),
     "read:metrics": ("Read the hub's metrics (/hub/metrics).", ()),
@@ -89,8 +84,7 @@ CUSTOM_SCOPES: dict[str, tuple[str, tuple[str, ...]]] = {}
 CUSTOM_SCOPE_PATTERN = re.compile(r"^custom:[a-z0-9][a-z0-9_\-\*:]+[a-z0-9_\*]$")
 
 #: What `self` means: a user's own resources.
-SELF_SCOPES = ("read:users", "users:shares", "read:shares", "users:activity", "servers",
-               "tokens", "access:servers")
+SELF_SCOPES = ("read:users", "users:activity", "servers", "tokens", "access:servers")
 
 #: Granted to every token on top of its scopes, so that whoami works.
 IDENTIFY_SCOPES = ("read:users:name!user", "read:users:groups!user")
@@ -155,8 +149,14 @@ def define_custom_scopes(definitions: Mapping[str, tuple[str, Iterable[str]]]) -
 
 
 def definition(base: str) -> tuple[str, tuple[str, ...]] | None:
-    """(description, subscopes) of a built-in or declared custom scope; None if neither."""
-    return SCOPE_DEFINITIONS.get(base) or CUSTOM_SCOPES.get(base)
+    """(description, subscopes) of a built-in, plugin or custom scope; None if none."""
+    return (SCOPE_DEFINITIONS.get(base) or DECLARED.definitions.get(base)
+            or CUSTOM_SCOPES.get(base))
+
+
+def all_definitions() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Every scope the running hub knows: built in, from plugins, and custom."""
+    return {**SCOPE_DEFINITIONS, **DECLARED.definitions, **CUSTOM_SCOPES}
 
 
 def parse(scope: str) -> tuple[str, Filter | str]:
@@ -166,7 +166,7 @@ def parse(scope: str) -> tuple[str, Filter | str]:
         # JupyterHub's words, and where to declare it.
         raise ScopeError(f"Scope '{base}' does not exist: declare it in a "
                          f"[custom_scope:{base}] section with a description")
-    if base not in SCOPE_DEFINITIONS and base not in CUSTOM_SCOPES:
+    if definition(base) is None:
         raise ScopeError(f"unknown scope {base!r}")
     if not rest:
         return base, None
@@ -200,7 +200,7 @@ class Scopes:
             base, filter_ = parse(scope)
             if base == "self":
                 if owner.user:
-                    for own in SELF_SCOPES:
+                    for own in (*SELF_SCOPES, *DECLARED.own):
                         expanded._add_with_subscopes(own, ("user", owner.user))
                 continue
             if base == "inherit":

@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote, urlsplit
 from kernel.clock import utcnow
 from kernel.db import models as orm
 from kernel.oauth import delete_client, upsert_client
-from kernel.roles import BUILTIN_ROLES
+from kernel.roles import BUILTIN_ROLES, builtin_scopes
 from kernel.scopes import ScopeError, check
 from kernel.security.tokens import (
     GENERATED_ROUNDS,
@@ -390,7 +390,7 @@ def _scopes_of_roles(config: Config, names: list[str], service: str) -> list[str
         if role in sections:
             scopes.extend(sections[role].scopes)
         elif role in BUILTIN_ROLES:
-            scopes.extend(BUILTIN_ROLES[role][1])
+            scopes.extend(builtin_scopes(role))
         else:
             raise config.error(f"there is no role {role!r}", f"service:{service}",
                                "oauth_roles")

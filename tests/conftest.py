@@ -40,6 +40,8 @@ TEST_PLUGINS = {
     "auth-rules": "tests.fake_plugins.auth_rules",
     "state-authenticator": "tests.fake_plugins.state_authenticator",
     "tls-provider": "tests.fake_plugins.tls_provider",
+    "notes": "tests.fake_plugins.notes",
+    "badges": "tests.fake_plugins.badges",
 }
 
 

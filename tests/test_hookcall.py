@@ -158,3 +158,11 @@ def test_a_type_checker_knows_each_hook_and_what_it_returns(tmp_path):
         '"HookRunner" has no attribute "redriect"; maybe "redirect"?  [attr-defined]',
         'Too many positional arguments for "spawn" of "HookRunner"  [call-arg]',
     ], result.stdout + result.stderr
+
+
+def test_a_per_plugin_hook_gives_each_answer_with_its_plugins_name(load_ini):
+    answers = HookRunner(load_ini(BASE).plugins.manager).stored_data()
+    assert [(plugin, [m._meta.table_name for m in data.models]) for plugin, data in answers] \
+        == [("sharing", ["shares", "share_codes"])]
+    without = HookRunner(load_ini(BASE + "plugins = no:sharing\n").plugins.manager)
+    assert without.stored_data() == []

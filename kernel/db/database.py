@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -116,6 +116,10 @@ class Database:
                                             thread_name_prefix="kernelhub-db")
         if debug:
             logging.getLogger("peewee").setLevel(logging.DEBUG)
+
+    def bind(self, models: Iterable[type[pw.Model]]) -> None:
+        """Bind further models (a plugin's own) to this database."""
+        self.peewee.bind(list(models), bind_refs=False, bind_backrefs=False)
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` on this thread with a connection open (for start-up and the CLI)."""

@@ -8,9 +8,6 @@ from typing import Any
 
 import peewee as pw
 
-# Still imported from here by the sharing modules until they move into their plugin.
-from kernel.clock import utcnow as utcnow
-
 
 class JSONField(pw.TextField):
     """JSON stored as text: dicts and lists in, the same out."""

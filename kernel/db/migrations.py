@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import peewee as pw
 from playhouse.migrate import SchemaMigrator, migrate
@@ -105,11 +106,32 @@ def _v5_optional_user_options(db: pw.Database) -> None:
     migrate(migrator.drop_not_null("servers", "user_options"))
 
 
+def _v6_plugin_schemas(db: pw.Database) -> None:
+    """Plugins keep their own tables, each at a schema version of its own; the sharing
+    plugin takes over the tables of shares and share codes (its version 1) as they are."""
+
+    class PluginSchema(pw.Model):
+        plugin = pw.CharField(max_length=255, primary_key=True)
+        version = pw.IntegerField()
+        upgraded = pw.DateTimeField()
+
+        class Meta:
+            database = db
+            table_name = "kernelhub_plugin_schema"
+
+    db.create_tables([PluginSchema])
+    if "shares" in db.get_tables():
+        PluginSchema.create(plugin="sharing", version=1,
+                            upgraded=datetime.now(UTC).replace(tzinfo=None))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(2, "roles and who holds them", _v2_roles),
     Migration(3, "shares of servers, and share codes", _v3_shares),
     Migration(4, "the access scopes of OAuth clients", _v4_oauth_access_scopes),
     Migration(5, "servers' user_options may be null", _v5_optional_user_options),
+    Migration(6, "plugins' own schema versions; shares move to the sharing plugin",
+              _v6_plugin_schemas),
 ]
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)

@@ -199,34 +199,6 @@ class ServiceRole(BaseModel):
         primary_key = pw.CompositeKey("service", "role")
 
 
-class Share(BaseModel):
-    """Access to one server, granted by its owner to a user or a group."""
-
-    server = pw.ForeignKeyField(Server, backref="shares", on_delete="CASCADE")
-    user = pw.ForeignKeyField(User, null=True, backref="shares", on_delete="CASCADE")
-    group = pw.ForeignKeyField(Group, null=True, backref="shares", on_delete="CASCADE")
-    scopes = JSONField(default=list)
-    created_at = UTCDateTimeField(default=utcnow)
-
-    class Meta:
-        table_name = "shares"
-
-
-class ShareCode(BaseModel):
-    """A code anyone logged in can exchange for a share of one server (until it expires)."""
-
-    server = pw.ForeignKeyField(Server, backref="share_codes", on_delete="CASCADE")
-    code_hash = pw.CharField(max_length=128, unique=True)
-    scopes = JSONField(default=list)
-    created_at = UTCDateTimeField(default=utcnow)
-    expires_at = UTCDateTimeField(null=True, index=True)
-    exchange_count = pw.IntegerField(default=0)
-    last_exchanged_at = UTCDateTimeField(null=True)
-
-    class Meta:
-        table_name = "share_codes"
-
-
 class SchemaVersion(BaseModel):
     """One row: the schema version this database is at (see kernel.db.schema)."""
 
@@ -237,8 +209,19 @@ class SchemaVersion(BaseModel):
         table_name = "kernelhub_schema"
 
 
+class PluginSchema(BaseModel):
+    """The schema version of each plugin's own tables (see kernel.db.plugin_data)."""
+
+    plugin = pw.CharField(max_length=255, primary_key=True)
+    version = pw.IntegerField()
+    upgraded = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "kernelhub_plugin_schema"
+
+
 #: Every table, in an order that satisfies foreign keys when creating.
 MODELS: list[type[BaseModel]] = [
     User, Group, UserGroup, Server, Service, OAuthClient, APIToken, OAuthCode, LoginSession,
-    Role, UserRole, GroupRole, ServiceRole, Share, ShareCode, SchemaVersion,
+    Role, UserRole, GroupRole, ServiceRole, SchemaVersion, PluginSchema,
 ]

@@ -16,9 +16,14 @@ from kernel.web.renderer import PAGE_RENDERER
 
 def render(request: Request, name: str, status_code: int = 200,
            **context: Any) -> HTMLResponse:
-    """Render a page; its templates may format times with ``iso``."""
-    renderer = hub_of(request).stash[PAGE_RENDERER]
-    return renderer.render(request, name, status_code=status_code, iso=isoformat, **context)
+    """Render a page, with what plugins add to it (the ``extra_template_vars`` hook; the
+    page's own variables win); its templates may format times with ``iso``."""
+    hub = hub_of(request)
+    identity = getattr(request.state, "identity", None)
+    user = identity.user if identity is not None else None
+    extra = hub.hooks.extra_template_vars(request=request, template=name, user=user)
+    return hub.stash[PAGE_RENDERER].render(request, name, status_code=status_code,
+                                           iso=isoformat, **{**extra, **context})
 
 
 def isoformat(when: datetime | None) -> str:

@@ -14,7 +14,6 @@ from starlette.routing import Route
 from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.security.next_url import safe_next_url
-from kernel.shares import Share
 from kernel.urls import escape_path_segment
 from kernel.users import Server, User
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
@@ -81,7 +80,6 @@ async def home(request: Request) -> Response:
     user = identity.user
     default = user.server("") or Server(user=user, name="", id=0)
     named = sorted((s for s in user.servers.values() if s.name), key=lambda s: s.name)
-    scopes = hub.permissions.scopes(identity)
     return render(
         request, "home.html", nav_current="home", default_server=default,
         # JupyterHub's names: url is what "My Server" leads to, spawners every server.
@@ -90,8 +88,6 @@ async def home(request: Request) -> Response:
         named_servers=named, allow_named_servers=hub.config.hub.allow_named_servers,
         named_server_limit=hub.config.hub.named_server_limit_per_user,
         has_options_form=bool(hub.config.spawner.options_form),
-        can_share=scopes.allows("shares", user=user.name, groups_of=hub.permissions.groups_of),
-        shared_with_me=[_shared_server(hub, s) for s in shared_with(hub, user)],
         user_url=lambda s: s.link(hub.urls),
         quote=escape_path_segment,
     )
@@ -104,21 +100,6 @@ def url_path_join(*pieces: str) -> str:
     if pieces and pieces[0].startswith("/"):
         joined = "/" + joined
     return joined + "/" if pieces and pieces[-1].endswith("/") and joined != "/" else joined
-
-
-def shared_with(hub: Hub, user: User) -> list[Share]:
-    """Servers shared with the user, directly or through a group, each once."""
-    shares = {id(s.server): s for g in sorted(user.groups) for s in hub.shares.with_group(g)}
-    shares.update({id(s.server): s for s in hub.shares.with_user(user.id)})
-    return sorted(shares.values(), key=lambda s: (s.server.user.name, s.server.name))
-
-
-def _shared_server(hub: Hub, share: Share) -> dict[str, Any]:
-    server = share.server
-    return {"owner": server.user.name, "name": server.name,
-            "display_name": server.display_name or server.name, "ready": server.ready,
-            "url": server.link(hub.urls), "direct": share.user_id is not None,
-            "group": share.group_name, "last_activity": server.last_activity}
 
 
 async def spawn(request: Request) -> Response:

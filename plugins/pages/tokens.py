@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from kernel.scopes import SCOPE_DEFINITIONS
+from kernel.scopes import all_definitions
 from kernel.web.identity import hub_of
 from plugins.pages.base import logged_in, render
 
@@ -28,7 +28,7 @@ async def token_page(request: Request) -> Response:
     held = hub.permissions.scopes(identity).as_list()
     return render(request, "token.html", nav_current="token", expiry_choices=EXPIRY_CHOICES,
                   held_scopes=held,
-                  scope_help={name: text for name, (text, _) in SCOPE_DEFINITIONS.items()})
+                  scope_help={name: text for name, (text, _) in all_definitions().items()})
 
 
 ROUTES = [Route("/token", token_page, methods=["GET"])]

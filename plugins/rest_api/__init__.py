@@ -21,7 +21,6 @@ from plugins.rest_api import (
     root,
     servers,
     services,
-    shares,
     tokens,
     users,
 )
@@ -41,5 +40,5 @@ def declare_options(options: OptionRegistry) -> None:
 @hookimpl
 def web_routes(hub: Hub) -> list[BaseRoute]:
     return [*root.ROUTES, *users.ROUTES, *servers.ROUTES, *activity.ROUTES, *tokens.ROUTES,
-            *groups.ROUTES, *services.ROUTES, *shares.ROUTES, *proxy.ROUTES,
+            *groups.ROUTES, *services.ROUTES, *proxy.ROUTES,
             *authorizations.ROUTES]

@@ -131,7 +131,7 @@ async def delete_group(request: Request) -> Response:
     name = request.path_params["name"]
     authorize(request, identity, "delete:groups", group=name)
     await hub.groups.delete(_group(hub, name))
-    hub.shares.forget_group(name)
+    await hub.hooks.resource_deleted(group=name)
     hub.permissions.changed()
     return Response(status_code=204)
 

@@ -9,9 +9,10 @@ import pytest
 from playhouse.migrate import SchemaMigrator, migrate
 
 from kernel.db import models as orm
-from kernel.db import schema
+from kernel.db import plugin_data, schema
 from kernel.db.database import Database
 from kernel.db.migrations import SCHEMA_VERSION
+from plugins.sharing.models import Share, ShareCode
 
 V1_DUMP = Path(__file__).parent.parent / "data" / "schema-v1.sql"
 
@@ -42,7 +43,8 @@ def test_upgrading_backs_up_sqlite_then_migrates_and_keeps_the_data(v1_database)
         steps = db.call(schema.upgrade, db.peewee)
         assert steps == ["2: roles and who holds them", "3: shares of servers, and share codes",
                          "4: the access scopes of OAuth clients",
-                         "5: servers' user_options may be null"]
+                         "5: servers' user_options may be null",
+                         "6: plugins' own schema versions; shares move to the sharing plugin"]
         assert db.call(schema.stored_version, db.peewee) == SCHEMA_VERSION
         db.call(schema.check, db.peewee, how_to_upgrade="")
         alice = db.call(orm.User.get, orm.User.name == "alice")
@@ -76,7 +78,7 @@ def test_reset_empties_the_database(database):
 def test_every_migration_runs_on_every_engine(database):
     # A version-1 database is today's schema without the tables later versions added.
     database.call(schema.initialize, database.peewee)
-    added_since_v1 = [orm.ShareCode, orm.Share, orm.UserRole, orm.GroupRole, orm.ServiceRole,
+    added_since_v1 = [orm.PluginSchema, orm.UserRole, orm.GroupRole, orm.ServiceRole,
                       orm.Role]
 
     def back_to_version_1():
@@ -90,19 +92,23 @@ def test_every_migration_runs_on_every_engine(database):
     database.call(orm.User.create, name="alice")
     assert database.call(schema.upgrade, database.peewee) == [
         "2: roles and who holds them", "3: shares of servers, and share codes",
-        "4: the access scopes of OAuth clients", "5: servers' user_options may be null"]
+        "4: the access scopes of OAuth clients", "5: servers' user_options may be null",
+        "6: plugins' own schema versions; shares move to the sharing plugin"]
 
     def use_new_tables():
         alice = orm.User.get(name="alice")
         role = orm.Role.create(name="grader", scopes=["read:users"])
         orm.UserRole.create(user=alice, role=role)
         server = orm.Server.create(user=alice, name="")
-        orm.Share.create(server=server, user=orm.User.create(name="bob"),
+        Share.create(server=server, user=orm.User.create(name="bob"),
                          scopes=["access:servers!server=alice/"])
-        orm.ShareCode.create(server=server, code_hash="h", scopes=[])
+        ShareCode.create(server=server, code_hash="h", scopes=[])
         orm.OAuthClient.create(identifier="c", access_scopes=["access:servers!user=bob"])
         orm.User.delete().where(orm.User.name == "alice").execute()  # cascades
-        return (orm.UserRole.select().count(), orm.Share.select().count(),
-                orm.ShareCode.select().count())
+        return (orm.UserRole.select().count(), Share.select().count(),
+                ShareCode.select().count())
 
+    # Migration 3 made the tables of shares; migration 6 gave them to the sharing plugin.
+    assert database.call(plugin_data.versions, database.peewee) == {"sharing": 1}
+    database.bind([Share, ShareCode])
     assert database.call(use_new_tables) == (0, 0, 0)

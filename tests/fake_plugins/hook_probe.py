@@ -139,3 +139,22 @@ def cli_commands(cli):
     def probe_command():
         """Say the probe is here."""
         click.echo("probe command ran")
+
+
+@hookimpl
+async def resource_renamed(old, new):
+    CALLS.append(("resource_renamed", f"{old} -> {new}"))
+
+
+@hookimpl
+def resource_deleted(user, server, group):
+    kind, name = next((k, v) for k, v in (("user", user and user.name),
+                                         ("server", server and server.full_name),
+                                         ("group", group)) if v)
+    CALLS.append(("resource_deleted", f"{kind} {name}"))
+
+
+@hookimpl
+def extra_template_vars(template, user):
+    CALLS.append(("extra_template_vars", f"{template} for {user.name if user else None}"))
+    return {"probe_greeting": "hello"} if template == "home.html" else None

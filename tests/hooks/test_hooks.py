@@ -7,6 +7,7 @@ kernel-proxy, and real servers (kernel.testing.mockserver).
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -14,12 +15,16 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
+from kernel import accounts
 from kernel.cli import add_plugin_commands, cli
 from kernel.config.loader import load
+from kernel.db import models as orm
+from kernel.db import plugin_data
 from kernel.hookcall import PluginError
+from kernel.scopes import ScopeError, parse
 from kernel.testing.hub import PASSWORD, hub_app, merge
 from plugins.internal_ssl.certs import CertificateStore
-from tests.fake_plugins import auth_rules, hook_probe, tls_provider
+from tests.fake_plugins import auth_rules, hook_probe, notes, tls_provider
 from tests.fake_plugins.hook_probe import calls
 
 PROBE = {"hub": {"plugins": "probe"}, "probe": {"who": "the tests"}}
@@ -271,3 +276,64 @@ def test_hook_internal_tls(tmp_path, installed):
                     installed=installed)
     finally:
         tls_provider.STORE = None
+
+
+def test_hook_stored_data(tmp_path, installed):
+    app = hub_app(tmp_path / "hub", {"hub": {"plugins": "notes"}}, installed=installed)
+    hub = app.state.hub
+    assert hub.db.call(plugin_data.versions, hub.db.peewee)["notes"] == 2
+    alice = hub.db.call(orm.User.create, name="alice")
+    hub.db.call(notes.Note.create, user=alice, text="kept in the plugin's table")
+    assert hub.db.call(notes.Note.select().count) == 1
+    hub.db.close()
+
+
+def test_hook_declare_scopes(tmp_path, installed):
+    hub = hub_app(tmp_path / "hub", {"hub": {"plugins": "badges"}}, installed=installed
+                  ).state.hub
+    assert "badges" in hub.permissions.role_scopes("admin")
+    alice = asyncio.run(hub.users.add("alice"))
+    own = hub.permissions.user_scopes(alice)
+    assert own.allows("read:badges", user="alice", groups_of=hub.permissions.groups_of)
+    assert not own.allows("badges", user="alice", groups_of=hub.permissions.groups_of)
+    hub.db.close()
+    # Without the plugin, nobody knows the scope.
+    plain = hub_app(tmp_path / "plain", installed=installed).state.hub
+    with pytest.raises(ScopeError, match="unknown scope 'badges'"):
+        parse("badges")
+    assert "badges" not in plain.permissions.role_scopes("admin")
+    plain.db.close()
+
+
+def test_hook_granted_scopes(tmp_path, installed):
+    hub = hub_app(tmp_path / "hub", {"hub": {"plugins": "badges"}, "group:friends": {}},
+                  installed=installed).state.hub
+    bob, carol = asyncio.run(hub.users.add("bob")), asyncio.run(hub.users.add("carol"))
+    assert "access:servers!server=alice/" in hub.permissions.user_scopes(bob).as_list()
+    assert "access:servers!server=alice/" not in hub.permissions.user_scopes(carol).as_list()
+    assert hub.permissions.group_scopes("friends") == ["access:servers!server=alice/"]
+    hub.db.close()
+
+
+async def _rename_then_delete(hub) -> None:
+    alice = await hub.users.add("alice")
+    await accounts.rename_user(hub, alice, "alicia")
+    await accounts.delete_user(hub, alice)
+    await hub.hooks.drain()
+
+
+def test_hook_resource_renamed(app):
+    asyncio.run(_rename_then_delete(app.state.hub))
+    assert calls("resource_renamed") == ["alice -> alicia"]
+
+
+def test_hook_resource_deleted(app):
+    asyncio.run(_rename_then_delete(app.state.hub))
+    assert calls("resource_deleted") == ["user alicia"]
+
+
+def test_hook_extra_template_vars(app):
+    client = TestClient(app)
+    login(client)
+    assert client.get("/hub/home").status_code == 200
+    assert "home.html for alice" in calls("extra_template_vars")

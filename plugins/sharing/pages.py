@@ -15,17 +15,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from kernel.db import models as orm
-from kernel.db.fields import utcnow
+from kernel.api import utcnow
 from kernel.errors import HubError
 from kernel.hub import Hub
-from kernel.scopes import SCOPE_DEFINITIONS
+from kernel.scopes import all_definitions
 from kernel.security.next_url import safe_next_url
 from kernel.security.tokens import digest_code
 from kernel.urls import escape_path_segment
 from kernel.users import Server
 from kernel.web.identity import check_xsrf, hub_of
 from plugins.pages.base import logged_in, render
+from plugins.sharing.models import ShareCode
+from plugins.sharing.registry import shares_of
 
 #: The lifetimes offered for a new share link, in seconds (JupyterHub allows 60 s to a year).
 CODE_EXPIRY_CHOICES = (("1 hour", 3600), ("1 day", 86_400), ("1 week", 604_800),
@@ -66,8 +67,8 @@ class PendingShare:
 
 
 async def _pending_share(hub: Hub, code: str) -> PendingShare:
-    row = await hub.db.run(orm.ShareCode.get_or_none,
-                           orm.ShareCode.code_hash == digest_code(code)) if code else None
+    row = await hub.db.run(ShareCode.get_or_none,
+                           ShareCode.code_hash == digest_code(code)) if code else None
     if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
         raise HubError(404, "This share link is not valid: it may have expired or been "
                             "revoked. Ask for a new one.")
@@ -87,7 +88,7 @@ async def accept_share_page(request: Request) -> Response:
     pending = await _pending_share(hub, code)
     next_url = safe_next_url(request.query_params.get("next"), hub.urls.base_url) or ""
     server = pending.server
-    scope_help = {name: text for name, (text, _) in SCOPE_DEFINITIONS.items()}
+    scope_help = {name: text for name, (text, _) in all_definitions().items()}
     return render(request, "accept-share.html", code=code, pending=pending, next=next_url,
                   own=server.user is identity.user, scope_help=scope_help,
                   server_url=server.link(hub.urls),
@@ -108,7 +109,7 @@ async def accept_share(request: Request) -> Response:
     check_xsrf(request, form.get("_xsrf"))  # type: ignore[arg-type]
     code = str(form.get("code") or request.query_params.get("code") or "")
     pending = await _pending_share(hub, code)
-    share = await hub.shares.exchange_code(code, identity.user.id)
+    share = await shares_of(hub).exchange_code(code, identity.user.id)
     # exchange_code grants the share but leaves the cached permissions alone.
     hub.permissions.changed()
     hub.emit("share.accepted", user=identity.user.name, server=share.server.full_name)

@@ -1,4 +1,4 @@
-"""Sharing servers: an owner grants a user or a group scopes on one of their servers.
+"""The shares of servers, in memory: an owner grants a user or a group scopes on a server.
 
 A share's scopes are always limited to its server (``access:servers`` means
 ``access:servers!server=alice/``). Shares are kept in memory, by user and by
@@ -16,14 +16,17 @@ from typing import TYPE_CHECKING
 
 import peewee as pw
 
-from kernel.db import models as orm
-from kernel.db.fields import utcnow
+from kernel.api import GroupTable, utcnow
 from kernel.errors import HubError
 from kernel.scopes import ScopeError, follow_rename, parse
 from kernel.security.tokens import digest_code
+from kernel.stash import StashKey
+from plugins.sharing.models import Share as ShareRow
+from plugins.sharing.models import ShareCode
 
 if TYPE_CHECKING:
-    from kernel.db.database import Database
+    from kernel.api import Database
+    from kernel.hub import Hub
     from kernel.users import Server, UserRegistry
 
 #: What a share grants when the owner names no scopes.
@@ -63,6 +66,8 @@ def server_scopes(server: Server, scopes: list[str] | None) -> list[str]:
 
 
 class ShareRegistry:
+    """Every share, by id, each with its live ``Server``; share codes stay in the database."""
+
     def __init__(self, db: Database, users: UserRegistry) -> None:
         self.db = db
         self.users = users
@@ -71,8 +76,8 @@ class ShareRegistry:
     def load(self) -> None:
         """Read every share (call on a database thread, after the users are loaded)."""
         servers = {s.id: s for u in self.users for s in u.servers.values()}
-        rows = orm.Share.select(orm.Share, orm.Group.name).join(
-            orm.Group, pw.JOIN.LEFT_OUTER, on=(orm.Share.group == orm.Group.id)).dicts()
+        rows = ShareRow.select(ShareRow, GroupTable.name).join(
+            GroupTable, pw.JOIN.LEFT_OUTER, on=(ShareRow.group == GroupTable.id)).dicts()
         self._shares = {}
         for row in rows:
             server = servers.get(row["server"])
@@ -117,7 +122,7 @@ class ShareRegistry:
         """Add scopes to the share of ``server`` with a user or a group (made if new)."""
         share = self.find(server, user_id, group)
         if share is None:
-            row = await self.db.run(orm.Share.create, server=server.id, user=user_id,
+            row = await self.db.run(ShareRow.create, server=server.id, user=user_id,
                                     group=group_id, scopes=scopes)
             share = Share(row.id, server, user_id, group, scopes, row.created_at)
             self._shares[share.id] = share
@@ -133,7 +138,7 @@ class ShareRegistry:
             share.scopes = remaining
             await self._save(share)
             return share
-        await self.db.run(orm.Share.delete().where(orm.Share.id == share.id).execute)
+        await self.db.run(ShareRow.delete().where(ShareRow.id == share.id).execute)
         del self._shares[share.id]
         return None
 
@@ -158,7 +163,7 @@ class ShareRegistry:
             share.scopes = follow_rename(share.scopes, old, new)
 
         def rewrite() -> None:
-            for table in (orm.Share, orm.ShareCode):
+            for table in (ShareRow, ShareCode):
                 for row in table.select(table.id, table.scopes):
                     scopes = follow_rename(row.scopes, old, new)
                     if scopes != row.scopes:
@@ -166,41 +171,41 @@ class ShareRegistry:
         await self.db.run(rewrite)
 
     async def _save(self, share: Share) -> None:
-        await self.db.run(orm.Share.update(scopes=share.scopes)
-                          .where(orm.Share.id == share.id).execute)
+        await self.db.run(ShareRow.update(scopes=share.scopes)
+                          .where(ShareRow.id == share.id).execute)
 
     # -- share codes ----------------------------------------------------------------
 
     async def issue_code(self, server: Server, scopes: list[str],
-                         expires_in: float) -> tuple[str, orm.ShareCode]:
+                         expires_in: float) -> tuple[str, ShareCode]:
         code = secrets.token_urlsafe(24)
         row = await self.db.run(
-            orm.ShareCode.create, server=server.id, code_hash=digest_code(code), scopes=scopes,
+            ShareCode.create, server=server.id, code_hash=digest_code(code), scopes=scopes,
             expires_at=utcnow() + timedelta(seconds=expires_in))
         return code, row
 
-    async def codes(self, server_ids: list[int]) -> list[orm.ShareCode]:
+    async def codes(self, server_ids: list[int]) -> list[ShareCode]:
         """Unexpired codes of these servers, oldest first (expired ones are deleted)."""
-        def query() -> list[orm.ShareCode]:
-            orm.ShareCode.delete().where(orm.ShareCode.expires_at <= utcnow()).execute()
-            return list(orm.ShareCode.select().where(orm.ShareCode.server.in_(server_ids))
-                        .order_by(orm.ShareCode.id))
+        def query() -> list[ShareCode]:
+            ShareCode.delete().where(ShareCode.expires_at <= utcnow()).execute()
+            return list(ShareCode.select().where(ShareCode.server.in_(server_ids))
+                        .order_by(ShareCode.id))
         return await self.db.run(query)
 
     async def revoke_code(self, server: Server, *, code: str | None = None,
                           code_id: int | None = None) -> int:
         """Delete a code of ``server`` by its text or its id; how many were deleted."""
-        query = orm.ShareCode.delete().where(orm.ShareCode.server == server.id)
+        query = ShareCode.delete().where(ShareCode.server == server.id)
         if code is not None:
-            query = query.where(orm.ShareCode.code_hash == digest_code(code))
+            query = query.where(ShareCode.code_hash == digest_code(code))
         if code_id is not None:
-            query = query.where(orm.ShareCode.id == code_id)
+            query = query.where(ShareCode.id == code_id)
         return await self.db.run(query.execute)
 
     async def exchange_code(self, code: str, user_id: int) -> Share:
         """Turn a share code into a share for the user who presents it."""
-        row = await self.db.run(orm.ShareCode.get_or_none,
-                                orm.ShareCode.code_hash == digest_code(code))
+        row = await self.db.run(ShareCode.get_or_none,
+                                ShareCode.code_hash == digest_code(code))
         if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
             raise HubError(404, "This share code is not valid (it may have expired)")
         server = next((s for u in self.users for s in u.servers.values()
@@ -209,10 +214,22 @@ class ShareRegistry:
             raise HubError(404, "The shared server no longer exists")
         if server.user.id == user_id:
             raise HubError(400, "You cannot accept a share of your own server")
-        await self.db.run(orm.ShareCode.update(
-            exchange_count=orm.ShareCode.exchange_count + 1, last_exchanged_at=utcnow())
-            .where(orm.ShareCode.id == row.id).execute)
+        await self.db.run(ShareCode.update(
+            exchange_count=ShareCode.exchange_count + 1, last_exchanged_at=utcnow())
+            .where(ShareCode.id == row.id).execute)
         return await self.grant(server, user_id, None, None, row.scopes)
+
+
+#: Each hub's shares (made when first asked for, read from the database at start-up).
+SHARES = StashKey["ShareRegistry"]()
+
+
+def shares_of(hub: Hub) -> ShareRegistry:
+    """The hub's share registry."""
+    registry = hub.stash.get(SHARES)
+    if registry is None:
+        registry = hub.stash[SHARES] = ShareRegistry(hub.db, hub.users)
+    return registry
 
 
 def code_expiry(expires_in: object) -> float:

@@ -9,10 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from kernel.db import models as orm
 from kernel.errors import HubError
 from kernel.hub import Hub
-from kernel.shares import Share, code_expiry, server_scopes
 from kernel.users import Server
 from kernel.web.identity import hub_of
 from plugins.rest_api.base import (
@@ -23,6 +21,8 @@ from plugins.rest_api.base import (
     json_object,
     target_user,
 )
+from plugins.sharing.models import ShareCode
+from plugins.sharing.registry import Share, code_expiry, server_scopes, shares_of
 
 
 def shared_server(hub: Hub, server: Server) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def share_model(hub: Hub, share: Share) -> dict[str, Any]:
     }
 
 
-def code_model(hub: Hub, row: orm.ShareCode, server: Server) -> dict[str, Any]:
+def code_model(hub: Hub, row: ShareCode, server: Server) -> dict[str, Any]:
     return {
         "server": shared_server(hub, server),
         "scopes": row.scopes,
@@ -81,10 +81,10 @@ async def list_shares(request: Request) -> Response:
     owner, name = _path(request)
     if _names_a_server(request):
         authorize(request, identity, "read:shares", server=f"{owner}/{name}")
-        shares = hub.shares.of_server(await _server(hub, owner, name))
+        shares = shares_of(hub).of_server(await _server(hub, owner, name))
     else:
         authorize(request, identity, "read:shares", user=owner)
-        shares = hub.shares.of_owner(target_user(hub, owner).id)
+        shares = shares_of(hub).of_owner(target_user(hub, owner).id)
     page = Page(request, always_paginated=True)
     return page.response([share_model(hub, s) for s in page.slice(shares)], len(shares))
 
@@ -117,7 +117,7 @@ async def grant(request: Request) -> Response:
     user_id, group_id, group = _recipient(hub, body)
     if user_id == server.user.id:
         raise HubError(400, "A server cannot be shared with its owner")
-    share = await hub.shares.grant(server, user_id, group_id, group, scopes)
+    share = await shares_of(hub).grant(server, user_id, group_id, group, scopes)
     hub.permissions.changed()
     return JSONResponse(share_model(hub, share))
 
@@ -152,11 +152,11 @@ async def revoke(request: Request) -> Response:
     server = await _server(hub, owner, name)
     body = await json_object(request, allowed={"user", "group", "scopes"}, required=True)
     user_id, _, group = _recipient(hub, body)
-    share = hub.shares.find(server, user_id, group)
+    share = shares_of(hub).find(server, user_id, group)
     if share is None:
         return JSONResponse({})
     scopes = server_scopes(server, body["scopes"]) if body.get("scopes") else None
-    remaining = await hub.shares.revoke(share, scopes)
+    remaining = await shares_of(hub).revoke(share, scopes)
     hub.permissions.changed()
     return JSONResponse(share_model(hub, remaining) if remaining else {})
 
@@ -166,8 +166,8 @@ async def revoke_all(request: Request) -> Response:
     identity = await caller(request)
     owner, name = _path(request)
     authorize(request, identity, "shares", server=f"{owner}/{name}")
-    for share in hub.shares.of_server(await _server(hub, owner, name)):
-        await hub.shares.revoke(share)
+    for share in shares_of(hub).of_server(await _server(hub, owner, name)):
+        await shares_of(hub).revoke(share)
     hub.permissions.changed()
     return Response(status_code=204)
 
@@ -183,7 +183,7 @@ async def list_codes(request: Request) -> Response:
         authorize(request, identity, "read:shares", user=owner)
         servers = list(target_user(hub, owner).servers.values())
     by_id = {s.id: s for s in servers}
-    rows = await hub.shares.codes(list(by_id))
+    rows = await shares_of(hub).codes(list(by_id))
     page = Page(request, always_paginated=True)
     return page.response([code_model(hub, r, by_id[r.server_id]) for r in page.slice(rows)],
                          len(rows))
@@ -200,7 +200,7 @@ async def issue_code(request: Request) -> Response:
     _check_sharer_holds(request, identity, scopes)
     if "expires_in" in body and body["expires_in"] is None:
         raise HubError(400, "expires_in must be a number of seconds")  # as JupyterHub
-    code, row = await hub.shares.issue_code(server, scopes, code_expiry(body.get("expires_in")))
+    code, row = await shares_of(hub).issue_code(server, scopes, code_expiry(body.get("expires_in")))
     model = code_model(hub, row, server)
     model.update(code=code, accept_url=f"{hub.urls.hub_prefix}accept-share?code={code}",
                  full_accept_url=None)
@@ -217,16 +217,16 @@ async def revoke_code(request: Request) -> Response:
     # As JupyterHub: ?code= or ?id= deletes that code (404 if there is none), neither
     # deletes every code of the server.
     if code:
-        if not await hub.shares.revoke_code(server, code=code):
+        if not await shares_of(hub).revoke_code(server, code=code):
             raise HubError(404, "No matching code found")
     elif code_id:
         number = code_id.removeprefix("sc_")
-        deleted = number.isdigit() and await hub.shares.revoke_code(server,
+        deleted = number.isdigit() and await shares_of(hub).revoke_code(server,
                                                                    code_id=int(number))
         if not deleted:
             raise HubError(404, f"No code found matching id={code_id}")
     else:
-        await hub.shares.revoke_code(server)
+        await shares_of(hub).revoke_code(server)
     return Response(status_code=204)
 
 
@@ -244,11 +244,11 @@ def _shared_with(request: Request, identity: Any, name: str, prefix: str) -> lis
     hub = hub_of(request)
     if request.url.path.startswith(f"{hub.urls.hub_prefix}api/users/"):
         authorize(request, identity, f"{prefix}users:shares", user=name)
-        return hub.shares.with_user(target_user(hub, name).id)
+        return shares_of(hub).with_user(target_user(hub, name).id)
     authorize(request, identity, f"{prefix}groups:shares", group=name)
     if hub.groups.get(name) is None:
         raise HubError(404, f"No such group: {name}")
-    return hub.shares.with_group(name)
+    return shares_of(hub).with_group(name)
 
 
 def _one_share(request: Request, shares: list[Share]) -> Share:
@@ -271,7 +271,7 @@ async def leave_shared(request: Request) -> Response:
     hub = hub_of(request)
     identity = await caller(request)
     shares = _shared_with(request, identity, request.path_params["name"], "")
-    await hub.shares.revoke(_one_share(request, shares))
+    await shares_of(hub).revoke(_one_share(request, shares))
     hub.permissions.changed()
     return Response(status_code=204)
 
