@@ -6,7 +6,7 @@ between releases. The index, by what a plugin does:
 
 Implementing hooks
     ``hookimpl`` marks a hook implementation; the hooks are documented in
-    ``docs/plugins.md`` and ``kernel/hookspecs.py``. ``PluginError`` is what a
+    ``docs/plugins.md`` and ``kernel/hookspecs/``. ``PluginError`` is what a
     hook implementation's exception becomes when it stops the hub.
 The hub a hook receives
     ``Hub``, the typed protocol of what a plugin may use on the ``hub``

@@ -19,7 +19,7 @@ def test_the_wheel_ships_templates_static_files_and_entry_points(tmp_path):
     for template in (ROOT / "templates").glob("*.html"):
         assert f"{data}templates/{template.name}" in names
     assert f"{data}static/css/style.css" in names
-    assert "kernel/hookspecs.py" in names and "plugins/pages/login.py" in names
+    assert "kernel/hookspecs/hub.py" in names and "plugins/pages/login.py" in names
     entry_points = zipfile.ZipFile(wheel).read(
         next(n for n in names if n.endswith("entry_points.txt"))).decode()
     for plugin in ("pam", "dummy", "localprocess", "simple", "kernel-proxy", "pages",
