@@ -6,6 +6,7 @@ import asyncio
 import signal
 import socket
 import sys
+import time
 
 from plugins.support.process import ChildProcess, free_port, process_alive
 
@@ -35,3 +36,20 @@ def test_a_child_is_started_found_again_by_pid_and_start_time_and_stopped():
         assert not process_alive(pid, state["start_ticks"])
 
     asyncio.run(scenario())
+
+
+def test_a_child_that_exited_polls_as_stopped_before_the_event_loop_hears_it():
+    # Another spawner object may stop the server (by pid, as after a restart): the
+    # one that started it must not go on saying it runs until the loop learns of it.
+    async def scenario() -> int | None:
+        child = ChildProcess()
+        pid = await child.start([sys.executable, "-c", "import time; time.sleep(60)"],
+                                env={}, cwd=None)
+        start_ticks = child.state()["start_ticks"]
+        child.process.kill()
+        # Blocking the loop keeps the news of the exit from it, as a busy hub can.
+        while process_alive(pid, start_ticks):
+            time.sleep(0.01)
+        return await child.poll()
+
+    assert asyncio.run(scenario()) == -signal.SIGKILL

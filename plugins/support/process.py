@@ -57,6 +57,10 @@ class ChildProcess:
     async def poll(self) -> int | None:
         """None while it runs; its exit status (0 when unknown) once it stopped."""
         if self.process is not None:
+            if self.process.returncode is None and not process_alive(self.pid, self.start_ticks):
+                # Exited, but the event loop has yet to hear it from its child watcher
+                # (which reaps in a thread): the status is on its way.
+                return await self.process.wait()
             return self.process.returncode
         if not self.pid:
             return 0
