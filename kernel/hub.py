@@ -67,10 +67,12 @@ class Hub:
     def __init__(self, loaded: Loaded) -> None:
         self.config = loaded.config
         self.plugins = loaded.plugins
+        # The stash first: an observer may keep its state there from the first hook call
+        # on, and every hook call is measured (prometheus records hook_duration_seconds).
+        self.stash = Stash()
         self.hooks = HookRunner(self.plugins.manager, hub=self, timed=self._hook_timed)
         self._declare_plugin_scopes()
         _define_custom_scopes(self.config)
-        self.stash = Stash()
         #: The certificates of internal TLS, when a plugin turns it on (see kernel.tls).
         self.tls: InternalTLS | None = self.hooks.internal_tls()
         self.urls = hub_urls(self.config, internal_tls=self.tls is not None)
