@@ -35,7 +35,7 @@ PASSWORD = "test-password"
 #: How many times running_hub picks new ports when one it picked was taken meanwhile.
 START_ATTEMPTS = 3
 #: What the hub and kernel-proxy log when a port they bind is taken (lower case).
-_PORT_TAKEN = "address already in use"
+PORT_TAKEN = "address already in use"
 
 
 T = TypeVar("T")
@@ -168,7 +168,7 @@ class HubProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 this_start = log_path.read_bytes()[log_start:].decode(errors="replace")
-                error = PortTaken if _PORT_TAKEN in this_start.lower() else RuntimeError
+                error = PortTaken if PORT_TAKEN in this_start.lower() else RuntimeError
                 raise error(f"the hub exited with {self.process.returncode} at start-up; "
                             f"its log:\n{self.log}")
             with contextlib.suppress(httpx.HTTPError):

@@ -38,7 +38,7 @@ import httpx
 import pytest
 import websockets.asyncio.server
 
-from kernel.testing.hub import stop_process
+from kernel.testing.hub import PORT_TAKEN, START_ATTEMPTS, PortTaken, free_port, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "s3cret-proxy-token"
@@ -47,13 +47,6 @@ CHP = "configurable-http-proxy"
 
 
 # ports and processes
-
-def free_port() -> int:
-    """A loopback TCP port that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def chp_command() -> list[str]:
     """How to run configurable-http-proxy; skips the test (fails it under CI) without it."""
@@ -73,17 +66,28 @@ class ProxyProcess:
     def __init__(self, implementation: str, command: list[str], args: tuple[str, ...],
                  token: str, log_path: Path) -> None:
         self.implementation = implementation
-        self.port = free_port()
-        self.api_port = free_port()
         self.token = token
         self.tls = "--ssl-cert" in args
+        self.log_path = log_path
+        # The ports were free when picked; another process may take one before the proxy
+        # binds it (the suite starts many): then start again on new ones.
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                self._start(command, args)
+                return
+            except PortTaken:
+                if attempt == START_ATTEMPTS:
+                    raise
+
+    def _start(self, command: list[str], args: tuple[str, ...]) -> None:
+        self.port = free_port()
+        self.api_port = free_port()
         self.public_url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         self.api_url = f"http://127.0.0.1:{self.api_port}"
-        self.log_path = log_path
-        env = {**os.environ, "CONFIGPROXY_AUTH_TOKEN": token, "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "CONFIGPROXY_AUTH_TOKEN": self.token, "PYTHONPATH": str(REPO)}
         self.argv = [*command, "--ip", "127.0.0.1", "--port", str(self.port),
                      "--api-ip", "127.0.0.1", "--api-port", str(self.api_port), *args]
-        with open(log_path, "wb") as log:  # a file, not a pipe: a full pipe would stall it
+        with open(self.log_path, "wb") as log:  # a file, not a pipe: a full pipe would stall
             self.process = subprocess.Popen(self.argv, cwd=REPO, env=env, stdout=log,
                                             stderr=subprocess.STDOUT)
         self.pid = self.process.pid
@@ -93,8 +97,9 @@ class ProxyProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.argv} exited with {self.process.returncode}:\n"
-                                   f"{self.log()}")
+                error = PortTaken if PORT_TAKEN in self.log().lower() else RuntimeError
+                raise error(f"{self.argv} exited with {self.process.returncode}:\n"
+                            f"{self.log()}")
             with contextlib.suppress(httpx.TransportError):
                 if (self.api("GET", "").status_code == 200
                         and self.get("/_chp_healthz").status_code == 200):
