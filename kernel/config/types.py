@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
-T = TypeVar("T")
+#: Covariant, so that a key of a ``list[str]`` option is also a key of an ``Iterable[str]``
+#: one: a value read where a wider type is expected still type-checks.
+T = TypeVar("T", covariant=True)
 
 
 class OptionType(Generic[T]):
