@@ -12,30 +12,32 @@ import hmac
 import logging
 
 from kernel import hookimpl
-from kernel.config import OptionRegistry
+from kernel.config import Option, OptionRegistry
 from kernel.config.types import Text
 from kernel.hub import Hub
 
 log = logging.getLogger("kernelhub.auth.dummy")
 
+PASSWORD = Option("dummy", "password", Text(), "",
+                  "The password every user logs in with. Empty: any password works "
+                  "(testing only).")
+
 
 @hookimpl
 def declare_options(options: OptionRegistry) -> None:
-    options.add("dummy", "password", Text(), "",
-                "The password every user logs in with. Empty: any password works "
-                "(testing only).")
+    options.declare(PASSWORD)
 
 
 @hookimpl
 def hub_startup(hub: Hub) -> None:
-    if not hub.config.section("dummy").password:
+    if not hub.config[PASSWORD]:
         log.warning("The dummy authenticator accepts ANY password: set [dummy] password, "
                     "or use a real authenticator outside of testing")
 
 
 @hookimpl
 def authenticate(hub: Hub, data: dict[str, str]) -> str | None:
-    password = hub.config.section("dummy").password
+    password = hub.config[PASSWORD]
     given = data.get("password", "")
     if password and not hmac.compare_digest(given.encode(), password.encode()):
         return None

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from kernel import hookimpl
 from kernel.accounts import delete_user
 from kernel.clock import utcnow
-from kernel.config import OptionRegistry
+from kernel.config import Option, OptionRegistry
 from kernel.config.types import Boolean, Integer
 from kernel.hub import Hub
 
@@ -35,33 +35,35 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kernelhub.idle-culler")
 
+SECTION = "idle-culler"
+TIMEOUT = Option(SECTION, "timeout", Integer(minimum=1), 3600,
+                 "Stop a server after this many seconds without activity.")
+CULL_EVERY = Option(SECTION, "cull_every", Integer(minimum=0), 0,
+                    "Seconds between two looks at the running servers; 0: timeout / 2.")
+MAX_AGE = Option(SECTION, "max_age", Integer(minimum=0), 0,
+                 "Stop a server this many seconds after it started, even if it is in use; "
+                 "0: never.")
+CULL_USERS = Option(SECTION, "cull_users", Boolean(), False,
+                    "Also delete a user whose last server was culled and who has been "
+                    "inactive for timeout seconds.")
+REMOVE_NAMED_SERVERS = Option(SECTION, "remove_named_servers", Boolean(), False,
+                              "Delete culled named servers instead of only stopping them.")
+CULL_ADMIN_USERS = Option(SECTION, "cull_admin_users", Boolean(), True,
+                          "With cull_users, delete inactive admins too.")
 
 
 @hookimpl
 def declare_options(options: OptionRegistry) -> None:
-    section = "idle-culler"
-    options.add(section, "timeout", Integer(minimum=1), 3600,
-                "Stop a server after this many seconds without activity.")
-    options.add(section, "cull_every", Integer(minimum=0), 0,
-                "Seconds between two looks at the running servers; 0: timeout / 2.")
-    options.add(section, "max_age", Integer(minimum=0), 0,
-                "Stop a server this many seconds after it started, even if it is in use; "
-                "0: never.")
-    options.add(section, "cull_users", Boolean(), False,
-                "Also delete a user whose last server was culled and who has been inactive "
-                "for timeout seconds.")
-    options.add(section, "remove_named_servers", Boolean(), False,
-                "Delete culled named servers instead of only stopping them.")
-    options.add(section, "cull_admin_users", Boolean(), True,
-                "With cull_users, delete inactive admins too.")
+    options.declare(TIMEOUT, CULL_EVERY, MAX_AGE, CULL_USERS, REMOVE_NAMED_SERVERS,
+                    CULL_ADMIN_USERS)
 
 
 @hookimpl
 def hub_startup(hub: Hub) -> None:
-    options = hub.config.section("idle-culler")
-    every = options.cull_every or options.timeout / 2
+    timeout = hub.config[TIMEOUT]
+    every = hub.config[CULL_EVERY] or timeout / 2
     hub.background(cull_periodically(hub, every), name="idle culler")
-    log.info("Culling servers idle for %d s, every %g s", options.timeout, every)
+    log.info("Culling servers idle for %d s, every %g s", timeout, every)
 
 
 async def cull_periodically(hub: Hub, interval: float) -> None:
@@ -76,7 +78,8 @@ async def cull_periodically(hub: Hub, interval: float) -> None:
 
 async def cull_idle_servers(hub: Hub) -> None:
     """Stop every ready server that is idle or too old; with cull_users, then its user."""
-    options = hub.config.section("idle-culler")
+    config = hub.config
+    timeout, max_age = timedelta(seconds=config[TIMEOUT]), config[MAX_AGE]
     now = utcnow()
     stops: dict[User, list[asyncio.Task[None]]] = {}
     for server in list(hub.lifecycle.active):
@@ -84,29 +87,29 @@ async def cull_idle_servers(hub: Hub) -> None:
             continue
         inactive = now - (server.last_activity or server.started)
         age = now - server.started
-        if inactive >= timedelta(seconds=options.timeout):
+        if inactive >= timeout:
             reason = "inactive"
-        elif options.max_age and age >= timedelta(seconds=options.max_age):
+        elif max_age and age >= timedelta(seconds=max_age):
             reason = "max_age"
         else:
             continue
         stops.setdefault(server.user, []).append(cull(hub, server, reason, inactive, age))
-    if options.cull_users:
+    if config[CULL_USERS]:
         # Judged by the activity seen before the culls: stopping a server counts as
         # activity, which would save every user (the culler service reads it first too).
         last_seen = {user: user.last_activity for user in stops}
         for user, tasks in stops.items():
             await asyncio.gather(*tasks, return_exceptions=True)
-            await _cull_user(hub, user, last_seen[user], timedelta(seconds=options.timeout))
+            await _cull_user(hub, user, last_seen[user], timeout)
 
 
 def cull(hub: Hub, server: Server, reason: str, inactive: timedelta,
          age: timedelta) -> asyncio.Task[None]:
     """Stop one server (and delete it if it is named and remove_named_servers)."""
-    options = hub.config.section("idle-culler")
-    remove = bool(server.name) and options.remove_named_servers
-    why = (f"idle for {_rounded(inactive)} (timeout {options.timeout} s)" if reason == "inactive"
-           else f"running for {_rounded(age)} (max_age {options.max_age} s)")
+    config = hub.config
+    remove = bool(server.name) and config[REMOVE_NAMED_SERVERS]
+    why = (f"idle for {_rounded(inactive)} (timeout {config[TIMEOUT]} s)" if reason == "inactive"
+           else f"running for {_rounded(age)} (max_age {config[MAX_AGE]} s)")
     log.info("Culling server %s: %s", server.log_name, why)
     hub.emit("server.culled", user=server.user.name, server=server.name, reason=reason,
              inactive_seconds=round(inactive.total_seconds()),
@@ -118,7 +121,7 @@ async def _cull_user(hub: Hub, user: User, last_seen: datetime | None,
                      timeout: timedelta) -> None:
     if hub.users.get(user.name) is not user or any(s.active for s in user.servers.values()):
         return  # deleted meanwhile, or a server is still running (or slow to stop)
-    if user.admin and not hub.config.section("idle-culler").cull_admin_users:
+    if user.admin and not hub.config[CULL_ADMIN_USERS]:
         return
     if last_seen is not None and utcnow() - last_seen < timeout:
         return

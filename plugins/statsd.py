@@ -27,7 +27,7 @@ from statsd import StatsClient
 
 from kernel import hookimpl
 from kernel.clock import utcnow
-from kernel.config import OptionRegistry
+from kernel.config import Option, OptionRegistry
 from kernel.config.types import Integer, Text
 from kernel.events import Measurement
 from kernel.hub import Hub
@@ -46,15 +46,18 @@ COUNTED = {"login_requests": "login.request", "logout_duration_seconds": "logout
 SPAWN_FAILURES = {"timeout": "spawner.failure.timeout", "error": "spawner.failure.error",
                   "exited": "spawner.failure.http_error"}
 
+# JupyterHub's names, in [hub].
+HOST = Option("hub", "statsd_host", Text(), "",
+              "The statsd daemon's host; empty: send nothing.")
+PORT = Option("hub", "statsd_port", Integer(minimum=1), 8125,
+              "The statsd daemon's UDP port.")
+PREFIX = Option("hub", "statsd_prefix", Text(), "jupyterhub",
+                "The prefix of every metric name.")
+
 
 @hookimpl
 def declare_options(options: OptionRegistry) -> None:
-    options.add("hub", "statsd_host", Text(), "",
-                "The statsd daemon's host; empty: send nothing.")
-    options.add("hub", "statsd_port", Integer(minimum=1), 8125,
-                "The statsd daemon's UDP port.")
-    options.add("hub", "statsd_prefix", Text(), "jupyterhub",
-                "The prefix of every metric name.")
+    options.declare(HOST, PORT, PREFIX)
 
 
 class NonBlockingStatsClient(StatsClient):
@@ -69,22 +72,21 @@ class NonBlockingStatsClient(StatsClient):
 
 @hookimpl
 async def hub_startup(hub: Hub) -> None:
-    options = hub.config.hub
-    if not options.statsd_host:
+    config = hub.config
+    host, port, prefix = config[HOST], config[PORT], config[PREFIX]
+    if not host:
         log.warning("The statsd plugin is enabled but [hub] statsd_host is empty: no statsd "
                     "metrics are sent")
         return
     try:
-        client = await asyncio.to_thread(NonBlockingStatsClient, options.statsd_host,
-                                         options.statsd_port, options.statsd_prefix)
+        client = await asyncio.to_thread(NonBlockingStatsClient, host, port, prefix)
     except OSError as e:
-        raise RuntimeError(f"[hub] statsd_host: cannot resolve {options.statsd_host!r} ({e}); "
+        raise RuntimeError(f"[hub] statsd_host: cannot resolve {host!r} ({e}); "
                            "correct it, or leave it empty to send no statsd metrics") from e
     hub.stash[client_key] = client
-    hub.background(send_gauges_every(hub, client, options.last_activity_interval),
+    hub.background(send_gauges_every(hub, client, config.hub.last_activity_interval),
                    name="statsd gauges")
-    log.info("Sending statsd metrics to %s:%d as %s.*", options.statsd_host,
-             options.statsd_port, options.statsd_prefix)
+    log.info("Sending statsd metrics to %s:%d as %s.*", host, port, prefix)
 
 
 @hookimpl

@@ -50,6 +50,7 @@ def test_the_declared_type_is_what_a_type_checker_sees(tmp_path):
         skip_or_fail("mypy is not installed (pip install -e '.[test]')")
     snippet = tmp_path / "reads_config.py"
     snippet.write_text(textwrap.dedent("""
+        from collections.abc import Iterable
         from typing import assert_type
 
         from kernel.config import Config, Option, OptionRegistry
@@ -58,9 +59,13 @@ def test_the_declared_type_is_what_a_type_checker_sees(tmp_path):
         RETRIES = Option("mine", "retries", Integer(minimum=0), 3, "How often to retry.")
         HOSTS = Option("mine", "hosts", TextList(), [], "Where to send.")
 
+        def send_to(hosts: Iterable[str]) -> None: ...
+
         def reads(config: Config, options: OptionRegistry) -> None:
             assert_type(config[RETRIES], int)
             assert_type(config[HOSTS], list[str])
+            send_to(config[HOSTS])  # a list[str] where an Iterable[str] is expected
+            sorted(config[HOSTS])
             assert_type(config[options.add("mine", "debug", Boolean())], bool)
             assert_type(config[options.add("mine", "quota", ByteSize())], int | None)
             assert_type(config[options.add("mine", "label")], str)

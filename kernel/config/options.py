@@ -28,6 +28,8 @@ from kernel.config.errors import ConfigError
 from kernel.config.types import OptionType, Text
 
 T = TypeVar("T")
+#: A key only hands its value out, so ``Option[list[str]]`` is an ``Option[Iterable[str]]``.
+T_co = TypeVar("T_co", covariant=True)
 
 #: Sections holding one item per section: ``[service:NAME]``, ``[role:NAME]``, ``[group:NAME]``.
 COLLECTION_SEPARATOR = ":"
@@ -36,12 +38,12 @@ TABLE_SEPARATOR = "."
 
 
 @dataclass(frozen=True)
-class Option(Generic[T]):
+class Option(Generic[T_co]):
     """One declared hub.ini option, and the typed key that reads its value."""
 
     section: str
     name: str
-    type: OptionType[T]
+    type: OptionType[T_co]
     default: Any
     help: str
     #: The plugin that declared it ("kernel" for the kernel's own).

@@ -18,10 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
-T = TypeVar("T")
+#: Covariant, so that a key of a ``list[str]`` option is also a key of an ``Iterable[str]``
+#: one: a value read where a wider type is expected still type-checks.
+T_co = TypeVar("T_co", covariant=True)
 
 
-class OptionType(Generic[T]):
+class OptionType(Generic[T_co]):
     """Base for option types; subclasses set ``name`` and override ``parse``/``format``."""
 
     #: How the type is named in errors and in generate-config's comments.
@@ -29,8 +31,8 @@ class OptionType(Generic[T]):
     #: True when the value is a whole section of ``key = value`` lines.
     is_table = False
 
-    def parse(self, raw: str) -> T:
-        return cast(T, raw)
+    def parse(self, raw: str) -> T_co:
+        return cast(T_co, raw)
 
     def format(self, value: Any) -> str:
         return "" if value is None else str(value)

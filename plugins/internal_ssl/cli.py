@@ -15,12 +15,19 @@ import click
 from kernel import hookimpl
 from kernel.cli import config_option, fail, load_or_exit
 from plugins.internal_ssl.certs import CertificateError, CertificateStore
+from plugins.internal_ssl.options import (
+    AUTHORITY_CA,
+    AUTHORITY_CERT,
+    AUTHORITY_KEY,
+    AUTHORITY_SECTION,
+    CERTS_LOCATION,
+    INTERNAL_SSL,
+    RECREATE_CERTS,
+    TRUSTED_ALT_NAMES,
+)
 
 if TYPE_CHECKING:
     from kernel.config.values import Config
-
-#: The ``[KIND:NAME]`` sections that hold ``external_ssl_authorities``.
-AUTHORITY_SECTION = "external_ssl_authority"
 
 
 def open_store(config: Config, *, recreate: bool | None = None) -> CertificateStore:
@@ -29,16 +36,16 @@ def open_store(config: Config, *, recreate: bool | None = None) -> CertificateSt
     ``recreate`` defaults to ``[hub] recreate_internal_certs``. Raises
     ``CertificateError`` for a bad file and ``ValueError`` for a bad alt name.
     """
-    hub = config.hub
     authorities = {
-        name: {key: section[key] for key in ("key", "cert", "ca") if section.get(key)}
+        name: {key.name: section[key] for key in (AUTHORITY_KEY, AUTHORITY_CERT, AUTHORITY_CA)
+               if section[key]}
         for name, section in config.collection(AUTHORITY_SECTION).items()
     }
-    store = CertificateStore(hub.internal_certs_location,
-                             trusted_alt_names=hub.trusted_alt_names,
-                             subdomain_host=hub.subdomain_host,
+    store = CertificateStore(config[CERTS_LOCATION],
+                             trusted_alt_names=config[TRUSTED_ALT_NAMES],
+                             subdomain_host=config.hub.subdomain_host,
                              external_authorities=authorities)
-    return store.prepare(recreate=hub.recreate_internal_certs if recreate is None else recreate)
+    return store.prepare(recreate=config[RECREATE_CERTS] if recreate is None else recreate)
 
 
 @hookimpl
@@ -58,6 +65,6 @@ def generate_certs(config_file: str | None) -> None:
     for name, action in store.actions.items():
         click.echo(f"{action:>11}  {name}")
     click.echo(f"Certificates written to {store.location}")
-    if not config.hub.internal_ssl:
+    if not config[INTERNAL_SSL]:
         click.secho("Set `[hub] internal_ssl = true` in hub.ini to use them.", err=True,
                     fg="yellow")

@@ -13,10 +13,11 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from kernel.config import OptionRegistry
+from kernel.config import Option
 from kernel.config.types import Command, Number, Table
 from kernel.errors import HubError
 from kernel.spawner import Spawner
@@ -25,36 +26,55 @@ from plugins.support.process import ChildProcess, ProcessError, free_port
 log = logging.getLogger("kernelhub.spawner")
 
 
-def declare_process_options(options: OptionRegistry, section: str) -> None:
-    """The options every local-process spawner has, in its own section."""
-    options.add(section, "shell_cmd", Command(), [],
+@dataclass(frozen=True)
+class ProcessOptions:
+    """The typed keys of the options every local-process spawner has, in its own section."""
+
+    shell_cmd: Option[list[str]]
+    popen_kwargs: Option[dict[str, Any]]
+    interrupt_timeout: Option[float]
+    term_timeout: Option[float]
+    kill_timeout: Option[float]
+
+    @classmethod
+    def in_section(cls, section: str) -> ProcessOptions:
+        return cls(
+            shell_cmd=Option(
+                section, "shell_cmd", Command(), [],
                 "Run the server through this shell, e.g. `bash -l -c`, so login files are "
-                "read; the server's command line is passed as one argument.")
-    options.add(section, "popen_kwargs", Table(), {},
+                "read; the server's command line is passed as one argument."),
+            popen_kwargs=Option(
+                section, "popen_kwargs", Table(), {},
                 "Extra keyword arguments for starting the process, `name = value` per line "
-                "(values are strings).")
-    options.add(section, "interrupt_timeout", Number(minimum=0), 30.0,
-                "Seconds to wait after SIGINT before sending SIGTERM.")
-    options.add(section, "term_timeout", Number(minimum=0), 30.0,
-                "Seconds to wait after SIGTERM before sending SIGKILL.")
-    options.add(section, "kill_timeout", Number(minimum=0), 5.0,
-                "Seconds to wait after SIGKILL before giving up.")
+                "(values are strings)."),
+            interrupt_timeout=Option(section, "interrupt_timeout", Number(minimum=0), 30.0,
+                                     "Seconds to wait after SIGINT before sending SIGTERM."),
+            term_timeout=Option(section, "term_timeout", Number(minimum=0), 30.0,
+                                "Seconds to wait after SIGTERM before sending SIGKILL."),
+            kill_timeout=Option(section, "kill_timeout", Number(minimum=0), 5.0,
+                                "Seconds to wait after SIGKILL before giving up."),
+        )
+
+    def keys(self) -> tuple[Option[Any], ...]:
+        """Every key, in the order they are declared."""
+        return (self.shell_cmd, self.popen_kwargs, self.interrupt_timeout, self.term_timeout,
+                self.kill_timeout)
 
 
 class LocalProcessSpawner(Spawner):
     """Runs the server as a child process on this machine; subclasses choose the account."""
 
-    #: The hub.ini section holding this spawner's own options.
-    section = "localprocess"
+    #: The keys of this spawner's own options, in its own hub.ini section.
+    process_options: ClassVar[ProcessOptions]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        options = self.hub.config.section(self.section)
-        self.shell_cmd: list[str] = list(options.shell_cmd)
-        self.popen_kwargs: dict[str, str] = dict(options.popen_kwargs)
-        self.interrupt_timeout: float = options.interrupt_timeout
-        self.term_timeout: float = options.term_timeout
-        self.kill_timeout: float = options.kill_timeout
+        config, keys = self.hub.config, self.process_options
+        self.shell_cmd: list[str] = list(config[keys.shell_cmd])
+        self.popen_kwargs: dict[str, str] = dict(config[keys.popen_kwargs])
+        self.interrupt_timeout: float = config[keys.interrupt_timeout]
+        self.term_timeout: float = config[keys.term_timeout]
+        self.kill_timeout: float = config[keys.kill_timeout]
         self.child = ChildProcess()
 
     @property

@@ -11,20 +11,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from kernel import hookimpl
-from kernel.config import OptionRegistry
+from kernel.config import Option, OptionRegistry
 from kernel.config.types import Text
 from kernel.hub import Hub
 from kernel.users import Server, User
-from plugins.localprocess.process import LocalProcessSpawner, declare_process_options
+from plugins.localprocess.process import LocalProcessSpawner, ProcessOptions
+
+SECTION = "simple"
+PROCESS_OPTIONS = ProcessOptions.in_section(SECTION)
+HOME_DIR_TEMPLATE = Option(SECTION, "home_dir_template", Text(), "/tmp/{username}",
+                           "Each user's working folder; {username} is filled in.")
 
 
 class SimpleLocalProcessSpawner(LocalProcessSpawner):
-    section = "simple"
+    process_options = PROCESS_OPTIONS
 
     @property
     def home(self) -> Path:
-        template = self.hub.config.section("simple").home_dir_template
-        return Path(self.format(template))
+        return Path(self.format(self.hub.config[HOME_DIR_TEMPLATE]))
 
     def working_directory(self) -> str:
         self.home.mkdir(mode=0o755, parents=True, exist_ok=True)
@@ -36,9 +40,7 @@ class SimpleLocalProcessSpawner(LocalProcessSpawner):
 
 @hookimpl
 def declare_options(options: OptionRegistry) -> None:
-    declare_process_options(options, "simple")
-    options.add("simple", "home_dir_template", Text(), "/tmp/{username}",
-                "Each user's working folder; {username} is filled in.")
+    options.declare(*PROCESS_OPTIONS.keys(), HOME_DIR_TEMPLATE)
 
 
 @hookimpl

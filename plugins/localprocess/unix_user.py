@@ -19,12 +19,14 @@ from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.tls import CertFiles, copy_for_account
 from kernel.users import Server, User
-from plugins.localprocess.process import LocalProcessSpawner, declare_process_options
+from plugins.localprocess.process import LocalProcessSpawner, ProcessOptions
 from plugins.support.process import ProcessError, switch_to, unix_account
+
+PROCESS_OPTIONS = ProcessOptions.in_section("localprocess")
 
 
 class UnixUserSpawner(LocalProcessSpawner):
-    section = "localprocess"
+    process_options = PROCESS_OPTIONS
 
     @property
     def account(self) -> pwd.struct_passwd:
@@ -56,7 +58,7 @@ class UnixUserSpawner(LocalProcessSpawner):
 
 @hookimpl
 def declare_options(options: OptionRegistry) -> None:
-    declare_process_options(options, "localprocess")
+    options.declare(*PROCESS_OPTIONS.keys())
 
 
 @hookimpl

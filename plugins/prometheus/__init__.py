@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from kernel import hookimpl
-from kernel.config import OptionRegistry
+from kernel.config import Option, OptionRegistry
 from kernel.config.types import Boolean, Integer, Number
 from kernel.events import Measurement
 from kernel.hub import Hub
@@ -30,22 +30,31 @@ SCOPE = "read:metrics"
 
 hub_metrics_key = StashKey[HubMetrics]()
 
+SECTION = "prometheus"
+AUTHENTICATE = Option("hub", "authenticate_prometheus", Boolean(), True,
+                      f"Require a token or login with the {SCOPE} scope to read /hub/metrics. "
+                      "Off: anyone who can reach the hub can read them.")
+ACTIVE_USERS_ENABLED = Option(SECTION, "active_users_enabled", Boolean(), True,
+                              "Export active_users: users active in the last 24h, 7d and 30d.")
+ACTIVE_USERS_UPDATE_INTERVAL = Option(
+    SECTION, "active_users_update_interval", Integer(minimum=0), 3600,
+    "Seconds between counts of active users (a look at every user).")
+EVENT_LOOP_INTERVAL_ENABLED = Option(
+    SECTION, "event_loop_interval_enabled", Boolean(), True,
+    "Measure event_loop_interval_seconds: how long the hub could not answer.")
+EVENT_LOOP_INTERVAL_RESOLUTION = Option(
+    SECTION, "event_loop_interval_resolution", Number(minimum=0.001), 0.05,
+    "Seconds between two measurements of the event loop's responsiveness.")
+EVENT_LOOP_INTERVAL_LOG_THRESHOLD = Option(
+    SECTION, "event_loop_interval_log_threshold", Number(minimum=0), 1.0,
+    "Log a warning when the event loop was unresponsive for this many seconds.")
+
 
 @hookimpl
 def declare_options(options: OptionRegistry) -> None:
-    options.add("hub", "authenticate_prometheus", Boolean(), True,
-                f"Require a token or login with the {SCOPE} scope to read /hub/metrics. "
-                "Off: anyone who can reach the hub can read them.")
-    options.add("prometheus", "active_users_enabled", Boolean(), True,
-                "Export active_users: users active in the last 24h, 7d and 30d.")
-    options.add("prometheus", "active_users_update_interval", Integer(minimum=0), 3600,
-                "Seconds between counts of active users (a look at every user).")
-    options.add("prometheus", "event_loop_interval_enabled", Boolean(), True,
-                "Measure event_loop_interval_seconds: how long the hub could not answer.")
-    options.add("prometheus", "event_loop_interval_resolution", Number(minimum=0.001), 0.05,
-                "Seconds between two measurements of the event loop's responsiveness.")
-    options.add("prometheus", "event_loop_interval_log_threshold", Number(minimum=0), 1.0,
-                "Log a warning when the event loop was unresponsive for this many seconds.")
+    options.declare(AUTHENTICATE, ACTIVE_USERS_ENABLED, ACTIVE_USERS_UPDATE_INTERVAL,
+                    EVENT_LOOP_INTERVAL_ENABLED, EVENT_LOOP_INTERVAL_RESOLUTION,
+                    EVENT_LOOP_INTERVAL_LOG_THRESHOLD)
 
 
 def hub_metrics(hub: Hub) -> HubMetrics:
@@ -53,21 +62,20 @@ def hub_metrics(hub: Hub) -> HubMetrics:
     metrics = hub.stash.get(hub_metrics_key)
     if metrics is None:
         metrics = hub.stash[hub_metrics_key] = HubMetrics()
-        options = hub.config.section("prometheus")
         metrics.registry.register(HubStateCollector(
-            hub, metrics.prefix, active_users=options.active_users_enabled,
-            active_users_interval=options.active_users_update_interval))
+            hub, metrics.prefix, active_users=hub.config[ACTIVE_USERS_ENABLED],
+            active_users_interval=hub.config[ACTIVE_USERS_UPDATE_INTERVAL]))
     return metrics
 
 
 @hookimpl
 def hub_startup(hub: Hub) -> None:
     metrics = hub_metrics(hub)  # a wrong bucket variable stops the hub here, not later
-    options = hub.config.section("prometheus")
-    if options.event_loop_interval_enabled:
+    config = hub.config
+    if config[EVENT_LOOP_INTERVAL_ENABLED]:
         hub.background(watch_event_loop(metrics.histograms["event_loop_interval_seconds"],
-                                        options.event_loop_interval_resolution,
-                                        options.event_loop_interval_log_threshold),
+                                        config[EVENT_LOOP_INTERVAL_RESOLUTION],
+                                        config[EVENT_LOOP_INTERVAL_LOG_THRESHOLD]),
                        name="event loop interval")
 
 
@@ -86,7 +94,7 @@ def web_routes(hub: Hub) -> list[BaseRoute]:
 async def serve_metrics(request: Request) -> Response:
     """Every metric, in the text format; 403 (JSON, as the REST API) without read:metrics."""
     hub = hub_of(request)
-    if hub.config.hub.authenticate_prometheus:
+    if hub.config[AUTHENTICATE]:
         identity = await identify(request, services=True)
         if identity is None or not hub.permissions.scopes(identity).allows(SCOPE):
             return JSONResponse({"status": 403,

@@ -11,7 +11,6 @@ from starlette.routing import BaseRoute
 
 from kernel import hookimpl
 from kernel.config.options import OptionRegistry
-from kernel.config.types import Integer
 from kernel.hub import Hub
 from plugins.rest_api import (
     activity,
@@ -24,17 +23,12 @@ from plugins.rest_api import (
     tokens,
     users,
 )
+from plugins.rest_api.base import PAGE_DEFAULT_LIMIT, PAGE_MAX_LIMIT
 
 
 @hookimpl
 def declare_options(options: OptionRegistry) -> None:
-    options.add("hub", "api_page_default_limit", Integer(minimum=1), 50,
-                "How many items a paginated API list returns when the request asks for "
-                "pagination (Accept: application/jupyterhub-pagination+json) without a "
-                "limit.")
-    options.add("hub", "api_page_max_limit", Integer(minimum=1), 200,
-                "The most items one API list returns, whatever limit a request asks for "
-                "(also the default of unpaginated lists).")
+    options.declare(PAGE_DEFAULT_LIMIT, PAGE_MAX_LIMIT)
 
 
 @hookimpl

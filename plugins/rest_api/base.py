@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from kernel.config import Option
+from kernel.config.types import Integer
 from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.scopes import Scopes
@@ -24,6 +26,13 @@ from kernel.users import Server, User
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
 
 PAGINATION_MEDIA_TYPE = "application/jupyterhub-pagination+json"
+PAGE_DEFAULT_LIMIT = Option("hub", "api_page_default_limit", Integer(minimum=1), 50,
+                            "How many items a paginated API list returns when the request asks "
+                            "for pagination (Accept: application/jupyterhub-pagination+json) "
+                            "without a limit.")
+PAGE_MAX_LIMIT = Option("hub", "api_page_max_limit", Integer(minimum=1), 200,
+                        "The most items one API list returns, whatever limit a request asks "
+                        "for (also the default of unpaginated lists).")
 
 
 def isoformat(when: datetime | None) -> str | None:
@@ -156,10 +165,10 @@ class Page:
         # limit still follows it, as in JupyterHub.
         asked = PAGINATION_MEDIA_TYPE in request.headers.get("accept", "")
         self.offset = self._number("offset", 0)
-        options = hub_of(request).config.hub  # [hub] api_page_default_limit, _max_limit
-        limit = self._number("limit", options.api_page_default_limit if asked
-                             else options.api_page_max_limit)
-        self.limit = max(1, min(limit, options.api_page_max_limit))
+        config = hub_of(request).config
+        limit = self._number("limit", config[PAGE_DEFAULT_LIMIT] if asked
+                             else config[PAGE_MAX_LIMIT])
+        self.limit = max(1, min(limit, config[PAGE_MAX_LIMIT]))
 
     def _number(self, name: str, default: int) -> int:
         raw = self.request.query_params.get(name)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 
 from kernel import hookimpl
-from kernel.config import OptionRegistry
+from kernel.config import Option, OptionRegistry
 from kernel.config.types import Command, Integer, Number, Table, Text
 from kernel.hub import Hub
 from kernel.stash import StashKey
@@ -27,23 +27,27 @@ from plugins.services.managed import ManagedService
 running = StashKey[list[ManagedService]]()
 
 
+# Read through the kernel's service specs (``kernel.services``), which ``managed.py`` runs.
+COMMAND = Option("service:*", "command", Command(), [],
+                 "Run the service: the hub starts this command, restarts it when it exits "
+                 "and stops it with the hub.")
+CWD = Option("service:*", "cwd", Text(), "",
+             "The managed service's working folder (default: the hub's).")
+ENVIRONMENT = Option("service:*", "environment", Table(), {},
+                     "Extra environment variables for the managed service, `NAME = value` per "
+                     "line ([service:NAME.environment]); they win over the hub's.")
+USER = Option("service:*", "user", Text(), "",
+              "The Unix account the managed service runs as (the hub must be root); "
+              "default: the hub's own.")
+TIMEOUT = Option("service:*", "timeout", Number(minimum=0.1), 30.0,
+                 "Seconds to wait for the service's url to answer after it starts.")
+CHECK_INTERVAL = Option("hub", "service_check_interval", Integer(minimum=1), 60,
+                        "Seconds between checks that each service with a url answers.")
+
+
 @hookimpl
 def declare_options(options: OptionRegistry) -> None:
-    options.add("service:*", "command", Command(), [],
-                "Run the service: the hub starts this command, restarts it when it exits "
-                "and stops it with the hub.")
-    options.add("service:*", "cwd", Text(), "",
-                "The managed service's working folder (default: the hub's).")
-    options.add("service:*", "environment", Table(), {},
-                "Extra environment variables for the managed service, `NAME = value` per "
-                "line ([service:NAME.environment]); they win over the hub's.")
-    options.add("service:*", "user", Text(), "",
-                "The Unix account the managed service runs as (the hub must be root); "
-                "default: the hub's own.")
-    options.add("service:*", "timeout", Number(minimum=0.1), 30.0,
-                "Seconds to wait for the service's url to answer after it starts.")
-    options.add("hub", "service_check_interval", Integer(minimum=1), 60,
-                "Seconds between checks that each service with a url answers.")
+    options.declare(COMMAND, CWD, ENVIRONMENT, USER, TIMEOUT, CHECK_INTERVAL)
 
 
 @hookimpl
@@ -52,7 +56,7 @@ def hub_startup(hub: Hub) -> None:
     for service in managed:
         service.start()
     hub.stash[running] = managed
-    hub.background(check_periodically(hub, hub.config.hub.service_check_interval),
+    hub.background(check_periodically(hub, hub.config[CHECK_INTERVAL]),
                    name="service health checks")
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING, TextIO
 
-from kernel.api import Boolean, StashKey, Text, TextList, hookimpl
+from kernel.api import Boolean, Option, StashKey, Text, TextList, hookimpl
 
 if TYPE_CHECKING:
     from kernel.api import Event, Hub, OptionRegistry
@@ -48,6 +48,14 @@ class EventNames(TextList):
             if not _EVENT_PATTERN.fullmatch(name):
                 raise self.fail(name)
         return names
+
+
+PATH = Option(SECTION, "path", Text(), "",
+              "The file to append JSON lines to; empty or - writes them to standard error.")
+EVENTS = Option(SECTION, "events", EventNames(), [],
+                "The lifecycle events to write, e.g. `login, spawn.*`; empty writes them all.")
+INCLUDE_REQUESTS = Option(SECTION, "include_requests", Boolean(), True,
+                          "Also write one `request` line for every HTTP request the hub answers.")
 
 
 @dataclass
@@ -98,12 +106,7 @@ lines_key = StashKey[JSONLines]()
 
 @hookimpl
 def declare_options(options: OptionRegistry) -> None:
-    options.add(SECTION, "path", Text(), "",
-                "The file to append JSON lines to; empty or - writes them to standard error.")
-    options.add(SECTION, "events", EventNames(), [],
-                "The lifecycle events to write, e.g. `login, spawn.*`; empty writes them all.")
-    options.add(SECTION, "include_requests", Boolean(), True,
-                "Also write one `request` line for every HTTP request the hub answers.")
+    options.declare(PATH, EVENTS, INCLUDE_REQUESTS)
 
 
 def _open(path: str) -> TextIO | None:
@@ -114,13 +117,13 @@ def _open(path: str) -> TextIO | None:
 
 @hookimpl
 def hub_startup(hub: Hub) -> None:
-    options = hub.config.section(SECTION)
+    config = hub.config
     try:
-        file = _open(options.path)
+        file = _open(config[PATH])
     except OSError as e:
-        raise hub.config.error(f"cannot append to {options.path}: {e.strerror}", SECTION,
-                               "path") from None
-    hub.stash[lines_key] = JSONLines(file, options.events, options.include_requests)
+        raise config.error(f"cannot append to {config[PATH]}: {e.strerror}", PATH.section,
+                           PATH.name) from None
+    hub.stash[lines_key] = JSONLines(file, config[EVENTS], config[INCLUDE_REQUESTS])
 
 
 @hookimpl

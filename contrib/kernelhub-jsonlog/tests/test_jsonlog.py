@@ -18,6 +18,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 import pytest
+from kernelhub_jsonlog import EVENTS, INCLUDE_REQUESTS, PATH
 
 from kernel.api import ConfigError, Hub, PluginError
 from kernel.testing.hub import wait_until
@@ -72,19 +73,19 @@ def test_a_jsonlog_section_without_the_plugin_enabled_says_to_enable_it(load_ini
 
 
 def test_the_options_default_to_every_event_on_standard_error(load_ini):
-    options = load_ini().config.section("jsonlog")
-    assert options.path == ""
-    assert options.events == []
-    assert options.include_requests is True
+    config = load_ini().config
+    assert config[PATH] == ""
+    assert config[EVENTS] == []
+    assert config[INCLUDE_REQUESTS] is True
 
 
 def test_the_options_are_read_from_the_jsonlog_section(load_ini):
-    options = load_ini("path = /var/log/hub.jsonl\n"
-                       "events = login, spawn.*\n"
-                       "include_requests = false\n").config.section("jsonlog")
-    assert options.path == "/var/log/hub.jsonl"
-    assert options.events == ["login", "spawn.*"]
-    assert options.include_requests is False
+    config = load_ini("path = /var/log/hub.jsonl\n"
+                      "events = login, spawn.*\n"
+                      "include_requests = false\n").config
+    assert config[PATH] == "/var/log/hub.jsonl"
+    assert config[EVENTS] == ["login", "spawn.*"]
+    assert config[INCLUDE_REQUESTS] is False
 
 
 def test_the_options_are_owned_by_the_plugin(load_ini):
