@@ -178,19 +178,27 @@ def generate_config(output: str, yes: bool, config_file: str | None) -> None:
     from kernel.config.generate import generate_config as generate
 
     text = generate(all_declarations())
+    answer_yes = yes
+    if not answer_yes and output != "-" and config_file:
+        # Only a config named with -c: ./hub.ini may be the target.
+        answer_yes = load_or_exit(config_file).config.hub.answer_yes
+    if write_output(text, output, yes=answer_yes):
+        click.echo(f"Wrote {output}")
+
+
+def write_output(text: str, output: str, *, yes: bool) -> bool:
+    """Print ``text`` (``output`` is ``-``) or write it to the file ``output``, asking before
+    overwriting one unless ``yes``; True when a file was written."""
     if output == "-":
         click.echo(text, nl=False)
-        return
-    answer_yes = yes
-    if not answer_yes and config_file:  # only a config named with -c: ./hub.ini may be the target
-        answer_yes = load_or_exit(config_file).config.hub.answer_yes
+        return False
     target = Path(output)
-    if target.exists() and not answer_yes and not click.confirm(
+    if target.exists() and not yes and not click.confirm(
             f"{target} exists. Overwrite it?", default=False):
         click.echo("Nothing written.")
-        return
+        return False
     target.write_text(text)
-    click.echo(f"Wrote {target}")
+    return True
 
 
 @cli.command()

@@ -6,8 +6,6 @@ translation itself is ``translate.py``; this module only adds the command.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from kernel import hookimpl
@@ -25,7 +23,7 @@ def cli_commands(cli: click.Group) -> None:
 @click.option("-y", "--yes", is_flag=True, help="Overwrite an existing file without asking.")
 def import_config(jupyterhub_config: str, output: str, yes: bool) -> None:
     """Translate a jupyterhub_config.py into hub.ini, naming what cannot be translated."""
-    from kernel.cli import fail
+    from kernel.cli import fail, write_output
     from kernel.config.errors import ConfigError
     from kernel.config.generate import all_declarations
     from plugins.import_config.translate import record, translate
@@ -39,13 +37,5 @@ def import_config(jupyterhub_config: str, output: str, yes: bool) -> None:
     text = translation.to_ini(jupyterhub_config)
     for item in translation.skipped:
         click.secho(f"not translated: {item}", err=True, fg="yellow")
-    if output == "-":
-        click.echo(text, nl=False)
-        return
-    target = Path(output)
-    if target.exists() and not yes and not click.confirm(
-            f"{target} exists. Overwrite it?", default=False):
-        click.echo("Nothing written.")
-        return
-    target.write_text(text)
-    click.echo(f"Wrote {target}; check it with `kernel plugins -c {target}`")
+    if write_output(text, output, yes=yes):
+        click.echo(f"Wrote {output}; check it with `kernel plugins -c {output}`")
