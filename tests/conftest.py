@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import pwd
-import secrets
 import socket
-import subprocess
-from collections.abc import Callable, Iterator
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -15,14 +10,7 @@ import pytest
 
 from kernel.config.loader import Loaded, load
 from kernel.plugin_manager import installed_plugins
-
-#: In CI every real dependency must be there: a missing one fails instead of skipping.
-IN_CI = os.environ.get("CI", "").lower() == "true"
-#: The password of the Unix accounts the tests make.
-PASSWORD = "S3cret-pw-for-tests"
-#: A venv any user can read, with JupyterHub 6.1.1 (jupyterhub-singleuser, its service
-#: helpers), jupyterlab and ipykernel; made from /usr/bin/python3 by .ci/run.
-SINGLEUSER_VENV = Path(os.environ.get("KERNELHUB_SINGLEUSER_VENV", "/opt/kernelhub-singleuser"))
+from kernel.testing.infra import skip_or_fail
 
 TEST_PLUGINS = {
     "import-fails": "tests.fake_plugins.import_fails",
@@ -82,23 +70,6 @@ def sample_plugin_installed(request: pytest.FixtureRequest) -> None:
                      "runs its tests")
 
 
-def skip_or_fail(reason: str) -> None:
-    """Skip on a laptop without the dependency; fail in CI, where it must be installed."""
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: this dependency must be installed)")
-    pytest.skip(reason)
-
-
-def singleuser_venv_file(name: str) -> Path:
-    """A program of the single-user venv (``bin/NAME``); skips or fails without it."""
-    path = SINGLEUSER_VENV / "bin" / name
-    if not os.access(path, os.X_OK):
-        skip_or_fail(f"no {name} at {path}: make the venv with `/usr/bin/python3 -m venv "
-                     f"{SINGLEUSER_VENV}` and install jupyterhub==6.1.1, jupyterlab and "
-                     "ipykernel into it (or set KERNELHUB_SINGLEUSER_VENV)")
-    return path
-
-
 @pytest.fixture
 def installed() -> dict[str, EntryPoint]:
     """The real installed plugins plus the test plugins, as entry points."""
@@ -123,22 +94,3 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
-
-@pytest.fixture
-def unix_user() -> Iterator[Callable[[], pwd.struct_passwd]]:
-    """Makes real Unix accounts (with a home and the password PASSWORD); removes them after."""
-    if os.geteuid() != 0:
-        skip_or_fail("creating Unix accounts needs root")
-    made: list[str] = []
-
-    def make() -> pwd.struct_passwd:
-        name = f"kh{secrets.token_hex(4)}"
-        subprocess.run(["useradd", "-m", "-s", "/bin/bash", name], check=True)
-        subprocess.run(["chpasswd"], input=f"{name}:{PASSWORD}", text=True, check=True)
-        made.append(name)
-        return pwd.getpwnam(name)
-
-    yield make
-    for name in made:
-        subprocess.run(["pkill", "-KILL", "-u", name], check=False)
-        subprocess.run(["userdel", "-r", "-f", name], check=False, capture_output=True)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import skip_or_fail
+from kernel.testing.infra import skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 

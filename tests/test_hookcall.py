@@ -18,7 +18,7 @@ from kernel.config.options import OptionRegistry
 from kernel.events import Event, Measurement
 from kernel.hookcall import HookRunner, PluginError
 from kernel.plugin_manager import new_plugin_manager
-from tests.conftest import skip_or_fail
+from kernel.testing.infra import skip_or_fail
 from tests.fake_plugins import async_logger, recorder
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import kernel.api
-from tests.conftest import skip_or_fail
+from kernel.testing.infra import skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from kernel.testing.infra import skip_or_fail
 from plugins import pam
-from tests.conftest import skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 PAM_HUB = "[hub]\nauthenticator_class = pam\nspawner_class = simple\n"

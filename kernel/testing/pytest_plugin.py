@@ -14,6 +14,9 @@
 - ``load_hub_ini(ini)``: the same hub.ini loaded and validated in this process,
   for tests of a plugin's options (``.config``) and of whether it is active
   (``.plugins.infos[NAME]``); a mistake raises ``ConfigError``.
+- ``unix_user()``: makes a real Unix account (``pwd.struct_passwd``) with a home
+  and the password ``kernel.testing.infra.PASSWORD``, removed after the test;
+  needs root.
 - ``build_hub(ini)``: a ``Hub`` built in this process and not started, for calling
   a plugin's hooks directly; ``start_plugins(hub)`` and ``stop_plugins(hub)``
   (``kernel.testing.plugin_hooks``) run its start-up and shutdown hooks.
@@ -24,6 +27,7 @@ from __future__ import annotations
 import configparser
 import contextlib
 import itertools
+import pwd
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +44,7 @@ from kernel.testing.hub import (
     render_ini,
     running_hub,
 )
+from kernel.testing.infra import unix_accounts
 
 if TYPE_CHECKING:
     from kernel.config.loader import Loaded
@@ -156,3 +161,9 @@ def build_hub(load_hub_ini: Callable[[Ini], Loaded]) -> Iterator[Callable[[Ini],
         stop_plugins(hub)
         hub.db.close()
 
+
+@pytest.fixture
+def unix_user() -> Iterator[Callable[[], pwd.struct_passwd]]:
+    """Makes real Unix accounts for the test; they are removed after it (needs root)."""
+    with unix_accounts() as make:
+        yield make

@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from kernel.testing.hub import HubProcess, running_hub
+from kernel.testing.infra import IN_CI
 from tests.api.helpers import ADMIN_TOKEN, HUB_SECTIONS, api_client, start_server
-from tests.conftest import IN_CI
 
 try:  # schemathesis, and what comes with it
     import hypothesis

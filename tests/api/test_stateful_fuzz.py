@@ -63,8 +63,8 @@ from typing import Any
 import pytest
 
 from kernel.testing.hub import running_hub
+from kernel.testing.infra import IN_CI
 from tests.api.helpers import ADMIN_TOKEN, HUB_SECTIONS, api_client
-from tests.conftest import IN_CI
 
 try:
     import hypothesis

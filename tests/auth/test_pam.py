@@ -16,7 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from kernel.testing.hub import hub_app
-from tests.conftest import PASSWORD, skip_or_fail
+from kernel.testing.infra import PASSWORD, skip_or_fail
 
 
 @pytest.fixture

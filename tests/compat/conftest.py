@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from kernel.testing.infra import singleuser_venv_file, skip_or_fail
 from tests.compat.stack import Hub, both_hubs
-from tests.conftest import singleuser_venv_file, skip_or_fail
 from tests.e2e.conftest import jupyterhub  # noqa: F401 - the real JupyterHub 6.1.1
 
 CHP = Path(os.environ.get("KERNELHUB_CHP", "configurable-http-proxy"))

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from kernel.db.database import Database
-from tests.conftest import skip_or_fail
+from kernel.testing.infra import skip_or_fail
 
 POSTGRES = os.environ.get("KERNELHUB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 MYSQL = os.environ.get("KERNELHUB_TEST_MYSQL", "mysql://root@127.0.0.1:3306")

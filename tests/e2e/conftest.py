@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import singleuser_venv_file, skip_or_fail
+from kernel.testing.infra import singleuser_venv_file, skip_or_fail
 from tests.proxy.conftest import REPO
 
 JUPYTERHUB = "6.1.1"

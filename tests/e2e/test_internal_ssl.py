@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from kernel.testing.hub import HubProcess, free_port, running_hub
+from kernel.testing.infra import singleuser_venv_file
+from kernel.testing.kernels import execute, start_kernel
 from kernel.tls import CertFiles
-from tests.conftest import singleuser_venv_file
-from tests.e2e.kernels import execute, start_kernel
 from tests.e2e.test_singleuser import admin, sections, start, token_for
 from tests.internal_ssl.helpers import fingerprint, make_authority, sign_leaf
 from tests.proxy.conftest import chp_command

@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from kernel.testing.hub import free_port, running_hub
-from tests.conftest import PASSWORD
+from kernel.testing.infra import PASSWORD
+from kernel.testing.kernels import execute, start_kernel
 from tests.e2e.conftest import screenshot, uid_of
-from tests.e2e.kernels import execute, start_kernel
 
 ADMIN_TOKEN = "admin-token-for-the-singleuser-tests"
 

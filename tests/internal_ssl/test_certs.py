@@ -15,9 +15,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from kernel.testing.infra import singleuser_venv_file
 from kernel.tls import CertFiles
 from plugins.internal_ssl.certs import AUTHORITIES, CertificateError, CertificateStore
-from tests.conftest import singleuser_venv_file
 from tests.internal_ssl.conftest import FQDN, open_store
 from tests.internal_ssl.helpers import (
     alt_names,

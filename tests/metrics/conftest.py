@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from kernel.testing.hub import free_port, stop_process, wait_until
-from tests.conftest import skip_or_fail
+from kernel.testing.infra import skip_or_fail
 
 ROOT = Path(__file__).parent.parent.parent
 #: A token for [hub.api_tokens] (the hub hashes it at start-up).

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from kernel.testing.hub import PASSWORD, HubProcess, running_hub
-from tests.conftest import skip_or_fail
+from kernel.testing.infra import skip_or_fail
 from tests.e2e.conftest import ARTIFACTS, browser, screenshot  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).parent.parent.parent

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from kernel.testing.hub import HubProcess, free_port, running_hub
+from kernel.testing.infra import singleuser_venv_file
 from tests.api.helpers import ADMIN_TOKEN, api_client, wait_until
-from tests.conftest import singleuser_venv_file
 
 SERVICE = Path(__file__).parent / "whoami_service.py"
 EXTERNAL_TOKEN = "external-service-token-0123456789"

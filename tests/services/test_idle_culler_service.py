@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from kernel.testing.hub import HubProcess, running_hub
+from kernel.testing.infra import skip_or_fail
 from tests.api.helpers import HUB_SECTIONS, api_client, idle_server_is_culled
-from tests.conftest import skip_or_fail
 
 CULLER_TOKEN = "culler-token-1234567890"
 #: What the idle culler's README asks for (without --cull-users).

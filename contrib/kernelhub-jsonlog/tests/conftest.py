@@ -2,15 +2,17 @@
 
 They find the plugin through its entry point, so the package must be installed
 (`pip install -e contrib/kernelhub-jsonlog`); kernelhub's own `pip install -e
-".[test]"` does not install it. In CI (CI=true) a missing package fails instead.
+".[test]"` does not install it. In CI (CI=true) a missing package fails instead
+(`kernel.testing.infra.skip_or_fail`).
 """
 
 from __future__ import annotations
 
-import os
 from importlib.metadata import entry_points
 
 import pytest
+
+from kernel.testing.infra import skip_or_fail
 
 INSTALLED = any(ep.name == "jsonlog" for ep in entry_points(group="kernelhub"))
 REASON = ("kernelhub-jsonlog is not installed: `pip install -e contrib/kernelhub-jsonlog` "
@@ -21,11 +23,4 @@ REASON = ("kernelhub-jsonlog is not installed: `pip install -e contrib/kernelhub
 def jsonlog_installed() -> None:
     if INSTALLED:
         return
-    # kernelhub's suite rule (tests.conftest.skip_or_fail); this package may also run alone.
-    try:
-        from tests.conftest import skip_or_fail
-    except ImportError:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{REASON} (CI=true: this dependency must be installed)")
-        pytest.skip(REASON)
     skip_or_fail(REASON)
