@@ -182,6 +182,10 @@ class Hub(Protocol):
     def http(self) -> httpx.AsyncClient | None:
         """An HTTP client for outgoing requests, from start-up until shutdown."""
 
+    def new_spawner(self, server: Server) -> Spawner:
+        """A spawner for ``server`` from the spawner plugin, not started: to ask it for its
+        options form, say. The hub makes its own for each start."""
+
     def emit(self, name: str, **fields: Any) -> None:
         """Report an event to the ``log`` hook; never waits and never fails."""
 

@@ -10,6 +10,7 @@ stopped, unrouted, its token revoked and nothing pending.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -97,6 +98,7 @@ class ServerLifecycle:
                                                                            force=True):
                 raise HubError(403, "Your login has expired: log in again to start a server")
             spawner = server.spawner = hub.new_spawner(server)
+            spawner.load_user_options(server.user_options or {})
             await give_credentials(self.hub, spawner, server)
             await hub.hooks.pre_spawn_start(user=server.user, spawner=spawner)
             server.url = await self._start(spawner, server)
@@ -127,6 +129,8 @@ class ServerLifecycle:
             message = _describe(e)
             log.error("Spawn of %s failed: %s", server.log_name, message,
                       exc_info=not isinstance(e, HubError | NotReady | TimeoutError))
+            if isinstance(e, HubError) and 400 <= e.status < 500:
+                server.progress.failure_status = e.status
             server.progress.finish({"progress": 100, "failed": True,
                                     "message": f"Spawn failed: {message}"})
             hub.emit("spawn.failed", user=server.user.name, server=server.name, error=message)
@@ -269,10 +273,22 @@ class ServerLifecycle:
         server.poller = asyncio.create_task(self._poll(server, spawner),
                                             name=f"poll {server.log_name}")
 
+    def poll_now(self, server: Server) -> None:
+        """Poll ``server`` now instead of at its next ``poll_interval``.
+
+        For a spawner that learns from elsewhere that its server is gone (an
+        event stream, a queue listing shared by all servers): the hub then
+        notices at once. Does nothing for a server that is not running.
+        """
+        server.poll_requested.set()
+
     async def _poll(self, server: Server, spawner: Spawner) -> None:
         while True:
             jitter = 1 + random.uniform(-spawner.poll_jitter, spawner.poll_jitter)
-            await asyncio.sleep(spawner.poll_interval * jitter)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(server.poll_requested.wait(),
+                                       spawner.poll_interval * jitter)
+            server.poll_requested.clear()
             if server.spawner is not spawner or not server.ready:
                 return
             status = await self._timed_poll(spawner)

@@ -18,12 +18,16 @@ class ProgressLog:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
         self.finished = False
+        #: How a failed spawn ended, as an HTTP status: 4xx when the request was refused
+        #: (options the spawner would not take), else 500.
+        self.failure_status = 500
         self._changed = asyncio.Event()
 
     def reset(self) -> None:
         """Start a new spawn's log."""
         self.events = []
         self.finished = False
+        self.failure_status = 500
         self._notify()
 
     def add(self, event: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 A spawner plugin implements the ``spawn`` hook and returns a ``Spawner``
 subclass instance for one user's server. The hub drives it:
 
-1. sets ``api_token``, ``oauth_client_id`` and the OAuth scopes, runs
+1. hands it what the user chose (``load_user_options``, which may refuse),
+   sets ``api_token``, ``oauth_client_id`` and the OAuth scopes, runs
    ``pre_spawn_start`` hooks, then awaits ``start()`` (within
    ``start_timeout``), while forwarding what ``progress()`` yields;
 2. saves ``get_state()`` so that a restarted hub can ``load_state()`` and
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from kernel.urls import escape_path_segment
 
 if TYPE_CHECKING:
-    from kernel.hub import Hub
+    from kernel.api import Hub
     from kernel.tls import CertFiles
     from kernel.users import Server, User
 
@@ -83,6 +84,9 @@ class Spawner(ABC):
         #: that provides it (after ``move_certs``): the server then serves HTTPS and
         #: is told where its files are (JUPYTERHUB_SSL_KEYFILE, _CERTFILE, _CLIENT_CA).
         self.cert_files: CertFiles | None = None
+        #: What the user chose for this start (the options form's or the REST API's),
+        #: as ``load_user_options`` accepted it.
+        self.user_options: dict[str, Any] = {}
 
     @property
     def name(self) -> str:
@@ -140,6 +144,41 @@ class Spawner(ABC):
         """
         return
         yield  # an async generator that yields nothing
+
+    # -- what the user chooses --------------------------------------------------
+
+    async def options_form(self) -> str:
+        """The HTML fields a user fills in before this server starts ("" for none).
+
+        The default is ``[spawner] options_form``. A spawner that offers
+        choices of its own (a cluster's partitions, a list of images) builds
+        them here; the spawn page wraps the fields in its form.
+        """
+        return self.hub.config.spawner.options_form
+
+    def options_from_form(self, form: dict[str, list[str]]) -> dict[str, Any]:
+        """The submitted form (each field's values) as ``user_options``.
+
+        The default follows ``[spawner] options_from_form``: ``passthrough``
+        keeps every field as its list of values; ``simple`` makes a single
+        value a string and a checked box (``on``) ``True``.
+        """
+        if self.hub.config.spawner.options_from_form == "passthrough":
+            return dict(form)
+        simple: dict[str, Any] = {}
+        for key, values in form.items():
+            value: Any = values[0] if len(values) == 1 else values
+            simple[key] = True if value == "on" else value
+        return simple
+
+    def load_user_options(self, options: dict[str, Any]) -> None:
+        """Check and take what the user chose, before anything starts.
+
+        Raise ``HubError(400, why)`` to refuse a choice: the spawn then fails
+        with that message (and the REST API answers 400). The default takes
+        the options as they are.
+        """
+        self.user_options = dict(options)
 
     # -- what the server is given ---------------------------------------------
 

@@ -48,6 +48,8 @@ class Server:
     task: asyncio.Task[Any] | None = None
     #: The task that polls the running server.
     poller: asyncio.Task[Any] | None = None
+    #: Set to make the poller poll now (``ServerLifecycle.poll_now``).
+    poll_requested: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def ready(self) -> bool:

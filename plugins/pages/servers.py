@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import urlencode
 
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -87,7 +85,7 @@ async def home(request: Request) -> Response:
         spawners=user.servers, url_path_join=url_path_join, invalid_server_names=[],
         named_servers=named, allow_named_servers=hub.config.hub.allow_named_servers,
         named_server_limit=hub.config.hub.named_server_limit_per_user,
-        has_options_form=bool(hub.config.spawner.options_form),
+        has_options_form=bool(await hub.new_spawner(default).options_form()),
         user_url=lambda s: s.link(hub.urls),
         quote=escape_path_segment,
     )
@@ -124,14 +122,15 @@ async def spawn(request: Request) -> Response:
     if request.method == "POST":
         form = await request.form()
         check_xsrf(request, form.get("_xsrf"))  # type: ignore[arg-type]
-        user_options = options_from_form(hub, form)
-    elif hub.config.spawner.options_form and not server.active:
+        user_options = hub.new_spawner(server).options_from_form(
+            {key: form.getlist(key) for key in form if key != "_xsrf"})  # type: ignore[misc]
+    elif not server.active and (options_form := await hub.new_spawner(server).options_form()):
         action = _spawn_url(hub, server) + (f"?{urlencode({'next': next_url})}"
                                             if next_url else "")
         # spawner_options_form, url, for_user and spawner: JupyterHub's names.
         return render(
-            request, "spawn.html", server=server, options_form=hub.config.spawner.options_form,
-            spawner_options_form=hub.config.spawner.options_form, action=action, url=action,
+            request, "spawn.html", server=server, options_form=options_form,
+            spawner_options_form=options_form, action=action, url=action,
             for_user=user, spawner=server)
     if not server.active:
         hub.lifecycle.request_spawn(server, user_options)
@@ -150,18 +149,6 @@ async def _new_server(hub: Hub, user: User, server_name: str) -> Server:
             raise HubError(400, f"{user.name} already has the maximum of {limit} named "
                                 "servers; delete one before creating another")
     return await hub.users.server(user, server_name)
-
-
-def options_from_form(hub: Hub, form: FormData) -> dict[str, Any]:
-    """The submitted form as user_options, per [spawner] options_from_form."""
-    fields = {key: form.getlist(key) for key in form if key != "_xsrf"}
-    if hub.config.spawner.options_from_form == "passthrough":
-        return fields
-    simple: dict[str, Any] = {}
-    for key, values in fields.items():
-        value = values[0] if len(values) == 1 else values
-        simple[key] = True if value == "on" else value
-    return simple
 
 
 def _pending_url(hub: Hub, server: Server, next_url: str | None) -> str:

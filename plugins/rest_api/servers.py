@@ -98,7 +98,9 @@ async def start_server(request: Request) -> Response:
     if server.ready:
         return Response(status_code=201, media_type="text/plain")
     failed = server.progress.failed
-    raise HubError(500, failed["message"] if failed else "The spawn failed")
+    if failed is None:
+        raise HubError(500, "The spawn failed")
+    raise HubError(server.progress.failure_status, failed["message"])
 
 
 def _server_request(body: Any) -> dict[str, Any]:
