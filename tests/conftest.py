@@ -15,6 +15,7 @@ from kernel.testing.infra import skip_or_fail
 TEST_PLUGINS = {
     "import-fails": "tests.fake_plugins.import_fails",
     "second-spawner": "tests.fake_plugins.second_spawner",
+    "choosy-spawner": "tests.fake_plugins.choosy_spawner",
     "misspelled": "tests.fake_plugins.misspelled",
     "wrapper": "tests.fake_plugins.wrapper",
     "first": "tests.fake_plugins.recorder:first",
