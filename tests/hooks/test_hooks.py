@@ -248,7 +248,8 @@ def test_hook_refresh_user(tmp_path, installed):
         eve = TestClient(app)
         login(eve, "eve")
         answer = eve.post("/hub/api/users/eve/server", headers=api_xsrf(eve))
-        assert answer.status_code == 500 and "log in again" in answer.json()["message"]
+        # 403, as JupyterHub answers when refresh_pre_spawn finds the login expired.
+        assert answer.status_code == 403 and "log in again" in answer.json()["message"]
         assert eve.get("/hub/api/user").status_code == 403  # logged out everywhere
     assert auth_rules.REFRESHED == ["alice", "eve"]
 
