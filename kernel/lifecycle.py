@@ -46,6 +46,8 @@ class ServerLifecycle:
         self.failures_in_a_row = 0
         #: The checks of servers a previous hub left, while they run (a strong reference).
         self._resuming: asyncio.Future[list[object]] | None = None
+        #: Shutting down without stopping servers (forget_all): spawns are abandoned, not undone.
+        self._forgetting = False
 
     # -- spawning -------------------------------------------------------------
 
@@ -89,18 +91,21 @@ class ServerLifecycle:
             raise HubError(429, "Active user limit exceeded. Try again in a few minutes.",
                            headers={"Retry-After": str(retry)})
 
-    async def _spawn(self, server: Server) -> None:
+    async def _spawn(self, server: Server, resumed: Spawner | None = None) -> None:
+        """Start ``server``; ``resumed``: continue the start a previous hub began."""
         hub = self.hub
         began = time.monotonic()
-        spawner: Spawner | None = None
+        spawner = resumed
         try:
-            if hub.config.auth.refresh_pre_spawn and not await hub.logins.refresh(server.user,
-                                                                           force=True):
-                raise HubError(403, "Your login has expired: log in again to start a server")
-            spawner = server.spawner = hub.new_spawner(server)
-            spawner.load_user_options(server.user_options or {})
-            await give_credentials(self.hub, spawner, server)
-            await hub.hooks.pre_spawn_start(user=server.user, spawner=spawner)
+            if spawner is None:
+                if hub.config.auth.refresh_pre_spawn and not await hub.logins.refresh(
+                        server.user, force=True):
+                    raise HubError(403, "Your login has expired: log in again to start a "
+                                        "server")
+                spawner = server.spawner = hub.new_spawner(server)
+                spawner.load_user_options(server.user_options or {})
+                await give_credentials(self.hub, spawner, server)
+                await hub.hooks.pre_spawn_start(user=server.user, spawner=spawner)
             server.url = await self._start(spawner, server)
             server.state = spawner.get_state()
             server.started = server.last_activity = utcnow()
@@ -120,6 +125,11 @@ class ServerLifecycle:
                                f"answers at {server.url}", exited=True)
             await hub.routes.add_server(server)
         except asyncio.CancelledError:
+            if self._forgetting and server.state:
+                # Shutting down without cleanup_servers: the spawner saved where its server
+                # is, so the next hub continues this start instead of losing the server.
+                log.info("Leaving the start of %s to the next hub", server.log_name)
+                return
             log.info("Spawn of %s cancelled", server.log_name)
             server.progress.finish({"progress": 100, "failed": True,
                                     "message": "Spawn cancelled"})
@@ -163,6 +173,17 @@ class ServerLifecycle:
                          "the hub down; check the spawner's configuration and the log above",
                          self.failures_in_a_row, limit)
             self.hub.request_shutdown()
+
+    async def save_state(self, server: Server) -> None:
+        """Save the state of ``server``'s spawner now, while it is still starting.
+
+        See ``Spawner.save_state``: a hub that restarts finds the server by it.
+        """
+        spawner = server.spawner
+        if spawner is None or server.pending != "spawn":
+            return
+        server.state = spawner.get_state()
+        await self.hub.users.save_server(server)
 
     async def _start(self, spawner: Spawner, server: Server) -> str:
         """Await spawner.start() within start_timeout, relaying its progress; the URL."""
@@ -341,6 +362,20 @@ class ServerLifecycle:
             spawner = server.spawner = hub.new_spawner(server)
             spawner.load_state(server.state)
             status = await self._timed_poll(spawner)
+            if status is None and not server.url:
+                # The previous hub stopped while this server was starting, after its
+                # spawner saved its state (save_state): continue that start.
+                log.info("Server %s was starting when the previous hub stopped; continuing "
+                         "its start", server.log_name)
+                spawner.load_user_options(server.user_options or {})
+                server.pending = "spawn"
+                server.progress.reset()
+                server.progress.add({"progress": 0, "message": "Continuing the start the "
+                                                               "previous hub began"})
+                server.task = asyncio.create_task(self._spawn(server, spawner),
+                                                  name=f"spawn {server.log_name}")
+                await server.task
+                return
             if status is None and server.url:
                 prefix = server.prefix(hub.urls.base_url)
                 await wait_for_http(hub.http, f"{server.url}{prefix}api", spawner.http_timeout,
@@ -367,6 +402,7 @@ class ServerLifecycle:
 
     def forget_all(self) -> None:
         """Stop watching servers without stopping them (shutdown without cleanup_servers)."""
+        self._forgetting = True
         for server in self.active:
             for task in (server.poller, server.task):
                 if task is not None and not task.done():
