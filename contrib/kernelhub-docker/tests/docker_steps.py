@@ -1,0 +1,44 @@
+"""Steps the Docker spawner's tests share: spawning through the REST API, finding containers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import docker
+import httpx
+
+from kernel.testing.hub import wait_until
+
+#: Containers take a few seconds to answer; a busy machine makes it more.
+READY_TIMEOUT = 180.0
+
+
+def spawn(api: httpx.Client, user: str, options: dict[str, Any] | None = None) -> dict:
+    """Ask for ``user``'s server through the REST API; its model once it is ready."""
+    response = api.post(f"users/{user}/server", json=options or {})
+    assert response.status_code in (201, 202), response.text
+    return wait_until(lambda: (m := api.get(f"users/{user}").json()["servers"].get(""))
+                      and m["ready"] and m, timeout=READY_TIMEOUT,
+                      what=f"{user}'s server ready")
+
+
+def stop(api: httpx.Client, user: str) -> None:
+    """Stop ``user``'s server through the REST API and wait until it is gone."""
+    response = api.delete(f"users/{user}/server")
+    assert response.status_code in (202, 204), response.text
+    wait_until(lambda: "" not in api.get(f"users/{user}").json()["servers"],
+               timeout=READY_TIMEOUT, what=f"{user}'s server stopped")
+
+
+def container_of(engine: docker.DockerClient, user: str) -> Any:
+    """The one container labelled as ``user``'s (stopped ones too)."""
+    found = engine.containers.list(all=True, filters={"label": f"kernelhub.user={user}"})
+    assert len(found) == 1, f"expected one container of {user}, found {found}"
+    return found[0]
+
+
+def run_in(container: Any, command: str) -> str:
+    """A shell command's output, run in ``container`` (docker exec)."""
+    result = container.exec_run(["sh", "-c", command])
+    assert result.exit_code == 0, result.output
+    return result.output.decode().strip()
