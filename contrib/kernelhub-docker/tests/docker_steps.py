@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import time
+import uuid
 from typing import Any
 
 import docker
 import httpx
+from websockets.sync.client import connect
 
 from kernel.testing.hub import wait_until
 
@@ -42,3 +46,28 @@ def run_in(container: Any, command: str) -> str:
     result = container.exec_run(["sh", "-c", command])
     assert result.exit_code == 0, result.output
     return result.output.decode().strip()
+
+
+def run_until_the_kernel_dies(server_url: str, token: str, kernel_id: str, code: str,
+                              timeout: float = 120) -> str:
+    """Send ``code`` to the kernel over its websocket and wait until the server reports the
+    kernel's death (``restarting``, or ``dead`` when it cannot restart it); that state."""
+    ws_url = server_url.replace("http://", "ws://", 1) + f"api/kernels/{kernel_id}/channels"
+    header = {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "username": "test",
+              "session": uuid.uuid4().hex, "date": "", "version": "5.3"}
+    request = {"header": header, "parent_header": {}, "metadata": {}, "channel": "shell",
+               "buffers": [], "content": {"code": code, "silent": False,
+                                          "store_history": False, "user_expressions": {},
+                                          "allow_stdin": False, "stop_on_error": True}}
+    deadline = time.monotonic() + timeout
+    with connect(ws_url, additional_headers={"Authorization": f"token {token}"},
+                 open_timeout=timeout) as ws:
+        ws.send(json.dumps(request))
+        while True:
+            message = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if message["msg_type"] == "execute_result":
+                raise AssertionError(f"the kernel survived {code!r}")
+            state = message["content"].get("execution_state") \
+                if message["msg_type"] == "status" else None
+            if state in ("restarting", "dead"):
+                return state
