@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import logging
+import os
 import re
+import shutil
 import socket
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docker.errors import NotFound
@@ -42,6 +46,8 @@ USER_LABEL_KEY = "kernelhub.user"
 SERVER_LABEL_KEY = "kernelhub.server"
 #: Where a server listens inside its container on a network other than the host's.
 CONTAINER_PORT = 8888
+#: Where a server finds its internal-TLS certificate inside its container (mounted read-only).
+CERTS_IN_CONTAINER = Path("/etc/kernelhub/certs")
 #: What Docker allows in a container's name after its first character.
 _UNSAFE_IN_NAME = re.compile(r"[^a-zA-Z0-9_.-]")
 
@@ -74,6 +80,8 @@ class DockerSpawner(Spawner):
         self.image: str = (config[ALLOWED_IMAGES] or [config[IMAGE]])[0]
         self.network: str = config[NETWORK]
         self.container_id: str = ""
+        #: With internal TLS: the host folder of the certificate copies the container mounts.
+        self.cert_folder: Path | None = None
         self._progress: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._starting = False
 
@@ -161,6 +169,31 @@ class DockerSpawner(Spawner):
             log.info("Removed container %s of %s (volumes kept)", self.container_id[:12],
                      self.server.log_name)
 
+    # The files are the kernel's CertFiles, which kernel.api does not export (yet).
+    async def move_certs(self, files: Any) -> Any:
+        """Copies owned by the container's user, in a folder it mounts read-only."""
+        self.cert_folder = await asyncio.to_thread(self._copy_certs, files)
+        return dataclasses.replace(files, key=CERTS_IN_CONTAINER / "server.key",
+                                   cert=CERTS_IN_CONTAINER / "server.crt",
+                                   ca=CERTS_IN_CONTAINER / "ca.crt")
+
+    def _copy_certs(self, files: Any) -> Path:
+        uid, _, gid = self.hub.config[USER].partition(":")
+        if not uid.isdigit() or not (gid or "0").isdigit():
+            raise RuntimeError(f"internal_ssl with the Docker spawner needs [docker] user as "
+                               f"a number (uid or uid:gid), not {uid!r}: the server's key is "
+                               "given to that uid")
+        folder = files.key.parent / "container"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(mode=0o700)
+        os.chown(folder, int(uid), int(gid or 0))
+        for source, name in ((files.key, "server.key"), (files.cert, "server.crt"),
+                             (files.ca, "ca.crt")):
+            shutil.copyfile(source, folder / name)
+            os.chmod(folder / name, 0o600)
+            os.chown(folder / name, int(uid), int(gid or 0))
+        return folder
+
     def get_state(self) -> dict[str, Any]:
         return {"container_id": self.container_id} if self.container_id else {}
 
@@ -213,6 +246,8 @@ class DockerSpawner(Spawner):
         for source, target in self.hub.config[VOLUMES].items():
             path, _, mode = self.format(target).partition(":")
             binds[self.format(source)] = {"bind": path, "mode": mode or "rw"}
+        if self.cert_folder is not None:
+            binds[str(self.cert_folder)] = {"bind": str(CERTS_IN_CONTAINER), "mode": "ro"}
         return binds
 
     def _limits(self) -> dict[str, Any]:
