@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -24,6 +25,7 @@ import peewee as pw
 from playhouse.db_url import connect as connect_url
 
 from kernel.db.models import MODELS
+from kernel.errors import HubError
 
 T = TypeVar("T")
 
@@ -36,6 +38,22 @@ _DRIVER_PACKAGES = {"postgres": "kernelhub[postgres]", "mysql": "kernelhub[mysql
 
 class DatabaseError(Exception):
     """The database cannot be used; the message says what to do."""
+
+
+#: How long clients are told to wait when the database is unavailable (Retry-After).
+RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailable(HubError):
+    """The database cannot be reached or written right now: a 503 with Retry-After.
+
+    It restarts, its disk is full, a lock is held too long. The request changed
+    nothing; the same request may succeed in a few seconds.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(503, "The hub's database is unavailable right now; try again in a "
+                              "few seconds", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def redact(url: str) -> str:
@@ -114,6 +132,7 @@ class Database:
         self._workers = 1 if self.is_sqlite else 4
         self._executor = ThreadPoolExecutor(max_workers=self._workers,
                                             thread_name_prefix="kernelhub-db")
+        self._outage = _Outage(redact(url))
         if debug:
             logging.getLogger("peewee").setLevel(logging.DEBUG)
 
@@ -130,10 +149,40 @@ class Database:
         return fn(*args, **kwargs)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn`` on the database thread pool and await its result."""
+        """Run ``fn`` on the database thread pool and await its result.
+
+        Raises ``DatabaseUnavailable`` (a 503) when the database cannot be reached
+        or written; the next call connects again.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(self.call, fn, *args,
+        return await loop.run_in_executor(self._executor, partial(self._serve, fn, *args,
                                                                   **kwargs))
+
+    def _serve(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        # A connection that sat idle may have been dropped by a database that restarted
+        # meanwhile: then once more on a new one before telling anyone.
+        reused = not self.peewee.is_closed() and not self._outage.failing
+        error: Exception | None = None
+        for _ in range(2 if reused else 1):
+            try:
+                self.peewee.connect(reuse_if_open=True)
+                result = fn(*args, **kwargs)
+            except _UNAVAILABLE as e:
+                self._drop_connection()
+                error = e
+                continue
+            self._outage.succeeded()
+            return result
+        assert error is not None
+        self._outage.failed(error)
+        raise DatabaseUnavailable() from error
+
+    def _drop_connection(self) -> None:
+        """Forget this thread's connection, broken or not, so the next call makes one."""
+        try:
+            self.peewee.close()
+        except Exception:  # a broken connection may fail to close too
+            self.peewee._state.reset()
 
     def atomic(self) -> Any:
         return self.peewee.atomic()
@@ -154,3 +203,43 @@ class Database:
         self._executor.shutdown(wait=True)
         if not self.peewee.is_closed():
             self.peewee.close()
+
+
+#: What peewee raises when the database cannot be reached or written now (as opposed to
+#: a query it refuses, such as an IntegrityError).
+_UNAVAILABLE = (pw.OperationalError, pw.InterfaceError)
+
+
+class _Outage:
+    """Tells the log when the database stops answering and when it is back, once each."""
+
+    #: While the database fails, how often the log repeats that it still does.
+    REMIND_SECONDS = 30.0
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.failing = False
+        self.since = 0.0
+        self.reminded = 0.0
+        self.lock = threading.Lock()
+
+    def failed(self, error: Exception) -> None:
+        with self.lock:
+            now = time.monotonic()
+            if not self.failing:
+                self.failing, self.since, self.reminded = True, now, now
+                log.error("The database %s is unavailable (%s); requests that need it get "
+                          "503 until it is back", self.where, str(error).strip())
+            elif now - self.reminded >= self.REMIND_SECONDS:
+                self.reminded = now
+                log.error("The database %s is still unavailable after %.0f s (%s)",
+                          self.where, now - self.since, str(error).strip())
+
+    def succeeded(self) -> None:
+        if not self.failing:
+            return
+        with self.lock:
+            if self.failing:
+                self.failing = False
+                log.warning("The database %s is available again after %.1f s", self.where,
+                            time.monotonic() - self.since)
