@@ -130,6 +130,20 @@ class DockerSpawner(Spawner):
             self._progress.put_nowait(None)
 
     async def _start(self) -> tuple[str, int]:
+        if self.container_id and await self.engine.inspect(self.container_id):
+            # The start a previous hub began and saved (save_state): continue with its
+            # container; its environment holds this server's token, which the hub kept.
+            log.info("Continuing the start of container %s of %s", self.container_id[:12],
+                     self.server.log_name)
+        else:
+            await self._create_container()
+        self._report(60, f"Starting container {self.container_name}")
+        await self.engine.api("start", self.container_id)  # a running one stays as it is
+        if self.network == "host":
+            return self.ip, self.port
+        return await self._address_on_network(), self.port
+
+    async def _create_container(self) -> None:
         await self._ensure_image()
         await self._remove_stale_container()
         if self.network == "host":
@@ -141,13 +155,10 @@ class DockerSpawner(Spawner):
         config = await self.engine.call(self._container_config)
         created = await self.engine.api("create_container", **config)
         self.container_id = created["Id"]
+        # A hub stopped from now on leaves the next one this container to continue with.
+        await self.save_state()
         log.info("Created container %s (%s) for %s from %s", self.container_name,
                  self.container_id[:12], self.server.log_name, self.image)
-        self._report(60, f"Starting container {self.container_name}")
-        await self.engine.api("start", self.container_id)
-        if self.network == "host":
-            return self.ip, self.port
-        return await self._address_on_network(), self.port
 
     async def poll(self) -> int | None:
         if not self.container_id:
@@ -195,10 +206,15 @@ class DockerSpawner(Spawner):
         return folder
 
     def get_state(self) -> dict[str, Any]:
-        return {"container_id": self.container_id} if self.container_id else {}
+        if not self.container_id:
+            return {}
+        return {"container_id": self.container_id, "port": self.port}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.container_id = state.get("container_id", "")
+        self.port = state.get("port", self.port)
+        if self.network != "host":
+            self.ip = "0.0.0.0"
 
     def clear_state(self) -> None:
         self.container_id = ""

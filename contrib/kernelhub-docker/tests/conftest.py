@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import docker
 import pytest
 from kernelhub_docker.local_image import import_image
 from kernelhub_docker.private_engine import EngineUnavailable, private_engine
 
+from kernel.testing import mockserver
 from kernel.testing.infra import SINGLEUSER_VENV, singleuser_venv_file, skip_or_fail
 
 #: The second image of the options form's tests: the local one with a file of its own,
@@ -82,3 +84,16 @@ def docker_sections(docker_host: str, local_image: str) -> dict[str, dict[str, s
         "docker.volumes": {"jupyterhub-user-{username}": "/home/jovyan",
                            str(SINGLEUSER_VENV): f"{SINGLEUSER_VENV}:ro"},
     }
+
+
+@pytest.fixture
+def mockserver_sections(docker_sections: dict[str, dict[str, str]]
+                        ) -> dict[str, dict[str, str]]:
+    """The same, with containers that run kernelhub's stand-in server (standard library only,
+    mounted read-only, run with the image's python3): for driving the spawner without a
+    running hub, which jupyterhub-singleuser needs."""
+    script = Path(mockserver.__file__)
+    return {**docker_sections,
+            "spawner": {**docker_sections["spawner"],
+                        "cmd": f"/usr/bin/python3 /opt/mockserver/{script.name}"},
+            "docker.volumes": {str(script.parent): "/opt/mockserver:ro"}}

@@ -4,13 +4,17 @@ their routes (``cleanup_servers = false``)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import signal
 import time
 
 import httpx
 import pytest
 from docker_steps import container_of, spawn
 
-from kernel.testing.hub import free_port, running_hub, wait_until
+from kernel.testing.hub import free_port, hub_app, running_hub, wait_until
 from kernel.testing.pytest_plugin import ADMIN_TOKEN
 
 pytestmark = pytest.mark.slow
@@ -67,3 +71,62 @@ def test_a_restarted_hub_keeps_a_running_container_and_its_route(
         api.delete(f"users/{user}/server")
         wait_until(lambda: "" not in api.get(f"users/{user}").json()["servers"], timeout=120,
                    what=f"{user}'s server stopped")
+
+
+def test_a_hub_killed_during_a_spawn_finds_its_container_again(
+        tmp_path, docker_sections, engine, new_username):
+    user = new_username("fred")
+    sections = {**docker_sections,
+                "hub": {**docker_sections["hub"], "cleanup_servers": "false"},
+                "hub.api_tokens": {ADMIN_TOKEN: "admin"}, "auth": {"admin_users": "admin"}}
+    admin = {"Authorization": f"token {ADMIN_TOKEN}"}
+    with running_hub(tmp_path / "hub", sections) as hub:
+        api = httpx.Client(base_url=f"{hub.url}hub/api/", headers=admin, timeout=30)
+        assert api.post(f"users/{user}").status_code == 201
+        with contextlib.suppress(httpx.ReadTimeout):  # don't wait for the spawn
+            api.post(f"users/{user}/server", timeout=0.2)
+        # Running means created, saved (save_state) and started: the hub dies now, before
+        # jupyterhub-singleuser answers.
+        wait_until(lambda: engine.containers.list(filters={"label": f"kernelhub.user={user}"}),
+                   timeout=120, interval=0.02, what=f"{user}'s container running")
+        hub.stop(signal.SIGKILL)
+        first = container_of(engine, user).id
+
+        hub.start(timeout=60)
+        wait_until(lambda: api.get(f"users/{user}").json()["servers"][""]["ready"],
+                   timeout=180, what=f"{user}'s server ready after the restart")
+        assert container_of(engine, user).id == first  # the same one; no second container
+        token = api.post(f"users/{user}/tokens", json={}).json()["token"]
+        status = httpx.get(f"{hub.url}user/{user}/api/status",
+                           headers={"Authorization": f"token {token}"}, timeout=30)
+        assert status.status_code == 200, status.text
+
+
+def test_a_start_after_load_state_continues_with_the_saved_container(
+        tmp_path, mockserver_sections, engine, new_username):
+    # What a hub does with a start the previous one saved (save_state) but never finished.
+    hub = hub_app(tmp_path / "hub", mockserver_sections).state.hub
+    name = new_username("gina")
+
+    async def scenario() -> tuple[object, object]:
+        user = await hub.users.ensure(name)
+        server = await hub.users.server(user, "")
+        first = hub.new_spawner(server)
+        first.api_token = "the-token-of-the-first-start"
+        where = await first.start()
+        again = hub.new_spawner(server)  # as the next hub makes it
+        again.load_state(json.loads(json.dumps(first.get_state())))
+        try:
+            return where, await again.start()
+        finally:
+            await again.stop(now=True)
+
+    try:
+        first_address, continued_address = asyncio.run(scenario())
+    finally:
+        hub.db.close()
+    assert continued_address == first_address
+    created = [e for e in engine.events(since=0, until=int(time.time()) + 1, decode=True,
+                                        filters={"event": "create",
+                                                 "label": f"kernelhub.user={name}"})]
+    assert len(created) == 1
