@@ -165,12 +165,12 @@ def run_storm(hub: HubUnderTest, users: list[str], engine: docker.DockerClient
 
 
 def table(ours: dict[str, float | None], theirs: dict[str, float | None], servers: int,
-          versions: tuple[str, str]) -> str:
+          versions: tuple[str, str], load: float) -> str:
     def cell(value: float | None) -> str:
         return "failed" if value is None else f"{value:.2f}"
 
     lines = [f"Docker spawn storm: {servers} containers at once "
-             f"(load average before: {os.getloadavg()[0]:.1f})",
+             f"(load average before: {load:.1f})",
              f"  kernelhub: {versions[0]}", f"  JupyterHub: {versions[1]}", "",
              f"| {'':27} | kernelhub | JupyterHub + DockerSpawner | ratio |",
              f"|{'-' * 29}|-----------|----------------------------|-------|"]
@@ -193,6 +193,7 @@ def main() -> None:
     chp = find_chp(args.chp)
     python = os.environ.get("KERNELHUB_BENCH_PYTHON", sys.executable)
     users = user_names(1, args.servers)
+    load = os.getloadavg()[0]
     scratch = Path(tempfile.mkdtemp(prefix="docker-bench-"))
     with private_engine() as docker_host:
         engine = docker.DockerClient(base_url=docker_host, version="auto")
@@ -207,7 +208,7 @@ def main() -> None:
             time.sleep(2)  # let the engine settle between the hubs
         versions = (ours.version() + ", kernelhub-docker", theirs.version() + ", DockerSpawner")
         engine.close()
-    print(table(results[ours.name], results[theirs.name], args.servers, versions))
+    print(table(results[ours.name], results[theirs.name], args.servers, versions, load))
     if args.keep or any(figures["failures"] for figures in results.values()):
         progress(f"The hubs' folders (logs, databases) are kept in {scratch}")
     else:
