@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -24,6 +25,17 @@ def spawn(api: httpx.Client, user: str, options: dict[str, Any] | None = None) -
     return wait_until(lambda: (m := api.get(f"users/{user}").json()["servers"].get(""))
                       and m["ready"] and m, timeout=READY_TIMEOUT,
                       what=f"{user}'s server ready")
+
+
+def spawn_following_progress(api: httpx.Client, user: str) -> list[str]:
+    """Ask for ``user``'s server without waiting, then follow the spawn's progress stream (a
+    late follower gets every event from the start) to its end; the messages."""
+    with contextlib.suppress(httpx.ReadTimeout):  # the POST would wait for the server
+        api.post(f"users/{user}/server", timeout=0.2)
+    with api.stream("GET", f"users/{user}/server/progress", timeout=READY_TIMEOUT) as events:
+        assert events.status_code == 200, events.read()
+        return [json.loads(line[5:]).get("message", "") for line in events.iter_lines()
+                if line.startswith("data:")]
 
 
 def stop(api: httpx.Client, user: str) -> None:

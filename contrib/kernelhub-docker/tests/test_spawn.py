@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from docker_steps import container_of, spawn, stop
+from docker_steps import container_of, spawn, spawn_following_progress, stop
 
 from kernel.testing.kernels import execute, start_kernel
 
@@ -24,7 +24,10 @@ def test_a_spawned_server_is_a_labelled_container_that_runs_jupyterlab_and_kerne
     client = hub.process.client()
     assert client.login(user).status_code in (200, 302)
 
-    spawn(hub.api_as(token), user)
+    messages = spawn_following_progress(hub.api_as(token), user)
+    assert f"Creating container jupyter-{user}" in messages
+    assert f"Starting container jupyter-{user}" in messages
+    assert messages[-1] == f"Server ready at /user/{user}/"
 
     container = container_of(engine, user)
     assert container.status == "running"
