@@ -282,9 +282,11 @@ class DockerSpawner(Spawner):
 
     async def _ensure_image(self) -> None:
         policy = self.hub.config[PULL]
-        if policy == "never" or (policy == "ifnotpresent"
-                                 and await self.engine.has_image(self.image)):
+        if policy != "always" and await self.engine.has_image(self.image):
             return
+        if policy == "never":
+            raise RuntimeError(f"image {self.image} is not on the Docker host, and [docker] "
+                               "pull_policy = never: build or load it there")
         self._report(10, f"Pulling image {self.image}")
         try:
             await self.engine.pull(self.image)
