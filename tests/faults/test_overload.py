@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
-from kernel.testing.hub import PASSWORD, HubClient, HubProcess, running_hub
+from kernel.testing.hub import PASSWORD, HubClient, HubProcess, running_hub, wait_until
 
 ADMIN_TOKEN = "admin-token-for-the-overload-tests"
 LIMIT, QUEUE, PER_CLIENT = 4, 4, 3
@@ -196,3 +197,29 @@ def test_the_hub_serves_again_at_once_after_the_burst(burst: Burst):
     assert after["login"].status_code == 302
     assert after["users"].status_code == 200
     assert len(after["users"].json()) >= BURST
+
+
+def test_a_request_waits_in_the_queue_then_gets_503_and_a_full_queue_503_at_once(tmp_path):
+    """One place, held for 2 s by a slow spawn; a queue of one that waits half a second."""
+    sections = {**SECTIONS, "hub": {**SECTIONS["hub"], "concurrent_request_limit": "1",
+                                     "concurrent_request_limit_per_client": "0",
+                                     "request_queue_size": "1",
+                                     "request_queue_timeout": "0.5"}}
+    with running_hub(tmp_path / "hub", sections) as hub:
+        admin = api(hub)
+        with ThreadPoolExecutor(3) as pool:
+            spawn = pool.submit(admin.post, "users/admin/servers/slow")
+
+            def spawn_pending() -> bool:
+                # /hub/api/user is a server call: its budget is not the one the spawn holds.
+                servers = admin.get("user").json().get("servers", {})
+                return servers.get("slow", {}).get("pending") == "spawn"
+
+            wait_until(spawn_pending, 20, what="the slow spawn holding the hub's one place")
+            waiting, turned_away = pool.map(lambda _: admin.get("users"), range(2))
+            assert spawn.result().status_code in (201, 202)
+        after = admin.get("users")
+    messages = sorted(r.json()["message"] for r in (waiting, turned_away))
+    assert [r.status_code for r in (waiting, turned_away)] == [503, 503]
+    assert "queue full" in messages[0] and "waited 0.5 s" in messages[1], messages
+    assert after.status_code == 200
