@@ -4,6 +4,11 @@ peewee is synchronous, so every query the hub makes goes through
 ``Database.run``, which executes it on a small thread pool sized for the
 database: one thread for SQLite (a single writer anyway), a few for
 PostgreSQL and MySQL. The event loop never waits on a database round trip.
+
+When the database goes away (a restart, a failover, a full disk), a query
+fails with ``DatabaseUnavailable``: a 503 with ``Retry-After`` for the
+client, never a 500. The worker's broken connection is dropped, so the next
+query connects afresh: the hub reconnects by itself once the database is back.
 """
 
 from __future__ import annotations
@@ -34,26 +39,25 @@ log = logging.getLogger("kernelhub.db")
 #: SQLAlchemy-style driver suffixes JupyterHub configs use, which peewee's URLs don't.
 _DRIVER_SUFFIXES = ("+psycopg2", "+psycopg", "+pymysql", "+mysqldb", "+pysqlite")
 _DRIVER_PACKAGES = {"postgres": "kernelhub[postgres]", "mysql": "kernelhub[mysql]"}
+#: Seconds a client is asked to wait (Retry-After) while the database is unavailable:
+#: about what a PostgreSQL or MariaDB restart takes.
+RETRY_AFTER_SECONDS = 5
+#: Seconds a connection attempt may take before it counts as failed (PostgreSQL's
+#: default is to wait for ever on a host that drops packets).
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 class DatabaseError(Exception):
     """The database cannot be used; the message says what to do."""
 
 
-#: How long clients are told to wait when the database is unavailable (Retry-After).
-RETRY_AFTER_SECONDS = 5
-
-
 class DatabaseUnavailable(HubError):
-    """The database cannot be reached or written right now: a 503 with Retry-After.
+    """503: the database cannot be reached or cannot take the query right now."""
 
-    It restarts, its disk is full, a lock is held too long. The request changed
-    nothing; the same request may succeed in a few seconds.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(503, "The hub's database is unavailable right now; try again in a "
-                              "few seconds", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    def __init__(self, reason: str) -> None:
+        super().__init__(503, f"The hub's database is unavailable ({reason}); try again "
+                              "in a few seconds",
+                         headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def redact(url: str) -> str:
@@ -79,6 +83,8 @@ def open_database(url: str, kwargs: dict[str, Any] | None = None) -> pw.Database
     if scheme.startswith("sqlite"):
         kwargs.setdefault("pragmas", {"journal_mode": "wal", "foreign_keys": 1,
                                       "busy_timeout": 10_000})
+    elif scheme.startswith("postgres"):
+        kwargs.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     elif scheme.startswith("mysql"):
         kwargs.setdefault("charset", "utf8mb4")
         # Keep microseconds: MySQL's plain DATETIME drops them.
@@ -132,7 +138,8 @@ class Database:
         self._workers = 1 if self.is_sqlite else 4
         self._executor = ThreadPoolExecutor(max_workers=self._workers,
                                             thread_name_prefix="kernelhub-db")
-        self._outage = _Outage(redact(url))
+        #: Since when queries fail for want of the database (None: they do not).
+        self._unavailable_since: float | None = None
         if debug:
             logging.getLogger("peewee").setLevel(logging.DEBUG)
 
@@ -149,39 +156,44 @@ class Database:
         return fn(*args, **kwargs)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn`` on the database thread pool and await its result.
-
-        Raises ``DatabaseUnavailable`` (a 503) when the database cannot be reached
-        or written; the next call connects again.
-        """
+        """Run ``fn`` on the database thread pool and await its result;
+        DatabaseUnavailable when the database cannot be reached or used."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(self._serve, fn, *args,
+        return await loop.run_in_executor(self._executor, partial(self._query, fn, *args,
                                                                   **kwargs))
 
-    def _serve(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        # A connection that sat idle may have been dropped by a database that restarted
-        # meanwhile: then once more on a new one before telling anyone.
-        reused = not self.peewee.is_closed() and not self._outage.failing
-        error: Exception | None = None
-        for _ in range(2 if reused else 1):
-            try:
-                self.peewee.connect(reuse_if_open=True)
-                result = fn(*args, **kwargs)
-            except _UNAVAILABLE as e:
-                self._drop_connection()
-                error = e
-                continue
-            self._outage.succeeded()
-            return result
-        assert error is not None
-        self._outage.failed(error)
-        raise DatabaseUnavailable() from error
+    def _query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            result = self.call(fn, *args, **kwargs)
+        except DatabaseError as e:
+            self._note_unavailable(str(e))
+            raise DatabaseUnavailable("cannot connect") from None
+        except (pw.OperationalError, pw.InterfaceError) as e:
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            self._drop_connection()
+            self._note_unavailable(reason)
+            raise DatabaseUnavailable(reason) from None
+        if self._unavailable_since is not None:
+            log.warning("The database %s answers again, after %.1f s", redact(self.url),
+                        time.monotonic() - self._unavailable_since)
+            self._unavailable_since = None
+        return result
+
+    def _note_unavailable(self, reason: str) -> None:
+        if self._unavailable_since is None:
+            self._unavailable_since = time.monotonic()
+            log.error("The database %s is unavailable (%s): requests that need it get 503 "
+                      "with Retry-After until it answers again", redact(self.url), reason)
 
     def _drop_connection(self) -> None:
-        """Forget this thread's connection, broken or not, so the next call makes one."""
-        try:
+        """Forget this thread's connection, so that the next query connects afresh."""
+        with contextlib.suppress(Exception):
             self.peewee.close()
-        except Exception:  # a broken connection may fail to close too
+        if not self.peewee.is_closed():
+            # peewee will not close inside a transaction that failed with the connection;
+            # the connection is gone anyway, so its state is reset by hand.
+            with contextlib.suppress(Exception):
+                self.peewee._state.conn.close()
             self.peewee._state.reset()
 
     def atomic(self) -> Any:
@@ -203,43 +215,3 @@ class Database:
         self._executor.shutdown(wait=True)
         if not self.peewee.is_closed():
             self.peewee.close()
-
-
-#: What peewee raises when the database cannot be reached or written now (as opposed to
-#: a query it refuses, such as an IntegrityError).
-_UNAVAILABLE = (pw.OperationalError, pw.InterfaceError)
-
-
-class _Outage:
-    """Tells the log when the database stops answering and when it is back, once each."""
-
-    #: While the database fails, how often the log repeats that it still does.
-    REMIND_SECONDS = 30.0
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-        self.failing = False
-        self.since = 0.0
-        self.reminded = 0.0
-        self.lock = threading.Lock()
-
-    def failed(self, error: Exception) -> None:
-        with self.lock:
-            now = time.monotonic()
-            if not self.failing:
-                self.failing, self.since, self.reminded = True, now, now
-                log.error("The database %s is unavailable (%s); requests that need it get "
-                          "503 until it is back", self.where, str(error).strip())
-            elif now - self.reminded >= self.REMIND_SECONDS:
-                self.reminded = now
-                log.error("The database %s is still unavailable after %.0f s (%s)",
-                          self.where, now - self.since, str(error).strip())
-
-    def succeeded(self) -> None:
-        if not self.failing:
-            return
-        with self.lock:
-            if self.failing:
-                self.failing = False
-                log.warning("The database %s is available again after %.1f s", self.where,
-                            time.monotonic() - self.since)

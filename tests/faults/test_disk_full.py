@@ -70,7 +70,7 @@ def test_a_full_disk_answers_503_and_the_hub_recovers_when_space_is_freed(tmp_pa
         filler.unlink()
         assert api.post("users/after").status_code == 201
         assert api.post("users/during-0").status_code == 201
-        assert "available again" in hub.log
+        assert "answers again" in hub.log
         names = {user["name"] for user in api.get("users").json()}
     assert {"before", "after", "during-0"} <= names
     with sqlite3.connect(database) as check:
