@@ -225,7 +225,8 @@ def main() -> None:
     users = user_names(1, args.servers)
     load = os.getloadavg()[0]
     scratch = Path(tempfile.mkdtemp(prefix="docker-bench-"))
-    with private_engine() as docker_host:
+    with private_engine() as private:
+        docker_host = private.address
         engine = docker.DockerClient(base_url=docker_host, version="auto")
         image = import_image(engine)
         progress(f"Engine {docker_host}, image {image}")
