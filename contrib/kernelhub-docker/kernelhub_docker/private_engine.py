@@ -75,9 +75,16 @@ def private_engine(timeout: float = 60.0) -> Iterator[PrivateEngine]:
         yield engine
     finally:
         engine.stop()
-        subprocess.run(["umount", "-R", str(folder / "root")], capture_output=True,
-                       check=False)
+        _unmount_everything_under(folder)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _unmount_everything_under(folder: Path) -> None:
+    """What dockerd leaves mounted in its folders (its network namespace, overlays)."""
+    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    for point in sorted((m for m in mounts if m.startswith(f"{folder}/")), key=len,
+                        reverse=True):
+        subprocess.run(["umount", point], capture_output=True, check=False)
 
 
 def _wait_for_socket(process: subprocess.Popen[bytes], socket_path: Path, log: Path,
