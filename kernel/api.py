@@ -12,7 +12,8 @@ The hub a hook receives
     ``Hub``, the typed protocol of what a plugin may use on the ``hub``
     argument; ``User`` and ``Server``, the people and their servers.
 Roles
-    ``Spawner``, the base of what the ``spawn`` hook returns; ``Proxy`` (and
+    ``Spawner``, the base of what the ``spawn`` hook returns (``CertFiles``: the
+    server certificate its ``move_certs`` receives); ``Proxy`` (and
     ``ProxyError``), the base of what the ``route`` hook returns.
 Options
     ``OptionRegistry`` (the ``declare_options`` hook's argument), ``Option``
@@ -78,6 +79,7 @@ from kernel.storage import (
     UserTable,
     UTCDateTimeField,
 )
+from kernel.tls import CertFiles
 from kernel.users import Server, User
 from kernel.web.identity import Identity, check_xsrf, hub_of, identify
 
@@ -205,6 +207,7 @@ class Hub(Protocol):
 __all__ = [
     "URL",
     "Boolean",
+    "CertFiles",
     "Choice",
     "Command",
     "ConfigError",

@@ -12,14 +12,15 @@ import dataclasses
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+
+from kernel.api import CertFiles
 
 CERTS_IN_CONTAINER = Path("/etc/kernelhub/certs")
 #: The copies' names, inside the folder and the container alike.
 KEY, CERT, CA = "server.key", "server.crt", "ca.crt"
 
 
-def copy_for_container(files: Any, user: str) -> Path:
+def copy_for_container(files: CertFiles, user: str) -> Path:
     """Copy ``files`` (key, cert, ca) next to them, owned by ``user`` (``uid[:gid]``, as
     ``[docker] user``); the folder of the copies."""
     uid, _, gid = user.partition(":")
@@ -39,7 +40,7 @@ def copy_for_container(files: Any, user: str) -> Path:
     return folder
 
 
-def in_container(files: Any) -> Any:
+def in_container(files: CertFiles) -> CertFiles:
     """``files`` as the server sees them: the copies' paths inside the container."""
     return dataclasses.replace(files, key=CERTS_IN_CONTAINER / KEY,
                                cert=CERTS_IN_CONTAINER / CERT, ca=CERTS_IN_CONTAINER / CA)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from docker.errors import NotFound
 
-from kernel.api import HubError, Spawner
+from kernel.api import CertFiles, HubError, Spawner
 
 from .certs import CERTS_IN_CONTAINER, copy_for_container, in_container
 from .engine import Engine, engine_of
@@ -176,8 +176,7 @@ class DockerSpawner(Spawner):
             log.info("Removed container %s of %s (volumes kept)", self.container_id[:12],
                      self.server.log_name)
 
-    # The files are the kernel's CertFiles, which kernel.api does not export (yet).
-    async def move_certs(self, files: Any) -> Any:
+    async def move_certs(self, files: CertFiles) -> CertFiles:
         """Copies owned by the container's user, in a folder it mounts read-only."""
         self.cert_folder = await asyncio.to_thread(copy_for_container, files,
                                                    self.hub.config[USER])
