@@ -109,8 +109,9 @@ class HookRunner(HookEngine):
     # -- requests -------------------------------------------------------------------------
 
     async def redirect(self, *, request: Request, user: User | None, reason: str,
-                       path: str) -> str | None:
-        """The first plugin's URL for this browser (the ``pages`` default is last)."""
+                       path: str) -> str:
+        """The first plugin's URL for this browser; the essential ``pages`` plugin always
+        answers, last."""
         return await self._await(hookspecs.redirect, request=request, user=user,
                                  reason=reason, path=path)
 

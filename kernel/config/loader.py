@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import pluggy
@@ -41,6 +42,8 @@ from kernel.plugin_manager import (
 
 #: The distribution whose plugins are built in (consulted for helpful errors).
 BUILTIN_DISTRIBUTION = "kernelhub"
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -101,7 +104,7 @@ def _selection(raw: RawIni, registry: OptionRegistry) -> PluginSelection:
     return PluginSelection(**values)
 
 
-def _parse(raw: RawIni, option: Option, value: RawValue, section: str | None = None) -> object:
+def _parse(raw: RawIni, option: Option[T], value: RawValue, section: str | None = None) -> T:
     """``value`` parsed as ``option``'s type; errors name ``section`` (the section as
     written, e.g. [group:physics] for an option declared in [group:*])."""
     section = section or option.section
@@ -235,7 +238,7 @@ class _Validator:
                      items: dict[str, RawValue]) -> dict[str, object]:
         if option.unavailable:
             raise self.raw.error(f"cannot be set in kernelhub: {option.unavailable}", section)
-        return option.type.parse_table(  # type: ignore[attr-defined,no-any-return]
+        return option.type.parse_table(  # type: ignore[attr-defined]
             {k: v.text for k, v in items.items()},
             lambda key, message: self.raw.error(message, section, key),
             lambda key, message: self.warnings.append(
@@ -384,4 +387,4 @@ class _Validator:
 
 
 def _is_builtin(ep: EntryPoint) -> bool:
-    return bool(ep.dist) and ep.dist.metadata["Name"] == BUILTIN_DISTRIBUTION
+    return ep.dist is not None and ep.dist.metadata["Name"] == BUILTIN_DISTRIBUTION

@@ -27,7 +27,8 @@ class CookieSigner:
     def session_from_login(self, value: str) -> str | None:
         """The session id in a login cookie; None if tampered with, foreign or expired."""
         try:
-            session_id = self._login.loads(value, max_age=self.max_age_seconds)
+            # itsdangerous counts whole seconds.
+            session_id = self._login.loads(value, max_age=int(self.max_age_seconds))
         except BadSignature:  # includes SignatureExpired
             return None
         return session_id if isinstance(session_id, str) else None

@@ -145,7 +145,7 @@ class HubProcess:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def client(self, **kwargs: object) -> HubClient:
-        return HubClient(self, **kwargs)  # type: ignore[arg-type]
+        return HubClient(self, **kwargs)
 
     def start(self, timeout: float = 30.0) -> None:
         """Start ``kernel serve`` and wait until ``/hub/health`` answers; PortTaken when

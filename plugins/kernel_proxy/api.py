@@ -132,8 +132,7 @@ class ApiConnection(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self._reply(400, b"Upgrades are not supported here", close=True)
         except httptools.HttpParserError as e:
-            if not self.transport.is_closing():
-                self._reply(400, f"Bad request: {e}".encode(), close=True)
+            self._reply(400, f"Bad request: {e}".encode(), close=True)
 
     # httptools callbacks
     def on_message_begin(self) -> None:

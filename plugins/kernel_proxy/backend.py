@@ -99,7 +99,8 @@ class BackendConnection(asyncio.Protocol):
                             "its connection is closed", self.key[0], self.key[1], len(data))
             return self.transport.close()
         client.io = True
-        client.mark_active(client.route)
+        # A client waits for a backend only with a routed request (client.route).
+        client.mark_active(client.route)  # type: ignore[arg-type]
         reading = self.reading
         if reading == HEAD:
             self._heads(client, self.buffer + data if self.buffer else data)

@@ -118,11 +118,12 @@ class ClientConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.io = True
         state = self.state
+        # A connection reaches BODY and TUNNEL only with a routed request (self.route).
         if state == BODY:
-            self.mark_active(self.route)
+            self.mark_active(self.route)  # type: ignore[arg-type]
             self._body(data)
         elif state == TUNNEL:
-            self.mark_active(self.route)
+            self.mark_active(self.route)  # type: ignore[arg-type]
             self.backend.transport.write(data)  # type: ignore[union-attr]
         elif state == HEAD:
             if self.buffer:

@@ -22,7 +22,7 @@ from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.oauth import PKCE_VALUE, OAuthClient
 from kernel.scopes import IDENTIFY_SCOPES, ScopeError, Scopes, parse
-from kernel.web.identity import Identity, check_xsrf, hub_of, identify
+from kernel.web.identity import UserIdentity, check_xsrf, hub_of, identify
 from kernel.web.renderer import PAGE_RENDERER
 
 PARAMETERS = ("client_id", "redirect_uri", "response_type", "state", "scope",
@@ -107,7 +107,7 @@ def _requested(hub: Hub, scopes: Scopes, client: OAuthClient, scope: str) -> lis
     return [s for s in scope.split() if s in allowed and _holds(hub, scopes, s)]
 
 
-async def _needs_confirmation(hub: Hub, identity: Identity, client: OAuthClient,
+async def _needs_confirmation(hub: Hub, identity: UserIdentity, client: OAuthClient,
                               access_scopes: list[str], token_scopes: list[str]) -> bool:
     """JupyterHub's rule: not for one's own server, nor for a service that is part of
     the hub (oauth_no_confirm), nor when this client already holds these scopes."""

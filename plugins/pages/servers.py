@@ -14,7 +14,7 @@ from kernel.hub import Hub
 from kernel.security.next_url import safe_next_url
 from kernel.urls import escape_path_segment
 from kernel.users import Server, User
-from kernel.web.identity import Identity, check_xsrf, hub_of, identify
+from kernel.web.identity import UserIdentity, check_xsrf, hub_of, identify
 from plugins.pages.base import logged_in, render
 
 #: How often the not-running page may bounce a browser back to a running server.
@@ -43,7 +43,7 @@ def default_redirect(hub: Hub, user: User | None, reason: str, path: str) -> str
     return f"{prefix}spawn"
 
 
-def owned_server(hub: Hub, identity: Identity, user_name: str | None, server_name: str,
+def owned_server(hub: Hub, identity: UserIdentity, user_name: str | None, server_name: str,
                  scope: str = "start:servers") -> tuple[User, str]:
     """The user whose server a page is about: the caller, or someone whose servers the
     caller may manage (``scope`` on that server, as the REST API would require)."""
@@ -242,7 +242,7 @@ async def not_running(request: Request) -> Response:
     )
 
 
-def _may_start(hub: Hub, identity: Identity, user_name: str, server_name: str) -> bool:
+def _may_start(hub: Hub, identity: UserIdentity, user_name: str, server_name: str) -> bool:
     """Whether the caller may start this server; 403/404 if they may not even use it
     (a server shared with them may be used, but only its owner starts it)."""
     if user_name == identity.user.name:
