@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, overload
 
+from starlette.datastructures import UploadFile
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 
@@ -189,14 +190,15 @@ def ensure_xsrf_cookie(request: Request, response: Response) -> str:
     return token
 
 
-def check_xsrf(request: Request, submitted: str | None) -> None:
+def check_xsrf(request: Request, submitted: str | UploadFile | None) -> None:
     """Refuse (403) a cookie-authenticated change without the right XSRF token.
 
-    ``submitted`` is the ``_xsrf`` form field; the ``X-XSRFToken`` header and
-    the ``_xsrf`` query argument are accepted too.
+    ``submitted`` is the ``_xsrf`` form field (a file there is no token); the
+    ``X-XSRFToken`` header and the ``_xsrf`` query argument are accepted too.
     """
     hub = hub_of(request)
-    submitted = (submitted or request.query_params.get("_xsrf")
+    submitted = ((submitted if isinstance(submitted, str) else None)
+                 or request.query_params.get("_xsrf")
                  or next((request.headers[h] for h in XSRF_HEADERS if h in request.headers),
                          None))
     # JupyterHub's messages, which clients and their users may already know.

@@ -51,7 +51,7 @@ async def authorize(request: Request) -> Response:
         return hub.stash[PAGE_RENDERER].render(
             request, "oauth.html", client=client, scopes=token_scopes, params=params)
     if request.method == "POST":
-        check_xsrf(request, (await request.form()).get("_xsrf"))  # type: ignore[arg-type]
+        check_xsrf(request, (await request.form()).get("_xsrf"))
     code = await hub.oauth_clients.issue_code(
         client, user_id=identity.user.id, session_id=identity.session_id, scopes=token_scopes,
         redirect_uri=params["redirect_uri"], code_challenge=params.get("code_challenge"),

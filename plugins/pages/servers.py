@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -121,9 +122,8 @@ async def spawn(request: Request) -> Response:
     user_options = None
     if request.method == "POST":
         form = await request.form()
-        check_xsrf(request, form.get("_xsrf"))  # type: ignore[arg-type]
-        user_options = hub.new_spawner(server).options_from_form(
-            {key: form.getlist(key) for key in form if key != "_xsrf"})  # type: ignore[misc]
+        check_xsrf(request, form.get("_xsrf"))
+        user_options = hub.new_spawner(server).options_from_form(_text_fields(form))
     elif not server.active and (options_form := await hub.new_spawner(server).options_form()):
         action = _spawn_url(hub, server) + (f"?{urlencode({'next': next_url})}"
                                             if next_url else "")
@@ -183,6 +183,19 @@ async def spawn_pending(request: Request) -> Response:
         next_url=target, failed=server.progress.failed if not server.active else None,
         spawn_url=_spawn_url(hub, server),
     )
+
+
+def _text_fields(form: FormData) -> dict[str, list[str]]:
+    """The options form's fields but ``_xsrf``, each as the list of its values."""
+    fields: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if not isinstance(value, str):
+            # Options are kept as JSON with the server; an uploaded file is no option.
+            raise HubError(400, f"The options form sent a file in its field {key!r}; "
+                                "server options are text fields only")
+        if key != "_xsrf":
+            fields.setdefault(key, []).append(value)
+    return fields
 
 
 def _spawn_url(hub: Hub, server: Server) -> str:
