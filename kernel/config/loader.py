@@ -28,6 +28,7 @@ from kernel.config.options import (
     Option,
     OptionRegistry,
 )
+from kernel.config.types import Table
 from kernel.config.values import Config, Section
 from kernel.hookcall import HookRunner, PluginError
 from kernel.plugin_manager import (
@@ -238,7 +239,8 @@ class _Validator:
                      items: dict[str, RawValue]) -> dict[str, object]:
         if option.unavailable:
             raise self.raw.error(f"cannot be set in kernelhub: {option.unavailable}", section)
-        return option.type.parse_table(  # type: ignore[attr-defined]
+        assert isinstance(option.type, Table)  # only table options have table sections
+        return option.type.parse_table(
             {k: v.text for k, v in items.items()},
             lambda key, message: self.raw.error(message, section, key),
             lambda key, message: self.warnings.append(
