@@ -10,6 +10,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Mapping
 from importlib.metadata import EntryPoint
+from typing import Any
 
 from kernel import __version__
 from kernel.config.core_options import declare_core_options
@@ -63,7 +64,7 @@ def generate_config(registry: OptionRegistry) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _option_lines(option: Option) -> list[str]:
+def _option_lines(option: Option[Any]) -> list[str]:
     lines = [""]
     help_text = option.help or "(no description)"
     lines += ["# " + line for line in textwrap.wrap(help_text, 86)]

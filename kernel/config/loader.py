@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pluggy
@@ -186,7 +186,7 @@ class _Validator:
         if option.deprecated:
             self._deprecated(option, parsed)
 
-    def _deprecated(self, option: Option, value: object) -> None:
+    def _deprecated(self, option: Option[Any], value: object) -> None:
         where = self.raw.error("", option.section, option.name)
         message = f"{str(where).rstrip(': ')} is deprecated; {option.deprecated}"
         if option.renamed_to:
@@ -218,7 +218,7 @@ class _Validator:
 
     # -- [section.table] ----------------------------------------------------
 
-    def _table_option(self, section: str) -> Option | None:
+    def _table_option(self, section: str) -> Option[Any] | None:
         owner, _, name = section.rpartition(TABLE_SEPARATOR)
         option = self.registry.get(owner, name) if owner else None
         return option if option is not None and option.type.is_table else None
@@ -235,7 +235,7 @@ class _Validator:
         if option.deprecated:
             self._deprecated(option, self.values[option.section][option.name])
 
-    def _parse_table(self, option: Option, section: str,
+    def _parse_table(self, option: Option[Any], section: str,
                      items: dict[str, RawValue]) -> dict[str, object]:
         if option.unavailable:
             raise self.raw.error(f"cannot be set in kernelhub: {option.unavailable}", section)
@@ -249,7 +249,7 @@ class _Validator:
 
     # -- [kind:NAME.table] ----------------------------------------------------
 
-    def _item_table_option(self, section: str) -> Option | None:
+    def _item_table_option(self, section: str) -> Option[Any] | None:
         """The table option ``[service:NAME.environment]`` sets, if it is one.
 
         A name may contain dots; the part after the last one counts as a table
@@ -370,7 +370,7 @@ class _Validator:
         return (f"this option belongs to plugin {owner!r}, which is not enabled; "
                 f"{self._how_to_enable(owner)}")
 
-    def _disabled_owner(self, section: str, key: str) -> tuple[str, Option] | None:
+    def _disabled_owner(self, section: str, key: str) -> tuple[str, Option[Any]] | None:
         """The installed built-in plugin, not enabled, that declares [section] key."""
         for name, ep in self.installed.items():
             if name in self.plugins.order or not _is_builtin(ep):

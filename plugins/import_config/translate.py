@@ -263,7 +263,7 @@ def _plugin_name(value: Any) -> str | None:
     return name if "." not in name else None
 
 
-def _format(option: Option, value: Any) -> str:
+def _format(option: Option[Any], value: Any) -> str:
     if isinstance(value, set | frozenset | tuple):
         value = sorted(value) if isinstance(value, set | frozenset) else list(value)
     try:
