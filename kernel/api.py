@@ -28,8 +28,12 @@ State
 Requests
     ``HubError`` (a refusal with an HTTP status), ``hub_of(request)`` (the
     hub serving a request), ``identify(request)`` and ``Identity`` (who
-    makes it), ``check_xsrf(request, submitted)`` (for forms sent with the
-    login cookie), ``Scopes`` and ``ScopeError`` (what a caller may do).
+    makes it; ``UserIdentity`` when that is a user, as for every page),
+    ``check_xsrf(request, submitted)`` (for forms sent with the login
+    cookie), ``Scopes`` and ``ScopeError`` (what a caller may do).
+Logging in
+    ``AuthResult``, who a login is: what the ``authenticate`` hook may
+    return, and what ``post_auth`` receives and may change.
 Time
     ``utcnow()``, the timezone-aware UTC time every hub timestamp uses.
 Keeping data (the ``stored_data`` hook; see ``kernel.storage``)
@@ -46,6 +50,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kernel import hookimpl
+from kernel.auth import AuthResult
 from kernel.clock import utcnow
 from kernel.config import ConfigError, Option, OptionRegistry
 from kernel.config.types import (
@@ -79,7 +84,7 @@ from kernel.storage import (
     UTCDateTimeField,
 )
 from kernel.users import Server, User
-from kernel.web.identity import Identity, check_xsrf, hub_of, identify
+from kernel.web.identity import Identity, UserIdentity, check_xsrf, hub_of, identify
 
 if TYPE_CHECKING:
     import asyncio
@@ -204,6 +209,7 @@ class Hub(Protocol):
 
 __all__ = [
     "URL",
+    "AuthResult",
     "Boolean",
     "Choice",
     "Command",
@@ -239,6 +245,7 @@ __all__ = [
     "TextList",
     "UTCDateTimeField",
     "User",
+    "UserIdentity",
     "UserTable",
     "check_xsrf",
     "hookimpl",
