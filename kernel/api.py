@@ -13,7 +13,9 @@ The hub a hook receives
     argument; ``User`` and ``Server``, the people and their servers.
 Roles
     ``Spawner``, the base of what the ``spawn`` hook returns; ``Proxy`` (and
-    ``ProxyError``), the base of what the ``route`` hook returns.
+    ``ProxyError``), the base of what the ``route`` hook returns;
+    ``InternalTLS``, what the ``internal_tls`` hook returns (``hub.tls``), and
+    ``CertFiles``, a certificate's files (what ``Spawner.move_certs`` moves).
 Options
     ``OptionRegistry`` (the ``declare_options`` hook's argument), ``Option``
     (a typed key: ``hub.config[KEY]``), ``ConfigError`` and the option types
@@ -83,6 +85,7 @@ from kernel.storage import (
     UserTable,
     UTCDateTimeField,
 )
+from kernel.tls import CertFiles, InternalTLS
 from kernel.users import Server, User
 from kernel.web.identity import Identity, UserIdentity, check_xsrf, hub_of, identify
 
@@ -101,7 +104,6 @@ if TYPE_CHECKING:
     from kernel.routes import RouteKeeper
     from kernel.services import ServiceRegistry
     from kernel.stash import Stash
-    from kernel.tls import InternalTLS
     from kernel.tokens import TokenStore
     from kernel.urls import HubURLs
     from kernel.users import UserRegistry
@@ -211,6 +213,7 @@ __all__ = [
     "URL",
     "AuthResult",
     "Boolean",
+    "CertFiles",
     "Choice",
     "Command",
     "ConfigError",
@@ -221,6 +224,7 @@ __all__ = [
     "HubError",
     "Identity",
     "Integer",
+    "InternalTLS",
     "JSONField",
     "Measurement",
     "MeasurementKind",

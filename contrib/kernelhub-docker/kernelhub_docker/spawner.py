@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from docker.errors import NotFound
 
-from kernel.api import HubError, Spawner
+from kernel.api import CertFiles, HubError, Spawner
 
 from .engine import Engine, engine_of
 from .options import (
@@ -180,15 +180,14 @@ class DockerSpawner(Spawner):
             log.info("Removed container %s of %s (volumes kept)", self.container_id[:12],
                      self.server.log_name)
 
-    # The files are the kernel's CertFiles, which kernel.api does not export (yet).
-    async def move_certs(self, files: Any) -> Any:
+    async def move_certs(self, files: CertFiles) -> CertFiles:
         """Copies owned by the container's user, in a folder it mounts read-only."""
         self.cert_folder = await asyncio.to_thread(self._copy_certs, files)
         return dataclasses.replace(files, key=CERTS_IN_CONTAINER / "server.key",
                                    cert=CERTS_IN_CONTAINER / "server.crt",
                                    ca=CERTS_IN_CONTAINER / "ca.crt")
 
-    def _copy_certs(self, files: Any) -> Path:
+    def _copy_certs(self, files: CertFiles) -> Path:
         uid, _, gid = self.hub.config[USER].partition(":")
         if not uid.isdigit() or not (gid or "0").isdigit():
             raise RuntimeError(f"internal_ssl with the Docker spawner needs [docker] user as "
