@@ -51,6 +51,7 @@ class BackendConnection(asyncio.Protocol):
     def __init__(self, server: ProxyServer, key: tuple[str, int, bool]) -> None:
         self.server = server
         self.key = key
+        # None only until connection_made, which asyncio calls before any other method.
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.parser: httptools.HttpResponseParser | None = None
         self.client: ClientConnection | None = None
@@ -93,6 +94,7 @@ class BackendConnection(asyncio.Protocol):
         return bool(poller.poll(0))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A stream server gives its protocols a Transport; asyncio's stubs say BaseTransport.
         self.transport = transport  # type: ignore[assignment]
         self.server.tune(transport)
 
@@ -104,7 +106,8 @@ class BackendConnection(asyncio.Protocol):
                             "its connection is closed", self.key[0], self.key[1], len(data))
             return self.transport.close()
         client.io = True
-        client.mark_active(client.route)
+        # A client waits for a backend only with a routed request (client.route).
+        client.mark_active(client.route)  # type: ignore[arg-type]
         reading = self.reading
         if reading == HEAD:
             self._heads(client, self.buffer + data if self.buffer else data)
@@ -192,6 +195,7 @@ class BackendConnection(asyncio.Protocol):
             body, extra = (data, b"") if size == left else (data[:left], data[left:])
         else:
             try:
+                # A chunked body has its scanner, made when its head said chunked.
                 end = self.chunks.end(data)  # type: ignore[union-attr]
             except ValueError as e:
                 return self._broken(client, f"a malformed chunked body ({e})")
@@ -243,6 +247,7 @@ class BackendConnection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         parser = self.parser
+        # The parser calls this, so it exists.
         self.status = parser.get_status_code()  # type: ignore[union-attr]
         self.keep_alive = parser.should_keep_alive()  # type: ignore[union-attr]
 

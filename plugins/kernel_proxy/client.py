@@ -76,6 +76,7 @@ class ClientConnection(asyncio.Protocol):
     def __init__(self, server: ProxyServer) -> None:
         self.server = server
         self.mark_active = server.table.active.add
+        # None only until connection_made, which asyncio calls before any other method.
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.parser: httptools.HttpRequestParser | None = None
         self.state = HEAD
@@ -108,6 +109,7 @@ class ClientConnection(asyncio.Protocol):
     # connection events
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A stream server gives its protocols a Transport; asyncio's stubs say BaseTransport.
         self.transport = transport  # type: ignore[assignment]
         self.server.tune(transport)
         peer = transport.get_extra_info("peername")
@@ -123,11 +125,13 @@ class ClientConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.io = True
         state = self.state
+        # A connection reaches BODY and TUNNEL only with a routed request (self.route).
         if state == BODY:
-            self.mark_active(self.route)
+            self.mark_active(self.route)  # type: ignore[arg-type]
             self._body(data)
         elif state == TUNNEL:
-            self.mark_active(self.route)
+            self.mark_active(self.route)  # type: ignore[arg-type]
+            # A tunnel, and a request past its head, have their backend attached.
             self.backend.transport.write(data)  # type: ignore[union-attr]
         elif state == HEAD:
             if self.buffer:
@@ -283,6 +287,7 @@ class ClientConnection(asyncio.Protocol):
             self.xfwd_present = True
 
     def on_headers_complete(self) -> None:
+        # The parser calls this, so it exists.
         self.keep_alive = self.parser.should_keep_alive()  # type: ignore[union-attr]
 
     def on_message_complete(self) -> None:
@@ -349,6 +354,7 @@ class ClientConnection(asyncio.Protocol):
             self.server.put_idle(backend)
             return
         self._attach(backend, reused=False)
+        # The request's bytes wait in ``pending`` while its backend connects.
         backend.transport.writelines(self.pending)  # type: ignore[arg-type]
         self.pending = None
         self._resume(_CONNECTING)
@@ -370,6 +376,7 @@ class ClientConnection(asyncio.Protocol):
                 # the application never saw the request. Send it again, once.
                 self.pending, self.replay = self.replay, None
                 self.pending_size = sum(map(len, self.pending))
+                # Only a routed request is ever sent, so it has its target.
                 self.connecting = self.server.connect(self, self.target)  # type: ignore[arg-type]
                 return
             return self.fail(503, exc or ConnectionResetError("the backend closed the connection"))
@@ -414,6 +421,7 @@ class ClientConnection(asyncio.Protocol):
         self.state = TUNNEL
         if self.buffer:
             data, self.buffer = self.buffer, b""
+            # The backend that accepted the upgrade is attached.
             self.backend.transport.write(data)  # type: ignore[union-attr]
         self._resume(_PIPELINED)
 

@@ -101,7 +101,8 @@ def forwarded(lines: bytes, headers: list[tuple[bytes, bytes]] | None, client: b
         return lines + (
             b"X-Forwarded-For: %s\r\nX-Forwarded-Port: %s\r\nX-Forwarded-Proto: %s\r\n%s"
             % (*added.values(), b"X-Forwarded-Host: %s\r\n" % host if want_host else b""))
-    out, seen = [], {}
+    out: list[bytes] = []
+    seen: dict[bytes, list[bytes]] = {}
     for name, value in headers:
         lower = name.lower()
         if lower in _FORWARDED:
