@@ -131,13 +131,8 @@ class BatchSpawner(Spawner):
         log.info("Submitted job %s for %s", self.job_id, self.server.log_name)
         self.hub.emit("slurm.submitted", user=self.user.name, server=self.name, job=self.job_id)
         self._report(10, f"Job {self.job_id} submitted")
-        await self._save_state()
-
-    async def _save_state(self) -> None:
-        """Record the job id at once, so a hub restarted while it is queued adopts it."""
-        save_state = getattr(super(), "save_state", None)
-        if save_state is not None:
-            await save_state()
+        # Recorded at once: a hub restarted while the job is queued adopts it.
+        await self.save_state()
 
     async def _wait_until_served(self) -> tuple[str, int]:
         queued_since = time.monotonic()
@@ -168,7 +163,7 @@ class BatchSpawner(Spawner):
             self.node = status.node
             if status.port:
                 self.job_port = status.port
-                await self._save_state()
+                await self.save_state()
                 return await self.scheduler.node_address(self.node), self.job_port
             running_since = running_since or time.monotonic()
             if time.monotonic() - running_since > self.run_timeout:
