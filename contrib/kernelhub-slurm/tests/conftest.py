@@ -75,6 +75,12 @@ def slurm_user(unix_user: Callable[[], pwd.struct_passwd]) -> pwd.struct_passwd:
     return unix_user()
 
 
+def block_every_cpu(cluster: SlurmCluster) -> str:
+    """A long job of root's holding both CPUs of the only node; its id."""
+    return cluster.run("sbatch", "--parsable", "--cpus-per-task=2", "--output=/dev/null",
+                       "--wrap", "sleep 600").strip()
+
+
 def slurm_sections(*, interval: str = "1", **slurm: str) -> dict[str, dict[str, str]]:
     """hub.ini sections choosing the slurm spawner with the stand-in server (quick to start).
 

@@ -6,7 +6,7 @@ import pwd
 
 import pytest
 from cluster import SlurmCluster
-from conftest import slurm_sections
+from conftest import block_every_cpu, slurm_sections
 from slurm_steps import (
     READY_TIMEOUT,
     first_message,
@@ -18,12 +18,6 @@ from slurm_steps import (
 )
 
 pytestmark = pytest.mark.slow
-
-
-def block_every_cpu(cluster: SlurmCluster) -> str:
-    """A long job of root's holding both CPUs of the only node; its id."""
-    return cluster.run("sbatch", "--parsable", "--cpus-per-task=2", "--output=/dev/null",
-                       "--wrap", "sleep 600").strip()
 
 
 def test_a_spawn_waits_queued_then_starts_when_the_blocker_ends(
