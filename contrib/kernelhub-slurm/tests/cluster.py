@@ -27,6 +27,8 @@ from kernel.testing.infra import skip_or_fail
 MUNGE_SOCKET = Path("/run/munge/munge.socket.2")
 PROGRAMS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo", "sdiag")
 PARTITION = "debug"
+#: A second partition on the same node, with a time limit, for the options form.
+LIMITED_PARTITION = "short"
 
 
 @dataclass
@@ -59,6 +61,11 @@ class SlurmCluster:
             if line.strip().startswith(request):
                 return int(line.split("count:")[1].split()[0])
         return 0
+
+    def cancel_all(self) -> None:
+        """Cancel every job, of every user and partition."""
+        if jobs := self.jobs():
+            self.run("scancel", *jobs, check=False)
 
     def set_partition(self, state: str) -> None:
         self.run("scontrol", "update", f"PartitionName={PARTITION}", f"State={state}")
@@ -115,6 +122,7 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 NodeName={node} NodeAddr=127.0.0.1 CPUs=2 RealMemory=2000 State=UNKNOWN
 PartitionName={PARTITION} Nodes={node} Default=YES MaxTime=INFINITE State=UP
+PartitionName={LIMITED_PARTITION} Nodes={node} MaxTime=2:00:00 State=UP
 """)
     return conf
 
@@ -142,7 +150,7 @@ def slurm_cluster(directory: Path) -> Iterator[SlurmCluster]:
                        log=directory / "slurmctld.log")
             yield cluster
         finally:
-            cluster.run("scancel", "--full", "--partition", PARTITION, check=False)
+            cluster.cancel_all()
             for pid_file in reversed(daemons):
                 _stop_daemon(pid_file)
 

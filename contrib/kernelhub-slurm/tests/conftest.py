@@ -62,10 +62,10 @@ def cluster() -> Iterator[SlurmCluster]:
 @pytest.fixture
 def idle_cluster(cluster: SlurmCluster) -> Iterator[SlurmCluster]:
     """The cluster with no job and its partition up, before and after the test."""
-    cluster.run("scancel", "--full", "--partition", "debug", check=False)
+    cluster.cancel_all()
     cluster.set_partition("UP")
     yield cluster
-    cluster.run("scancel", "--full", "--partition", "debug", check=False)
+    cluster.cancel_all()
     cluster.set_partition("UP")
 
 

@@ -1,4 +1,4 @@
-"""The real jupyterhub-singleuser as a Slurm job: JupyterLab answers through the proxy, a kernel runs."""
+"""The real jupyterhub-singleuser as a Slurm job: JupyterLab answers through the proxy."""
 
 from __future__ import annotations
 
