@@ -32,7 +32,8 @@ from kernelhub_slurm.jobqueue import JobQueue
 from kernelhub_slurm.slurm import Slurm
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "contrib" / "kernelhub-slurm" / "tests"))
-from cluster import SlurmCluster, slurm_cluster  # noqa: E402 - the tests' cluster helper
+# The test suite's cluster helper, found on the path just set.
+from cluster import SlurmCluster, slurm_cluster
 
 JOB_INFO = "REQUEST_JOB_INFO"
 

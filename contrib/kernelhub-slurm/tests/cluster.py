@@ -5,8 +5,8 @@
         subprocess.run(["sbatch", ...], env=cluster.env)
 
 The node is this machine (``hostname -s``, at 127.0.0.1) with two CPUs in the
-partitions ``debug`` (the default) and ``short`` (2 hours at most). Needs root and Debian's ``slurm-wlm`` and ``munge``; skips
-(fails under CI=true) without them.
+partitions ``debug`` (the default) and ``short`` (2 hours at most). Needs root
+and Debian's ``slurm-wlm`` and ``munge``; skips (fails under CI=true) without them.
 """
 
 from __future__ import annotations
