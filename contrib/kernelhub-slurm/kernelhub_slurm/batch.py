@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from kernel.api import HubError, Spawner, StashKey
 from kernelhub_slurm import options as slurm_options
+from kernelhub_slurm.certs import copy_to_home
 from kernelhub_slurm.commands import clean_env
 from kernelhub_slurm.jobqueue import JobQueue
 from kernelhub_slurm.jobs import JobStatus, Phase, Scheduler, SchedulerError
@@ -188,6 +189,11 @@ class BatchSpawner(Spawner):
             return
         while (event := await events.get()) is not None:
             yield event
+
+    async def move_certs(self, files: Any) -> Any:
+        """With internal TLS: copies in the user's home, readable by the user alone (the
+        job runs as the user, maybe on another node that shares the home)."""
+        return await asyncio.to_thread(copy_to_home, files, self.user.name)
 
     def _watch(self) -> None:
         self.queue.watch(self.job_id, self._job_ended)
