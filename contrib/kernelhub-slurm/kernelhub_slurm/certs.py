@@ -1,4 +1,4 @@
-"""Internal TLS for jobs: the server's certificate files, copied where only its user can read them."""
+"""Internal TLS for jobs: the server's certificate, copied where only its user can read it."""
 
 from __future__ import annotations
 
