@@ -53,3 +53,15 @@ def test_a_bad_batch_script_reaches_the_user_with_sbatchs_message(
     assert response.json()["message"].startswith(
         "Spawn failed: sbatch failed: sbatch: unrecognized option '--no-such-sbatch-option'")
     assert idle_cluster.jobs() == []
+
+
+def test_a_job_that_fails_before_its_server_starts_reaches_the_user_with_slurms_reason(
+        make_hub, idle_cluster: SlurmCluster, slurm_user: pwd.struct_passwd):
+    hub = make_hub(slurm_sections(prologue="exit 3"))
+    name = hub.new_user(slurm_user.pw_name)
+    response = hub.api.post(f"users/{name}/server", timeout=READY_TIMEOUT)
+    assert response.status_code == 500
+    message = response.json()["message"]
+    assert "ended before its server started: FAILED (NonZeroExitCode)" in message
+    assert f"/home/{name}/kernelhub-slurm-" in message  # where its log is
+    assert idle_cluster.jobs() == []
