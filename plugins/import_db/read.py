@@ -65,16 +65,19 @@ def read(source: JupyterHubDatabase, crypt: AuthStateCrypt | None) -> JupyterHub
     None when unset) decides whether encrypted auth state is copied."""
     now = utcnow()
     snapshot = Snapshot()
-    users = {row["id"]: row["name"] for row in source.rows("SELECT id, name FROM users")}
-    groups = {row["id"]: row["name"] for row in source.rows("SELECT id, name FROM groups")}
-    services = {row["id"]: row for row in source.rows("SELECT * FROM services")}
-    spawners = {row["id"]: row for row in source.rows("SELECT * FROM spawners")}
+    users = {row["id"]: row["name"]
+             for row in source.rows("SELECT id, name FROM users ORDER BY id")}
+    groups = {row["id"]: row["name"]
+              for row in source.rows("SELECT id, name FROM groups ORDER BY id")}
+    services = {row["id"]: row for row in source.rows("SELECT * FROM services ORDER BY id")}
+    spawners = {row["id"]: row for row in source.rows("SELECT * FROM spawners ORDER BY id")}
     snapshot.users = list(_users(source, crypt, snapshot))
     members = defaultdict(list)
     for row in source.rows("SELECT user_id, group_id FROM user_group_map"):
         members[row["group_id"]].append(users[row["user_id"]])
-    snapshot.groups = [ImportedGroup(row["name"], row["properties"] or {}, members[row["id"]])
-                       for row in source.rows("SELECT id, name, properties FROM groups")]
+    snapshot.groups = [
+        ImportedGroup(row["name"], row["properties"] or {}, members[row["id"]])
+        for row in source.rows("SELECT id, name, properties FROM groups ORDER BY id")]
     snapshot.services = [
         ImportedService(row["name"], bool(row["admin"]), row["url"],
                         row["display"] is None or bool(row["display"]), row["info"] or {},
@@ -93,7 +96,7 @@ def read(source: JupyterHubDatabase, crypt: AuthStateCrypt | None) -> JupyterHub
     if any(row["state"] for row in spawners.values()):
         snapshot.left_out[SERVERS, "spawner state (JupyterHub's spawner's own)"] += 1
     shares = []
-    for row in source.rows("SELECT * FROM shares"):
+    for row in source.rows("SELECT * FROM shares ORDER BY id"):
         if row["expires_at"] is not None:
             kind = "expired" if row["expires_at"] <= now else "has an expiry (kernelhub: none)"
             snapshot.left_out[SHARES, kind] += 1
@@ -111,7 +114,7 @@ def read(source: JupyterHubDatabase, crypt: AuthStateCrypt | None) -> JupyterHub
 
 def _users(source: JupyterHubDatabase, crypt: AuthStateCrypt | None,
            snapshot: Snapshot) -> Any:
-    for row in source.rows("SELECT * FROM users"):
+    for row in source.rows("SELECT * FROM users ORDER BY id"):
         auth_state = row["encrypted_auth_state"]
         if auth_state is not None and not _decrypts(crypt, auth_state):
             snapshot.left_out[USERS, "auth state not copied: set kernelhub's "
@@ -134,7 +137,7 @@ def _decrypts(crypt: AuthStateCrypt | None, data: bytes) -> bool:
 def _roles(source: JupyterHubDatabase, users: dict[int, str], groups: dict[int, str],
            services: dict[int, dict[str, Any]]) -> list[ImportedRole]:
     roles = {row["id"]: ImportedRole(row["name"], row["description"] or "", row["scopes"] or [])
-             for row in source.rows("SELECT * FROM roles")}
+             for row in source.rows("SELECT * FROM roles ORDER BY id")}
     holders: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for table in ("user", "group", "service"):
         for row in source.rows(f"SELECT * FROM {table}_role_map"):
@@ -150,7 +153,7 @@ def _roles(source: JupyterHubDatabase, users: dict[int, str], groups: dict[int, 
 
 def _tokens(source: JupyterHubDatabase, users: dict[int, str],
             services: dict[int, dict[str, Any]], snapshot: Snapshot) -> Any:
-    for row in source.rows("SELECT * FROM api_tokens"):
+    for row in source.rows("SELECT * FROM api_tokens ORDER BY id"):
         if row["client_id"] not in (None, API_TOKEN_CLIENT):
             snapshot.left_out[TOKENS, "OAuth token of a login: people log in again"] += 1
             continue

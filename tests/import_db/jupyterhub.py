@@ -118,11 +118,12 @@ class JupyterHub:
 
     def record(self, tokens: list[str]) -> Recorded:
         recorded = Recorded()
-        for path in COMPARED:
-            recorded.answers[path] = self.call("GET", path)
+        # Tokens first: using one records activity, which the answers then show.
         for token in tokens:
             recorded.tokens[token] = httpx.get(
                 f"{self.url}user", headers={"Authorization": f"token {token}"}).json()
+        for path in COMPARED:
+            recorded.answers[path] = self.call("GET", path)
         return recorded
 
     def stop(self) -> None:

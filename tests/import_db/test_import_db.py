@@ -12,6 +12,7 @@ same scopes.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -42,16 +43,36 @@ DIFFERENT = {
     "id",
     # kernelhub answers the pagination links of its own address.
     "next",
+    # kernelhub reports a service's health; JupyterHub 6 has no such field.
+    "health",
 }
 
 
 def comparable(value: Any) -> Any:
-    """``value`` without the keys that differ by design, lists in a stable order."""
+    """``value`` without the keys that differ by design, lists in a stable order.
+
+    A server never given options shows ``user_options`` as ``{}`` or ``null`` in
+    JupyterHub (depending on whether its spawner is loaded), ``null`` in kernelhub.
+    """
     if isinstance(value, dict):
-        return {k: comparable(v) for k, v in value.items() if k not in DIFFERENT}
+        return {k: {} if k == "user_options" and v is None else comparable(v)
+                for k, v in value.items() if k not in DIFFERENT}
     if isinstance(value, list):
-        return sorted((comparable(v) for v in value), key=repr)
+        return sorted((comparable(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
     return value
+
+
+def differences(kernelhub: Any, jupyterhub: Any, where: str = "") -> list[str]:
+    """Each place where two comparable answers differ, as ``path: kernelhub != jupyterhub``."""
+    if isinstance(kernelhub, dict) and isinstance(jupyterhub, dict):
+        return [line for key in sorted(kernelhub.keys() | jupyterhub.keys())
+                for line in differences(kernelhub.get(key, "<absent>"),
+                                        jupyterhub.get(key, "<absent>"), f"{where}.{key}")]
+    if (isinstance(kernelhub, list) and isinstance(jupyterhub, list)
+            and len(kernelhub) == len(jupyterhub)):
+        return [line for i, (k, j) in enumerate(zip(kernelhub, jupyterhub, strict=True))
+                for line in differences(k, j, f"{where}[{i}]")]
+    return [] if kernelhub == jupyterhub else [f"{where}: {kernelhub!r} != {jupyterhub!r}"]
 
 
 @dataclass
@@ -59,6 +80,7 @@ class Moved:
     recorded: Recorded
     kernelhub: HubProcess
     import_output: str
+    source: str
 
 
 def _databases(engine: str, tmp_path: Path, name: str) -> Iterator[str]:
@@ -104,7 +126,7 @@ def moved(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     with running_hub(directory, sections, timeout=90) as kernelhub:
-        yield Moved(recorded, kernelhub, done.stdout)
+        yield Moved(recorded, kernelhub, done.stdout, source)
     for urls in (source_urls, target_urls):
         urls.close()
 
@@ -116,31 +138,60 @@ def kernelhub_get(moved: Moved, path: str, token: str = ROBOT_TOKEN) -> Any:
     return response.json()
 
 
-@pytest.mark.parametrize("path", COMPARED)
+#: Answers where kernelhub's sharing plugin differs from JupyterHub, with or without an import.
+SHARING_DIFFERS = pytest.mark.xfail(
+    strict=True, reason="kernelhub lists only the shares made with the user, JupyterHub also "
+                        "those with the user's groups; kernelhub lists a group share's scopes "
+                        "among a member's token scopes, JupyterHub does not")
+
+
+@pytest.mark.parametrize("path", [pytest.param(path, marks=SHARING_DIFFERS)
+                                  if path in ("users/bob/shared", "users/bob/tokens") else path
+                                  for path in COMPARED])
 def test_kernelhub_answers_as_jupyterhub_did(moved: Moved, path: str) -> None:
-    assert comparable(kernelhub_get(moved, path)) == comparable(moved.recorded.answers[path])
+    found = differences(comparable(kernelhub_get(moved, path)),
+                        comparable(moved.recorded.answers[path]))
+    assert not found, "\n".join(found)
 
 
 def test_every_jupyterhub_token_works_with_the_same_scopes(moved: Moved) -> None:
+    # kernelhub lists what a group's share grants among a member's scopes, JupyterHub
+    # does not (it grants it all the same): the one documented difference.
+    group_shares = {scope for share in moved.recorded.answers["groups/physics/shared"]["items"]
+                    for scope in share["scopes"]}
     for token, answered in moved.recorded.tokens.items():
         model = kernelhub_get(moved, "user", token)
         assert (model["name"], model["kind"]) == (answered["name"], answered["kind"])
-        assert sorted(model["scopes"]) == sorted(answered["scopes"])
+        assert set(model["scopes"]) >= set(answered["scopes"])
+        assert set(model["scopes"]) - set(answered["scopes"]) <= group_shares
 
 
 def test_the_summary_names_what_was_left_out(moved: Moved) -> None:
-    assert "API tokens" in moved.import_output
-    # The robot's config token is hub.ini's; JupyterHub's login tokens are OAuth ones.
-    assert "left out" in moved.import_output
+    tokens = next(line for line in moved.import_output.splitlines()
+                  if line.startswith("API tokens"))
+    # The robot's token is not JupyterHub's to give: it is hub.ini's [service:robot] one,
+    # and the robot service exists in kernelhub, so its JupyterHub hash comes along too.
+    assert tokens.split()[2] == "5", moved.import_output
 
 
-def test_a_second_import_is_refused_without_merge(moved: Moved, tmp_path: Path) -> None:
+def import_again(moved: Moved, *options: str) -> subprocess.CompletedProcess[str]:
     ini = moved.kernelhub.directory / "import.ini"
-    done = subprocess.run([sys.executable, "-m", "kernel", "import-db", "-c", str(ini),
-                           "sqlite:///nowhere.sqlite"], capture_output=True, text=True,
-                          timeout=120, check=False, cwd=tmp_path)
-    assert done.returncode != 0
-    assert "nowhere.sqlite: no such file" in done.stderr
+    return subprocess.run([sys.executable, "-m", "kernel", "import-db", "-c", str(ini),
+                           moved.source, *options], capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_a_second_import_is_refused_without_merge(moved: Moved) -> None:
+    done = import_again(moved)
+    assert done.returncode == 1
+    assert "already has" in done.stderr and "--merge" in done.stderr
+
+
+def test_a_merge_keeps_what_is_there(moved: Moved) -> None:
+    done = import_again(moved, "--merge", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    users = next(line for line in done.stdout.splitlines() if line.startswith("users"))
+    assert users.split()[1:3] == ["0", "4"] and "already in kernelhub" in users
 
 
 def test_the_service_made_through_the_api_keeps_its_token(moved: Moved) -> None:
