@@ -18,6 +18,8 @@ from kernel.testing.hub import free_port, stop_process, wait_until
 CONFIG = Path(__file__).with_name("jupyterhub_config.py")
 ROBOT_TOKEN = "importdb-robot-token-0123456789"
 BOT_TOKEN = "importdb-bot-token-0123456789"
+#: The auth state key both hubs get, so that alice's auth state comes along.
+CRYPT_KEY = "0123456789abcdef" * 4
 USERS = ("alice", "bob", "carol", "dave")
 #: The GETs whose answers kernelhub must repeat (as the robot service, an admin of sorts).
 COMPARED = (
@@ -51,7 +53,8 @@ class JupyterHub:
                "IMPORTDB_ROBOT_TOKEN": ROBOT_TOKEN,
                # JupyterHub starts `configurable-http-proxy` from PATH, as in a deployment.
                "PATH": f"{chp.parent}{os.pathsep}{os.environ['PATH']}"}
-        for inherited in ("CONFIGPROXY_AUTH_TOKEN", "JPY_COOKIE_SECRET", "JUPYTERHUB_CRYPT_KEY"):
+        env["JUPYTERHUB_CRYPT_KEY"] = CRYPT_KEY
+        for inherited in ("CONFIGPROXY_AUTH_TOKEN", "JPY_COOKIE_SECRET"):
             env.pop(inherited, None)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
@@ -79,6 +82,7 @@ class JupyterHub:
         """Users, groups, a service, tokens, servers (started, then stopped) and shares;
         the tokens made."""
         self.call("POST", "users", json={"usernames": ["alice", "bob"]})
+        self.call("PATCH", "users/alice", json={"auth_state": {"access_token": "from-idp"}})
         self.call("POST", "groups/physics/users", json={"users": ["alice", "bob"]})
         self.call("PUT", "groups/physics/properties", json={"lab": "B12", "floor": 3})
         self.call("POST", "groups/chemistry", json={"users": ["dave"]})

@@ -16,6 +16,7 @@ c.JupyterHub.cookie_secret_file = f"{directory}/cookie_secret"
 c.JupyterHub.authenticator_class = "dummy"
 c.Authenticator.allow_all = True
 c.Authenticator.admin_users = {"dave"}
+c.Authenticator.enable_auth_state = True  # with JUPYTERHUB_CRYPT_KEY from the test
 c.JupyterHub.spawner_class = "simple"
 c.Spawner.cmd = [os.environ["IMPORTDB_PYTHON"], "-m", "kernel.testing.mockserver"]
 c.Spawner.default_url = "/tree"
@@ -24,7 +25,8 @@ c.JupyterHub.allow_named_servers = True
 c.JupyterHub.services = [{"name": "robot", "api_token": os.environ["IMPORTDB_ROBOT_TOKEN"]}]
 c.JupyterHub.load_roles = [
     {"name": "robot", "scopes": ["admin:users", "admin:groups", "admin:servers", "tokens",
-                                 "shares", "admin:services", "read:roles", "list:services"],
+                                 "shares", "admin:services", "read:roles", "list:services",
+                                 "admin:auth_state"],
      "services": ["robot"]},
     {"name": "auditor", "description": "reads who is who",
      "scopes": ["read:users", "read:groups"], "users": ["carol"], "groups": ["physics"]},

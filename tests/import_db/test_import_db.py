@@ -31,6 +31,7 @@ from tests.db.conftest import _mysql_database, _postgres_database
 from tests.import_db.jupyterhub import (
     BOT_TOKEN,
     COMPARED,
+    CRYPT_KEY,
     ROBOT_TOKEN,
     JupyterHub,
     Recorded,
@@ -133,16 +134,20 @@ def moved(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     finally:
         jupyterhub.stop()
     sections = {"hub": {"db_url": target, "allow_named_servers": "true"},
+                "auth": {"enable_auth_state": "true"},
                 "service:robot": {"api_token": ROBOT_TOKEN}}
     directory = tmp_path / "kernelhub"
     directory.mkdir()
     ini = directory / "import.ini"
     ini.write_text(f"[hub]\ndb_url = {target}\n[service:robot]\napi_token = {ROBOT_TOKEN}\n")
-    done = subprocess.run([sys.executable, "-m", "kernel", "import-db", "-c", str(ini), source],
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-    with running_hub(directory, sections, timeout=90) as kernelhub:
-        yield Moved(recorded, kernelhub, done.stdout, source, engine)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
+        done = subprocess.run([sys.executable, "-m", "kernel", "import-db", "-c", str(ini),
+                               source], capture_output=True, text=True, timeout=300,
+                              check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        with running_hub(directory, sections, timeout=90) as kernelhub:
+            yield Moved(recorded, kernelhub, done.stdout, source, engine)
     for urls in (source_urls, target_urls):
         urls.close()
 
@@ -209,6 +214,20 @@ def test_a_merge_keeps_what_is_there(moved: Moved) -> None:
     assert done.returncode == 0, done.stderr
     users = next(line for line in done.stdout.splitlines() if line.startswith("users"))
     assert users.split()[1:3] == ["0", "4"] and "already in kernelhub" in users
+
+
+def test_auth_state_comes_along_when_the_key_is_the_same(moved: Moved) -> None:
+    assert moved.recorded.answers["users/alice"]["auth_state"] == {"access_token": "from-idp"}
+    assert kernelhub_get(moved, "users/alice")["auth_state"] == {"access_token": "from-idp"}
+
+
+def test_without_the_key_auth_state_is_left_out_and_the_summary_says_so(moved: Moved) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("JUPYTERHUB_CRYPT_KEY")
+        done = import_again(moved, "--merge", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    users = next(line for line in done.stdout.splitlines() if line.startswith("users"))
+    assert "auth state not copied: set kernelhub's JUPYTERHUB_CRYPT_KEY" in users
 
 
 def test_the_service_made_through_the_api_keeps_its_token(moved: Moved) -> None:
