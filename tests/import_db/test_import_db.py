@@ -94,6 +94,8 @@ class Moved:
     import_output: str
     source: str
     engine: str
+    #: The SQLite source's bytes before and after the import (None on other engines).
+    source_bytes: tuple[bytes, bytes] | None = None
 
 
 def _databases(engine: str, tmp_path: Path, name: str) -> Iterator[str]:
@@ -140,14 +142,17 @@ def moved(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     directory.mkdir()
     ini = directory / "import.ini"
     ini.write_text(f"[hub]\ndb_url = {target}\n[service:robot]\napi_token = {ROBOT_TOKEN}\n")
+    source_file = tmp_path / "jupyterhub.sqlite"
+    before = source_file.read_bytes() if engine == "sqlite" else b""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
         done = subprocess.run([sys.executable, "-m", "kernel", "import-db", "-c", str(ini),
                                source], capture_output=True, text=True, timeout=300,
                               check=False)
         assert done.returncode == 0, done.stdout + done.stderr
+        source_bytes = (before, source_file.read_bytes()) if engine == "sqlite" else None
         with running_hub(directory, sections, timeout=90) as kernelhub:
-            yield Moved(recorded, kernelhub, done.stdout, source, engine)
+            yield Moved(recorded, kernelhub, done.stdout, source, engine, source_bytes)
     for urls in (source_urls, target_urls):
         urls.close()
 
@@ -201,6 +206,13 @@ def import_again(moved: Moved, *options: str) -> subprocess.CompletedProcess[str
     return subprocess.run([sys.executable, "-m", "kernel", "import-db", "-c", str(ini),
                            moved.source, *options], capture_output=True, text=True,
                           timeout=120, check=False)
+
+
+def test_the_source_database_is_not_changed(moved: Moved) -> None:
+    if moved.source_bytes is None:
+        pytest.skip("checked on SQLite, whose file can be compared byte for byte")
+    before, after = moved.source_bytes
+    assert before == after
 
 
 def test_a_second_import_is_refused_without_merge(moved: Moved) -> None:
