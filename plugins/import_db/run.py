@@ -46,7 +46,7 @@ def run(url: str, config_file: str | None, *, merge: bool, dry_run: bool) -> Non
 
 def refuse_running(data: JupyterHubData) -> None:
     if data.running:
-        names = ", ".join(data.running)
+        names = ", ".join(sorted(data.running))
         raise ImportRefused(
             f"JupyterHub still has {len(data.running)} server(s) running ({names}): stop "
             "them first, from JupyterHub's admin page or `curl -X DELETE -H 'Authorization: "

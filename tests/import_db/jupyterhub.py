@@ -21,6 +21,7 @@ BOT_TOKEN = "importdb-bot-token-0123456789"
 #: The auth state key both hubs get, so that alice's auth state comes along.
 CRYPT_KEY = "0123456789abcdef" * 4
 USERS = ("alice", "bob", "carol", "dave")
+SERVERS = ("users/alice/servers/lab", "users/alice/servers/scratch", "users/bob/server")
 #: The GETs whose answers kernelhub must repeat (as the robot service, an admin of sorts).
 COMPARED = (
     "users", "users/alice", "users/bob", "users/carol", "users/dave",
@@ -79,8 +80,7 @@ class JupyterHub:
         return response.json() if response.content else None
 
     def populate(self) -> list[str]:
-        """Users, groups, a service, tokens, servers (started, then stopped) and shares;
-        the tokens made."""
+        """Users, groups, a service, tokens, running servers and shares; the tokens made."""
         self.call("POST", "users", json={"usernames": ["alice", "bob"]})
         self.call("PATCH", "users/alice", json={"auth_state": {"access_token": "from-idp"}})
         self.call("POST", "groups/physics/users", json={"users": ["alice", "bob"]})
@@ -97,19 +97,19 @@ class JupyterHub:
         self.call("POST", "services/bot", json={"api_token": BOT_TOKEN,
                                                 "info": {"team": "data"}})
         tokens.append(BOT_TOKEN)
-        for server in ("users/alice/servers/lab", "users/alice/servers/scratch",
-                       "users/bob/server"):
+        for server in SERVERS:
             self.call("POST", server)
             wait_until(lambda s=server: self._ready(s), 60, interval=0.3,
                        what=f"{server} is ready", log=self.log)
         self.call("POST", "shares/alice/lab", json={"user": "bob"})
         self.call("POST", "shares/alice/lab", json={"group": "physics",
                                                     "scopes": ["read:servers"]})
-        for server in ("users/alice/servers/lab", "users/alice/servers/scratch",
-                       "users/bob/server"):
+        return tokens
+
+    def stop_servers(self) -> None:
+        for server in SERVERS:
             self.call("DELETE", server)
         wait_until(self._all_stopped, 60, interval=0.3, what="servers stopped", log=self.log)
-        return tokens
 
     def _ready(self, server: str) -> bool:
         user, _, name = server.removeprefix("users/").partition("/")

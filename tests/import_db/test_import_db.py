@@ -94,6 +94,8 @@ class Moved:
     import_output: str
     source: str
     engine: str
+    #: What `kernel import-db --dry-run` said while JupyterHub's servers ran.
+    while_running: subprocess.CompletedProcess[str]
     #: The SQLite source's bytes before and after the import (None on other engines).
     source_bytes: tuple[bytes, bytes] | None = None
 
@@ -129,32 +131,38 @@ def moved(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     source_urls = _databases(engine, tmp_path, "jupyterhub")
     target_urls = _databases(engine, tmp_path, "kernelhub")
     source, target = next(source_urls), next(target_urls)
+    directory = tmp_path / "kernelhub"
+    directory.mkdir()
+    ini = directory / "import.ini"
+    ini.write_text(f"[hub]\ndb_url = {target}\n[service:robot]\napi_token = {ROBOT_TOKEN}\n")
     jupyterhub = JupyterHub(venv, _chp(), tmp_path / "jupyterhub", source)
     try:
         tokens = jupyterhub.populate()
+        while_running = run_import_db(ini, source, "--dry-run")
+        jupyterhub.stop_servers()
         recorded = jupyterhub.record(tokens)
     finally:
         jupyterhub.stop()
     sections = {"hub": {"db_url": target, "allow_named_servers": "true"},
                 "auth": {"enable_auth_state": "true"},
                 "service:robot": {"api_token": ROBOT_TOKEN}}
-    directory = tmp_path / "kernelhub"
-    directory.mkdir()
-    ini = directory / "import.ini"
-    ini.write_text(f"[hub]\ndb_url = {target}\n[service:robot]\napi_token = {ROBOT_TOKEN}\n")
     source_file = tmp_path / "jupyterhub.sqlite"
     before = source_file.read_bytes() if engine == "sqlite" else b""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
-        done = subprocess.run([sys.executable, "-m", "kernel", "import-db", "-c", str(ini),
-                               source], capture_output=True, text=True, timeout=300,
-                              check=False)
+        done = run_import_db(ini, source)
         assert done.returncode == 0, done.stdout + done.stderr
         source_bytes = (before, source_file.read_bytes()) if engine == "sqlite" else None
         with running_hub(directory, sections, timeout=90) as kernelhub:
-            yield Moved(recorded, kernelhub, done.stdout, source, engine, source_bytes)
+            yield Moved(recorded, kernelhub, done.stdout, source, engine, while_running,
+                        source_bytes)
     for urls in (source_urls, target_urls):
         urls.close()
+
+
+def run_import_db(ini: Path, source: str, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kernel", "import-db", "-c", str(ini), source,
+                           *options], capture_output=True, text=True, timeout=300, check=False)
 
 
 def kernelhub_get(moved: Moved, path: str, token: str = ROBOT_TOKEN) -> Any:
@@ -202,10 +210,14 @@ def test_the_summary_names_what_was_left_out(moved: Moved) -> None:
 
 
 def import_again(moved: Moved, *options: str) -> subprocess.CompletedProcess[str]:
-    ini = moved.kernelhub.directory / "import.ini"
-    return subprocess.run([sys.executable, "-m", "kernel", "import-db", "-c", str(ini),
-                           moved.source, *options], capture_output=True, text=True,
-                          timeout=120, check=False)
+    return run_import_db(moved.kernelhub.directory / "import.ini", moved.source, *options)
+
+
+def test_servers_running_under_jupyterhub_stop_the_import(moved: Moved) -> None:
+    assert moved.while_running.returncode == 1
+    message = moved.while_running.stderr
+    assert "JupyterHub still has 3 server(s) running (alice/lab, alice/scratch, bob/)" in message
+    assert "stop them first" in message
 
 
 def test_the_source_database_is_not_changed(moved: Moved) -> None:
