@@ -216,14 +216,15 @@ class _Restorer:
                 tally.imported += 1
             else:
                 tally.skip("already in kernelhub (holders added)")
-            for table, holders, rows in ((orm.UserRole, role.users, self.users),
-                                         (orm.GroupRole, role.groups, self.groups),
-                                         (orm.ServiceRole, role.services, self.services)):
-                holder_column = table._meta.primary_key.field_names[0]
-                for holder in holders:
-                    if holder in rows:
-                        table.insert({holder_column: rows[holder], "role": row}
-                                     ).on_conflict_ignore().execute()
+            holders: tuple[tuple[type[orm.BaseModel], str, list[str], dict[str, Any]], ...] = (
+                (orm.UserRole, "user", role.users, self.users),
+                (orm.GroupRole, "group", role.groups, self.groups),
+                (orm.ServiceRole, "service", role.services, self.services))
+            for table, column, names, rows in holders:
+                for name in names:
+                    if name in rows:
+                        table.insert({column: rows[name], "role": row}).on_conflict_ignore(
+                        ).execute()
         return tally
 
     def _tokens(self, tokens: list[ImportedToken], tally: Tally) -> Tally:
