@@ -14,13 +14,13 @@ belongs to JupyterHub's spawner).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from kernel.clock import utcnow
 from kernel.restore import (
-    SERVERS,
     TOKENS,
     USERS,
     ImportedGroup,
@@ -63,7 +63,6 @@ class JupyterHubData:
 def read(source: JupyterHubDatabase, crypt: AuthStateCrypt | None) -> JupyterHubData:
     """Everything kernelhub takes from ``source``; ``crypt`` (kernelhub's auth state keys,
     None when unset) decides whether encrypted auth state is copied."""
-    now = utcnow()
     snapshot = Snapshot()
     users = {row["id"]: row["name"]
              for row in source.rows("SELECT id, name FROM users ORDER BY id")}
@@ -72,12 +71,7 @@ def read(source: JupyterHubDatabase, crypt: AuthStateCrypt | None) -> JupyterHub
     services = {row["id"]: row for row in source.rows("SELECT * FROM services ORDER BY id")}
     spawners = {row["id"]: row for row in source.rows("SELECT * FROM spawners ORDER BY id")}
     snapshot.users = list(_users(source, crypt, snapshot))
-    members = defaultdict(list)
-    for row in source.rows("SELECT user_id, group_id FROM user_group_map"):
-        members[row["group_id"]].append(users[row["user_id"]])
-    snapshot.groups = [
-        ImportedGroup(row["name"], row["properties"] or {}, members[row["id"]])
-        for row in source.rows("SELECT id, name, properties FROM groups ORDER BY id")]
+    snapshot.groups = _groups(source, users)
     snapshot.services = [
         ImportedService(row["name"], bool(row["admin"]), row["url"],
                         row["display"] is None or bool(row["display"]), row["info"] or {},
@@ -85,35 +79,45 @@ def read(source: JupyterHubDatabase, crypt: AuthStateCrypt | None) -> JupyterHub
         for row in services.values() if not row["from_config"]]
     snapshot.roles = _roles(source, users, groups, services)
     snapshot.tokens = list(_tokens(source, users, services, snapshot))
-    running = []
-    for row in spawners.values():
-        if row["server_id"] is not None:
-            running.append(f"{users[row['user_id']]}/{row['name'] or ''}")
-        else:
-            snapshot.servers.append(ImportedServer(
-                users[row["user_id"]], row["name"] or "", row.get("display_name") or "",
-                row["user_options"], row["last_activity"]))
-    if any(row["state"] for row in spawners.values()):
-        snapshot.left_out[SERVERS, "spawner state (JupyterHub's spawner's own)"] += 1
-    shares = []
-    for row in source.rows("SELECT * FROM shares ORDER BY id"):
-        if row["expires_at"] is not None:
-            kind = "expired" if row["expires_at"] <= now else "has an expiry (kernelhub: none)"
-            snapshot.left_out[SHARES, kind] += 1
-            continue
-        spawner = spawners[row["spawner_id"]]
-        shares.append(ImportedShare(
-            users[row["owner_id"]], spawner["name"] or "",
-            users.get(row["user_id"]), groups.get(row["group_id"]), row["scopes"] or [],
-            row["created_at"]))
+    running = [f"{users[row['user_id']]}/{row['name'] or ''}" for row in spawners.values()
+               if row["server_id"] is not None]
+    # A stopped server's spawner state is JupyterHub's spawner's (a PID, a container):
+    # kernelhub's spawner starts the server afresh.
+    snapshot.servers = [
+        ImportedServer(users[row["user_id"]], row["name"] or "", row.get("display_name") or "",
+                       row["user_options"], row["last_activity"])
+        for row in spawners.values() if row["server_id"] is None]
+    shares = list(_shares(source, users, groups, spawners, snapshot))
     codes = len(source.rows("SELECT id FROM share_codes"))
     if codes:
         snapshot.left_out[SHARE_CODES, "hashed differently: owners make new codes"] += codes
     return JupyterHubData(source.revision, snapshot, shares, running)
 
 
+def _groups(source: JupyterHubDatabase, users: dict[int, str]) -> list[ImportedGroup]:
+    members = defaultdict(list)
+    for row in source.rows("SELECT user_id, group_id FROM user_group_map"):
+        members[row["group_id"]].append(users[row["user_id"]])
+    return [ImportedGroup(row["name"], row["properties"] or {}, members[row["id"]])
+            for row in source.rows("SELECT id, name, properties FROM groups ORDER BY id")]
+
+
+def _shares(source: JupyterHubDatabase, users: dict[int, str], groups: dict[int, str],
+            spawners: dict[int, dict[str, Any]], snapshot: Snapshot) -> Iterator[ImportedShare]:
+    now = utcnow()
+    for row in source.rows("SELECT * FROM shares ORDER BY id"):
+        if row["expires_at"] is not None:
+            why = "expired" if row["expires_at"] <= now else "has an expiry (kernelhub: none)"
+            snapshot.left_out[SHARES, why] += 1
+            continue
+        yield ImportedShare(
+            users[row["owner_id"]], spawners[row["spawner_id"]]["name"] or "",
+            users.get(row["user_id"]), groups.get(row["group_id"]), row["scopes"] or [],
+            row["created_at"])
+
+
 def _users(source: JupyterHubDatabase, crypt: AuthStateCrypt | None,
-           snapshot: Snapshot) -> Any:
+           snapshot: Snapshot) -> Iterator[ImportedUser]:
     for row in source.rows("SELECT * FROM users ORDER BY id"):
         auth_state = row["encrypted_auth_state"]
         if auth_state is not None and not _decrypts(crypt, auth_state):
@@ -152,7 +156,8 @@ def _roles(source: JupyterHubDatabase, users: dict[int, str], groups: dict[int, 
 
 
 def _tokens(source: JupyterHubDatabase, users: dict[int, str],
-            services: dict[int, dict[str, Any]], snapshot: Snapshot) -> Any:
+            services: dict[int, dict[str, Any]], snapshot: Snapshot
+            ) -> Iterator[ImportedToken]:
     for row in source.rows("SELECT * FROM api_tokens ORDER BY id"):
         if row["client_id"] not in (None, API_TOKEN_CLIENT):
             snapshot.left_out[TOKENS, "OAuth token of a login: people log in again"] += 1

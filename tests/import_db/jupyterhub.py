@@ -104,6 +104,7 @@ class JupyterHub:
         self.call("POST", "shares/alice/lab", json={"user": "bob"})
         self.call("POST", "shares/alice/lab", json={"group": "physics",
                                                     "scopes": ["read:servers"]})
+        self.call("POST", "share-codes/alice/scratch", json={})
         return tokens
 
     def stop_servers(self) -> None:

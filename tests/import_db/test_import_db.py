@@ -201,12 +201,19 @@ def test_every_jupyterhub_token_works_with_the_same_scopes(moved: Moved) -> None
         assert set(model["scopes"]) - set(answered["scopes"]) <= group_shares
 
 
+def summary_line(output: str, kind: str) -> list[str]:
+    """The summary's row for ``kind``: [imported, left out, why...] as words."""
+    line = next(line for line in output.splitlines() if line.startswith(kind))
+    return line.removeprefix(kind).split()
+
+
 def test_the_summary_names_what_was_left_out(moved: Moved) -> None:
-    tokens = next(line for line in moved.import_output.splitlines()
-                  if line.startswith("API tokens"))
-    # The robot's token is not JupyterHub's to give: it is hub.ini's [service:robot] one,
-    # and the robot service exists in kernelhub, so its JupyterHub hash comes along too.
-    assert tokens.split()[2] == "5", moved.import_output
+    output = moved.import_output
+    # The robot is hub.ini's service, so the token JupyterHub stored for it comes along.
+    assert summary_line(output, "API tokens")[:2] == ["5", "0"], output
+    assert summary_line(output, "roles")[:2] == ["2", "4"], output
+    assert summary_line(output, "share codes")[:3] == ["0", "1", "1"], output
+    assert "owners make new codes" in output
 
 
 def import_again(moved: Moved, *options: str) -> subprocess.CompletedProcess[str]:
@@ -236,8 +243,7 @@ def test_a_second_import_is_refused_without_merge(moved: Moved) -> None:
 def test_a_merge_keeps_what_is_there(moved: Moved) -> None:
     done = import_again(moved, "--merge", "--dry-run")
     assert done.returncode == 0, done.stderr
-    users = next(line for line in done.stdout.splitlines() if line.startswith("users"))
-    assert users.split()[1:3] == ["0", "4"] and "already in kernelhub" in users
+    assert summary_line(done.stdout, "users")[:5] == ["0", "4", "4", "already", "in"]
 
 
 def test_auth_state_comes_along_when_the_key_is_the_same(moved: Moved) -> None:
@@ -250,7 +256,7 @@ def test_without_the_key_auth_state_is_left_out_and_the_summary_says_so(moved: M
         patch.delenv("JUPYTERHUB_CRYPT_KEY")
         done = import_again(moved, "--merge", "--dry-run")
     assert done.returncode == 0, done.stderr
-    users = next(line for line in done.stdout.splitlines() if line.startswith("users"))
+    users = " ".join(summary_line(done.stdout, "users"))
     assert "auth state not copied: set kernelhub's JUPYTERHUB_CRYPT_KEY" in users
 
 
