@@ -1,7 +1,8 @@
 """The code's own rules, checked with every test run: ruff's lint rules (pyproject.toml),
 the import contracts (import-linter): the kernel never imports the plugins nor jinja2,
 no plugin imports the database layer, and third-party plugins import only kernel.api;
-and mypy finds no error in the kernel and the plugins ([tool.mypy] in pyproject.toml)."""
+mypy finds no error in the kernel and the plugins ([tool.mypy] in pyproject.toml); and the
+contrib packages' test modules have names of their own."""
 
 from __future__ import annotations
 
@@ -21,6 +22,16 @@ def test_ruff_finds_nothing():
                              "tests", "bench", "contrib"], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_two_contrib_test_modules_share_a_name():
+    # The contrib packages' tests/ folders are not packages (each is a distribution of its
+    # own), so pytest imports their modules by file name: two alike cannot both be collected.
+    names: dict[str, list[str]] = {}
+    for module in ROOT.glob("contrib/*/tests/*.py"):
+        if module.name not in ("conftest.py", "__init__.py"):
+            names.setdefault(module.name, []).append(str(module.relative_to(ROOT)))
+    assert not {name: paths for name, paths in names.items() if len(paths) > 1}
 
 
 #: The third-party plugins the contracts check: lint-imports finds them installed.
