@@ -54,6 +54,9 @@ _TEXT = b"Content-Type: text/plain; charset=utf-8\r\n"
 
 #: Most request-body bytes kept to send a request again (on a reused backend connection).
 REPLAY_BODY = 64 * 1024
+#: Most request-body bytes still to come that the proxy reads and drops after an early
+#: answer, so that the connection serves the next request; with more, it closes.
+DROP_BODY = 64 * 1024
 #: Longest a connection answered before its request body came in reads it, to close safely.
 LINGER_TIME = 5.0
 
@@ -63,11 +66,11 @@ class ClientConnection(asyncio.Protocol):
 
     __slots__ = (
         "backend", "body_left", "buffer", "chunked", "chunks", "connecting", "content_length",
-        "head_request", "head_since", "headers", "host", "io", "keep_alive", "mark_active",
-        "message_done", "method", "parser", "pauses", "peer", "pending", "pending_size",
-        "quiet_since", "replay", "replay_size", "request_done", "responded", "route", "server",
-        "state",
-        "target", "transport", "upgrade", "url", "watchdog", "write_paused", "xfwd_present",
+        "dropping", "head_request", "head_since", "headers", "host", "io", "keep_alive",
+        "mark_active", "message_done", "method", "parser", "pauses", "peer", "pending",
+        "pending_size", "quiet_since", "replay", "replay_size", "request_done", "responded",
+        "route", "server", "state", "target", "transport", "upgrade", "url", "watchdog",
+        "write_paused", "xfwd_present",
     )
 
     def __init__(self, server: ProxyServer) -> None:
@@ -100,6 +103,8 @@ class ClientConnection(asyncio.Protocol):
         self.replay_size = 0  # of the body in ``replay``
         self.body_left = 0
         self.chunks: ChunkedScanner | None = None
+        #: Answered already: the rest of the request body is read and dropped.
+        self.dropping = False
 
     # connection events
 
@@ -314,6 +319,9 @@ class ClientConnection(asyncio.Protocol):
         if rest:
             self.buffer = rest
             self._pause(_PIPELINED)
+        if self.dropping:
+            self.dropping = False
+            self._next_request()
 
     def _send(self, data: bytes) -> None:
         if self.replay is not None:
@@ -384,10 +392,23 @@ class ClientConnection(asyncio.Protocol):
         """The response to this client's request is complete."""
         self.backend = None
         self._resume(_BACKPRESSURE)
+        can_continue = keep_alive and self.keep_alive and not self.upgrade
         if self.state == BODY:
-            return self._linger()  # answered before the request body came in
-        if self.state != WAIT or not (keep_alive and self.keep_alive) or self.upgrade:
+            # Answered before the request body came in: read the rest and drop it (a
+            # small one, see can_drop_rest), or close without losing the answer.
+            if can_continue:
+                self.dropping = True
+                return None
+            return self._linger()
+        if self.state != WAIT or not can_continue:
             return self.close()
+        return self._next_request()
+
+    def can_drop_rest(self) -> bool:
+        """Whether what is left of the request body is small enough to read and drop."""
+        return self.chunks is None and self.body_left <= DROP_BODY
+
+    def _next_request(self) -> None:
         self.state = HEAD
         self.responded = False  # so that a bad next request is answered (400, 431, 408)
         data, self.buffer = self.buffer, b""

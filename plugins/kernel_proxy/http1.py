@@ -154,6 +154,18 @@ def origin_form(url: bytes) -> bytes:
     return path + b"?" + parts.query if parts.query else path
 
 
+def closing(head: bytes) -> bytes:
+    """A response ``head`` that tells the client the connection closes after it.
+
+    Its own Connection and Keep-Alive headers (hop-by-hop) give way to
+    ``Connection: close``.
+    """
+    lines = head[:-4].split(b"\r\n")
+    kept = [line for line in lines[1:]
+            if line.split(b":", 1)[0].strip().lower() not in (b"connection", b"keep-alive")]
+    return b"\r\n".join([lines[0], *kept, b"Connection: close"]) + b"\r\n\r\n"
+
+
 def response(status: int, body: bytes, close: bool, headers: bytes = b"") -> bytes:
     """A whole response the proxy answers itself; ``headers`` are complete lines."""
     return b"HTTP/1.1 %d %s\r\n%sContent-Length: %d\r\n%s\r\n%s" % (
