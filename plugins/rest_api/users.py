@@ -146,8 +146,10 @@ async def get_user(request: Request) -> Response:
     user = target_user(hub, name)
     if not can_see_user(hub, scopes, user):
         raise HubError(404, "No access to resources or resources not found")
-    return JSONResponse(user_model(hub, user, scopes,
-                                   include_stopped=_include_stopped(request)))
+    model = user_model(hub, user, scopes, include_stopped=_include_stopped(request))
+    if "auth_state" in model:  # the caller holds admin:auth_state for this user
+        model["auth_state"] = await hub.logins.auth_state(user)
+    return JSONResponse(model)
 
 
 async def create_user(request: Request) -> Response:
