@@ -6,6 +6,9 @@ models and the kernel's tables it refers to, rather than by ``kernel.restore``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import cast
+
 from kernel.api import GroupTable, ServerTable, UserTable
 from kernel.restore import Tally
 from plugins.import_db.read import ImportedShare
@@ -16,8 +19,11 @@ def restore_shares(shares: list[ImportedShare], tally: Tally) -> Tally:
     """Write ``shares`` (on a database thread, after ``kernel.restore.restore``)."""
     users = {row.name: row.id for row in UserTable.select(UserTable.id, UserTable.name)}
     groups = {row.name: row.id for row in GroupTable.select(GroupTable.id, GroupTable.name)}
-    servers = {(owner, name): server_id for server_id, owner, name in ServerTable.select(
-        ServerTable.id, UserTable.name, ServerTable.name).join(UserTable).tuples()}
+    rows = ServerTable.select(ServerTable.id, UserTable.name, ServerTable.name).join(
+        UserTable).tuples()
+    # peewee's stubs say .tuples() still yields models; it yields these triples.
+    servers = {(owner, name): server_id
+               for server_id, owner, name in cast("Iterable[tuple[int, str, str]]", rows)}
     with Share._meta.database.atomic():
         for share in shares:
             server = servers[share.owner, share.server]
