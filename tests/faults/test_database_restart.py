@@ -8,8 +8,10 @@ has seen the outage, then started again.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import psycopg2
@@ -91,3 +93,45 @@ def test_a_postgresql_restart_answers_503_meanwhile_and_loses_no_acknowledged_wr
     assert set(traffic.acknowledged) <= stored_users(private_postgres.url)
     assert "is unavailable" in log and "answers again" in log
     assert "Unhandled error" not in log and "Traceback" not in log
+
+
+def test_a_spawn_finishing_during_the_outage_ends_running_or_stopped(tmp_path,
+                                                                      private_postgres):
+    """PostgreSQL crashes while a server starts (its process takes 5 s to answer): the
+    server must not be left running behind the hub's back, nor the user pending."""
+    sections = {"hub": {"db_url": private_postgres.url},
+                "hub.api_tokens": {ADMIN_TOKEN: "admin"}, "auth": {"admin_users": "admin"},
+                "spawner.environment": {"MOCKSERVER_START_DELAY": "5"},
+                # The spawn request answers 202 at once; the spawn goes on in the hub.
+                "hub.tornado_settings": {"slow_spawn_timeout": "0"}}
+    with running_hub(tmp_path / "hub", sections) as hub:
+        api = httpx.Client(base_url=f"{hub.url}hub/api/", timeout=30,
+                           headers={"Authorization": f"token {ADMIN_TOKEN}"})
+        assert api.post("users/alice").status_code == 201
+        assert api.post("users/alice/server").status_code == 202
+        private_postgres.crash()
+        wait_until(lambda: "Spawn of alice" in hub.log or "alice is ready" in hub.log, 60,
+                   what="alice's spawn over")
+        after_outage = api.get("users/alice").json()
+        orphans = servers_of(tmp_path / "hub" / "home" / "alice")
+        private_postgres.start()
+        wait_until(lambda: api.post("users/alice/server").status_code == 202, 30,
+                   what="alice's spawn accepted again once PostgreSQL is back")
+        ready = wait_until(lambda: api.get("users/alice").json()["servers"].get("", {})
+                           .get("ready"), 30, what="alice's server ready")
+    assert after_outage["pending"] is None
+    assert not after_outage["servers"].get("", {}).get("ready"), after_outage
+    assert orphans == [], "a server process runs that the hub does not know of"
+    assert ready
+
+
+def servers_of(home: Path) -> list[int]:
+    """The process ids of the mock servers running in ``home`` (the simple spawner's cwd)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            command = (proc / "cmdline").read_bytes() if proc.name.isdigit() else b""
+            if (b"kernel.testing.mockserver" in command
+                    and (proc / "cwd").resolve() == home.resolve()):
+                found.append(int(proc.name))
+    return found
