@@ -16,6 +16,7 @@ TEST_PLUGINS = {
     "import-fails": "tests.fake_plugins.import_fails",
     "second-spawner": "tests.fake_plugins.second_spawner",
     "choosy-spawner": "tests.fake_plugins.choosy_spawner",
+    "queued-spawner": "tests.fake_plugins.queued_spawner",
     "misspelled": "tests.fake_plugins.misspelled",
     "wrapper": "tests.fake_plugins.wrapper",
     "first": "tests.fake_plugins.recorder:first",

@@ -24,6 +24,7 @@ def test_ruff_finds_nothing():
 
 #: The third-party plugins the contracts check: lint-imports finds them installed.
 THIRD_PARTY = {"kernelhub_jsonlog": "contrib/kernelhub-jsonlog",
+               "kernelhub_docker": "contrib/kernelhub-docker",
                "kernelhub_hello": "tests/sample_plugin"}
 
 

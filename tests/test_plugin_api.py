@@ -55,6 +55,7 @@ def test_the_running_hub_is_what_the_hub_protocol_promises(tmp_path):
 
 def test_the_third_party_plugins_type_check_against_kernel_api():
     result = mypy(ROOT / "contrib" / "kernelhub-jsonlog" / "kernelhub_jsonlog",
+                  ROOT / "contrib" / "kernelhub-docker" / "kernelhub_docker",
                   ROOT / "tests" / "sample_plugin" / "kernelhub_hello")
     assert result.returncode == 0, result.stdout + result.stderr
 
