@@ -119,10 +119,13 @@ def test_a_spawn_finishing_during_the_outage_ends_running_or_stopped(tmp_path,
                    what="alice's spawn accepted again once PostgreSQL is back")
         ready = wait_until(lambda: api.get("users/alice").json()["servers"].get("", {})
                            .get("ready"), 30, what="alice's server ready")
+        log = hub.log
     assert after_outage["pending"] is None
     assert not after_outage["servers"].get("", {}).get("ready"), after_outage
     assert orphans == [], "a server process runs that the hub does not know of"
     assert ready
+    assert "Spawn of alice failed: The hub's database is unavailable" in log
+    assert "Traceback" not in log, log
 
 
 def servers_of(home: Path) -> list[int]:
