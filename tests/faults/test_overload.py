@@ -31,7 +31,7 @@ RETRY_AFTER = "3"
 RSS_GROWTH_LIMIT_KIB = 30 * 1024
 
 SECTIONS = {
-    "hub": {"concurrent_request_limit": str(LIMIT),
+    "hub": {"plugins": "prometheus", "concurrent_request_limit": str(LIMIT),
             "concurrent_request_limit_per_client": str(PER_CLIENT),
             "concurrent_server_request_limit": str(LIMIT),
             "request_queue_size": str(QUEUE), "request_queue_timeout": "5",
@@ -142,7 +142,8 @@ def burst(tmp_path_factory: pytest.TempPathFactory) -> Burst:
             sampler.join()
         result.after = {"api": api(hub, tokens["user1"]).get("users/user1"),
                         "login": HubClient(hub).login("after"),
-                        "users": admin.get("users")}
+                        "users": admin.get("users"),
+                        "metrics": admin.get(f"{hub.url}hub/metrics")}
         result.log = hub.log
         return result
 
@@ -198,6 +199,20 @@ def test_the_log_tells_the_operator_what_to_size_once_per_overload(burst: Burst)
     assert 1 <= len(began) <= 2, warnings
     for line in began:
         assert "concurrent_request_limit" in line and "request_queue_size" in line
+
+
+def test_prometheus_counts_the_shed_requests_by_status(burst: Burst):
+    metrics = burst.after["metrics"]
+    assert metrics.status_code == 200
+    counted = {}
+    for line in metrics.text.splitlines():
+        if line.startswith("jupyterhub_request_duration_seconds_count{") and \
+                'handler="unmatched"' in line:
+            code = line.split('code="', 1)[1].split('"', 1)[0]
+            counted[code] = counted.get(code, 0) + float(line.rsplit(" ", 1)[1])
+    shed = [r.status_code for r in burst.api + burst.logins + burst.greedy]
+    assert counted.get("503") == shed.count(503)
+    assert counted.get("429") == shed.count(429)
 
 
 def test_memory_stays_bounded_under_the_burst(burst: Burst):
