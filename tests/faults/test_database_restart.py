@@ -90,23 +90,24 @@ def test_a_database_restart_answers_503_meanwhile_and_loses_no_acknowledged_writ
 
 def test_a_spawn_finishing_during_the_outage_ends_running_or_stopped(tmp_path,
                                                                       private_postgres):
-    """PostgreSQL crashes while a server starts (its process takes 15 s to answer, time
-    enough for the crash on a busy machine): the server must not be left running behind
-    the hub's back, nor the user pending."""
-    sections = {"hub": {"db_url": private_postgres.url},
+    """PostgreSQL crashes while a server starts: its process runs, and its spawner waits
+    10 s (as a batch job waits in a queue) before the hub records it. The server must not
+    be left running behind the hub's back, nor the user pending."""
+    sections = {"hub": {"db_url": private_postgres.url, "spawner_class": "queued-spawner"},
                 "hub.api_tokens": {ADMIN_TOKEN: "admin"}, "auth": {"admin_users": "admin"},
-                "spawner.environment": {"MOCKSERVER_START_DELAY": "15"},
-                "spawner": {"http_timeout": "60"},
+                "spawner.environment": {"QUEUE_SECONDS": "10"},
                 # The spawn request answers 202 at once; the spawn goes on in the hub.
                 "hub.tornado_settings": {"slow_spawn_timeout": "0"}}
-    with running_hub(tmp_path / "hub", sections) as hub:
+    with running_hub(tmp_path / "hub", sections,
+                     plugins={"queued-spawner": "tests.fake_plugins.queued_spawner"}) as hub:
         api = httpx.Client(base_url=f"{hub.url}hub/api/", timeout=30,
                            headers={"Authorization": f"token {ADMIN_TOKEN}"})
         assert api.post("users/alice").status_code == 201
         assert api.post("users/alice/server").status_code == 202
         private_postgres.crash()
-        wait_until(lambda: "Spawn of alice" in hub.log or "alice is ready" in hub.log, 60,
-                   what="alice's spawn over")
+        wait_until(lambda: "Spawn of alice failed" in hub.log
+                   and api.get("users/alice").json()["pending"] is None, 60,
+                   what="alice's spawn failed and cleaned up", log=tmp_path / "hub" / "hub.log")
         after_outage = api.get("users/alice").json()
         orphans = servers_of(tmp_path / "hub" / "home" / "alice")
         private_postgres.start()
@@ -119,7 +120,7 @@ def test_a_spawn_finishing_during_the_outage_ends_running_or_stopped(tmp_path,
     assert not after_outage["servers"].get("", {}).get("ready"), after_outage
     assert orphans == [], "a server process runs that the hub does not know of"
     assert ready
-    assert "Spawn of alice failed: The hub's database is unavailable" in log
+    assert "Spawn of alice failed: The hub's database is unavailable" in log, log
     assert "Traceback" not in log, log
 
 
