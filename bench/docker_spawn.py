@@ -8,9 +8,11 @@ Both hubs start the same containers (the local single-user image of
 read-only, host networking on 127.0.0.1) on the same private Docker engine,
 one hub after the other. The storm is bench/hub_spawn.py's: every server
 requested at once through the REST API, each followed to ready, reached
-through the proxy, then all stopped at once. Prints one table: seconds to
-all ready and to all stopped, and the hub process's CPU time over the storm,
-with kernelhub's ratio to JupyterHub. See bench/README.md.
+through the proxy, then all stopped at once. Then one server is started and
+its container killed (``docker kill``). Prints one table: seconds to all
+ready and to all stopped, the hub process's CPU time over the storm, and how
+long the hub took to notice the killed container, with kernelhub's ratio to
+JupyterHub. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -155,13 +157,41 @@ def run_storm(hub: HubUnderTest, users: list[str], engine: docker.DockerClient
         cpu = cpu_seconds(hub.hub_pid)[0] - cpu_before
         # The low-level listing: the high-level one inspects each, racing their removal.
         left = engine.api.containers(all=True, filters={"name": "jupyter-"})
+        progress(f"{hub.name}: docker kill of a running server's container ...")
+        noticed = kill_noticed(hub, token, users[0], engine)
     for failure in storm.failures[:5]:
         progress(f"  {hub.name}: {failure.strip()}")
     if left:
         progress(f"  {hub.name}: {len(left)} container(s) left after the stop storm")
     return {"all ready, s": storm.all_ready, "median ready, s": storm.median(storm.ready),
             "all stopped, s": storm.all_stopped, "hub CPU over the storm, s": cpu,
+            "docker kill noticed after, s": noticed,
             "failures": float(len(storm.failures))}
+
+
+def kill_noticed(hub: HubUnderTest, token: str, user: str, engine: docker.DockerClient
+                 ) -> float | None:
+    """Start ``user``'s server, ``docker kill`` its container, and time until the hub's REST
+    API no longer lists the server (both hubs at their default poll_interval, 30 s)."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{hub.hub_port}/hub/api/",
+                      headers={"Authorization": f"token {token}"}, timeout=TIMEOUT) as api:
+        api.post(f"users/{user}/server")
+
+        def servers() -> dict[str, object]:
+            return api.get(f"users/{user}").json()["servers"]
+
+        deadline = time.monotonic() + TIMEOUT
+        while not servers().get("", {}).get("ready"):
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.1)
+        engine.api.kill(engine.api.containers(filters={"name": "jupyter-"})[0]["Id"])
+        killed = time.monotonic()
+        while "" in servers():
+            if time.monotonic() - killed > 120:
+                return None
+            time.sleep(0.02)
+        return time.monotonic() - killed
 
 
 def table(ours: dict[str, float | None], theirs: dict[str, float | None], servers: int,
@@ -172,12 +202,12 @@ def table(ours: dict[str, float | None], theirs: dict[str, float | None], server
     lines = [f"Docker spawn storm: {servers} containers at once "
              f"(load average before: {load:.1f})",
              f"  kernelhub: {versions[0]}", f"  JupyterHub: {versions[1]}", "",
-             f"| {'':27} | kernelhub | JupyterHub + DockerSpawner | ratio |",
-             f"|{'-' * 29}|-----------|----------------------------|-------|"]
+             f"| {'':28} | kernelhub | JupyterHub + DockerSpawner | ratio |",
+             f"|{'-' * 30}|-----------|----------------------------|-------|"]
     for row in ours:
-        ratio = (f"{ours[row] / theirs[row]:.2f}" if ours[row] is not None
+        ratio = (f"{ours[row] / theirs[row]:.3g}" if ours[row] is not None
                  and theirs[row] not in (None, 0) else "")
-        lines.append(f"| {row:27} | {cell(ours[row]):>9} | {cell(theirs[row]):>26} "
+        lines.append(f"| {row:28} | {cell(ours[row]):>9} | {cell(theirs[row]):>26} "
                      f"| {ratio:>5} |")
     return "\n".join(lines)
 
@@ -195,7 +225,8 @@ def main() -> None:
     users = user_names(1, args.servers)
     load = os.getloadavg()[0]
     scratch = Path(tempfile.mkdtemp(prefix="docker-bench-"))
-    with private_engine() as docker_host:
+    with private_engine() as private:
+        docker_host = private.address
         engine = docker.DockerClient(base_url=docker_host, version="auto")
         image = import_image(engine)
         progress(f"Engine {docker_host}, image {image}")

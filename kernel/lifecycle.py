@@ -116,6 +116,7 @@ class ServerLifecycle:
             server.progress.add({"progress": 90, "message": "Server started; waiting for it "
                                                             "to answer"})
             prefix = server.prefix(hub.urls.base_url)
+            assert hub.http is not None  # servers start only while the hub runs
             await wait_for_http(hub.http, f"{server.url}{prefix}api", spawner.http_timeout,
                                 exit_status=spawner.poll)
             status = await spawner.poll()

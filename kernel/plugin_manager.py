@@ -26,7 +26,8 @@ ENTRY_POINT_GROUP = PROJECT_NAME
 #: Loaded whatever hub.ini says; `no:NAME` for these is an error.
 ESSENTIAL_PLUGINS: tuple[str, ...] = ("rest-api", "pages", "oauth-provider")
 #: On unless hub.ini says `no:NAME` in `[hub] plugins`.
-DEFAULT_PLUGINS: tuple[str, ...] = ("services", "prometheus", "import-config", "sharing")
+DEFAULT_PLUGINS: tuple[str, ...] = ("services", "prometheus", "import-config", "import-db",
+                                    "sharing")
 
 
 @dataclass(frozen=True)

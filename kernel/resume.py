@@ -69,6 +69,7 @@ async def _resume(lifecycle: ServerLifecycle, server: Server) -> None:
             return
         if status is None:
             prefix = server.prefix(hub.urls.base_url)
+            assert hub.http is not None  # servers are found again once the hub started
             await wait_for_http(hub.http, f"{server.url}{prefix}api", spawner.http_timeout,
                                 exit_status=spawner.poll)
             await hub.routes.add_server(server)

@@ -203,10 +203,11 @@ class Database:
             self.peewee.close()
         if not self.peewee.is_closed():
             # peewee will not close inside a transaction that failed with the connection;
-            # the connection is gone anyway, so its state is reset by hand.
+            # the connection is gone anyway, so its state is reset by hand. That state
+            # is private to peewee, so its stubs leave it out.
             with contextlib.suppress(Exception):
-                self.peewee._state.conn.close()
-            self.peewee._state.reset()
+                self.peewee._state.conn.close()  # type: ignore[attr-defined]
+            self.peewee._state.reset()  # type: ignore[attr-defined]
 
     def atomic(self) -> Any:
         return self.peewee.atomic()

@@ -43,7 +43,8 @@ class CookieSigner:
     def session_from_login(self, value: str) -> str | None:
         """The session id in a login cookie; None if tampered with, foreign or expired."""
         try:
-            session_id = self._login.loads(value, max_age=self.max_age_seconds)
+            # itsdangerous counts whole seconds.
+            session_id = self._login.loads(value, max_age=int(self.max_age_seconds))
         except SignatureExpired as e:
             # Signed "in the future": by this hub, before its clock went back (itsdangerous
             # refuses those; tornado, and so JupyterHub, accepts them). Not a reason to

@@ -5,6 +5,11 @@ candidate rows) plus a salted SHA-512 hash in the form
 ``sha512:ROUNDS:SALT:DIGEST``. Tokens the hub generates are random enough to
 need one round; tokens an operator typed into hub.ini are hashed with many
 rounds, like passwords, unless ``trust_user_provided_tokens`` is on.
+
+Tokens imported from JupyterHub (``kernel import-db``) keep JupyterHub's hash,
+tagged ``jupyterhub:sha512:ROUNDS:SALT:DIGEST``: JupyterHub hashes the salt's
+hex text where kernelhub hashes the salt's bytes, and the token itself is not
+known to re-hash it, so both kinds are checked.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import hmac
 import secrets
 
 PREFIX_LENGTH = 4
+#: Marks a hash made by JupyterHub (see the module docstring).
+JUPYTERHUB_HASH_TAG = "jupyterhub:"
 GENERATED_ROUNDS = 1
 USER_PROVIDED_ROUNDS = 16384
 #: Tokens shorter than this are refused wherever an operator provides one.
@@ -41,13 +48,20 @@ def hash_token(token: str, *, rounds: int = GENERATED_ROUNDS, salt: bytes | None
     return f"sha512:{rounds}:{salt.hex()}:{_digest(token, rounds, salt)}"
 
 
+def jupyterhub_hash(hashed: str) -> str:
+    """The stored form of a hash JupyterHub made (``sha512:ROUNDS:SALT:DIGEST``)."""
+    return JUPYTERHUB_HASH_TAG + hashed
+
+
 def check_token(token: str, hashed: str) -> bool:
     """Whether ``token`` is the one ``hashed`` was made from (constant-time compare)."""
+    made_by_jupyterhub = hashed.startswith(JUPYTERHUB_HASH_TAG)
     try:
-        algorithm, rounds, salt, digest = hashed.split(":", 3)
+        algorithm, rounds, salt, digest = hashed.removeprefix(JUPYTERHUB_HASH_TAG).split(":", 3)
         if algorithm != "sha512":
             return False
-        expected = _digest(token, int(rounds), bytes.fromhex(salt))
+        salt_bytes = salt.encode() if made_by_jupyterhub else bytes.fromhex(salt)
+        expected = _digest(token, int(rounds), salt_bytes)
     except ValueError:
         return False
     return hmac.compare_digest(expected, digest)

@@ -147,8 +147,8 @@ class HubProcess:
         path = self.directory / "hub.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def client(self, **kwargs: object) -> HubClient:
-        return HubClient(self, **kwargs)  # type: ignore[arg-type]
+    def client(self, **kwargs: Any) -> HubClient:
+        return HubClient(self, **kwargs)
 
     def start(self, timeout: float = 30.0) -> None:
         """Start ``kernel serve`` and wait until ``/hub/health`` answers; PortTaken when
@@ -276,8 +276,9 @@ _XSRF_FIELD = re.compile(r'name="_xsrf" value="([^"]+)"')
 class HubClient(httpx.Client):
     """An httpx client that logs in through the form, as a browser does."""
 
-    def __init__(self, hub: HubProcess, **kwargs: object) -> None:
-        super().__init__(base_url=hub.url, timeout=30, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, hub: HubProcess, **kwargs: Any) -> None:
+        """``kwargs`` go to ``httpx.Client`` as they are (headers, cookies, ...)."""
+        super().__init__(base_url=hub.url, timeout=30, **kwargs)
         self.hub = hub
 
     def xsrf(self, page: str = "hub/login") -> str:

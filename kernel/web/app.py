@@ -73,7 +73,7 @@ def build_app(hub: Hub) -> Starlette:
             Middleware(BodyLimit, hub=hub),
             *plugin_middleware,
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.hub = hub

@@ -263,7 +263,7 @@ def user_model(hub: Hub, user: User, scopes: Scopes | None = None, *,
         "servers": {s.name: server_model(hub, s, with_state=_with_state(hub, scopes, s))
                     for s in servers},
         "user_info": user.user_info or None,  # JupyterHub sends null, not {}
-        # kernelhub keeps no auth state; JupyterHub shows null when there is none.
+        # Filled in (decrypted) by GET /users/NAME alone, as in JupyterHub.
         "auth_state": None,
     }
     if scopes is None:

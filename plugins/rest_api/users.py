@@ -77,7 +77,7 @@ def _listable(hub: Hub, scopes: Scopes, users: list[User]) -> list[User]:
     filters = scopes.filters("list:users")
     if None in filters:
         return users
-    if any(kind not in ("user", "group") for kind, _ in filters):  # type: ignore[misc]
+    if any(kind not in ("user", "group") for kind, _ in filter(None, filters)):
         raise HubError(403, "list:users can only be limited to users or groups")
     return [u for u in users if scopes.allows("list:users", user=u.name,
                                               groups_of=hub.permissions.groups_of)]
@@ -146,8 +146,10 @@ async def get_user(request: Request) -> Response:
     user = target_user(hub, name)
     if not can_see_user(hub, scopes, user):
         raise HubError(404, "No access to resources or resources not found")
-    return JSONResponse(user_model(hub, user, scopes,
-                                   include_stopped=_include_stopped(request)))
+    model = user_model(hub, user, scopes, include_stopped=_include_stopped(request))
+    if "auth_state" in model:  # the caller holds admin:auth_state for this user
+        model["auth_state"] = await hub.logins.auth_state(user)
+    return JSONResponse(model)
 
 
 async def create_user(request: Request) -> Response:

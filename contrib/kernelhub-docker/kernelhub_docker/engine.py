@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -23,8 +23,6 @@ from .options import DOCKER_HOST
 
 if TYPE_CHECKING:
     from kernel.api import Hub
-
-log = logging.getLogger("kernelhub.docker")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -47,13 +45,15 @@ class Engine:
         self.base_url = base_url
         self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="docker")
         self._client: docker.DockerClient | None = None
+        self._connecting = threading.Lock()
 
     @property
     def client(self) -> docker.DockerClient:
         """The SDK's client, connected on first use (from a worker thread: it asks the
         engine for its API version)."""
-        if self._client is None:
-            self._client = connect(self.base_url)
+        with self._connecting:  # a storm's first calls all arrive at once
+            if self._client is None:
+                self._client = connect(self.base_url)
         return self._client
 
     async def call(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -81,10 +81,8 @@ class Engine:
         return True
 
     async def pull(self, image: str) -> None:
-        """Pull ``image`` from its registry (the tag ``latest`` when it names none)."""
-        repository, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] \
-            else (image, "", "latest")
-        await self.api("pull", repository, tag=tag)
+        """Pull ``image`` from its registry (its tag, else ``latest``)."""
+        await self.api("pull", image)
 
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)

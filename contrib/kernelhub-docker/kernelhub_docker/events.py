@@ -63,6 +63,9 @@ class DeathWatch:
                 for event in self._stream:
                     since = event["timeNano"] / 1e9
                     self._loop.call_soon_threadsafe(self._died, event)
+                if not self._stopping.is_set():
+                    log.warning("The Docker engine ended its event stream (restarting?); "
+                                "reconnecting in %s s", RECONNECT_DELAY)
             except Exception as e:
                 if self._stopping.is_set():
                     return

@@ -25,9 +25,42 @@ class EngineUnavailable(RuntimeError):
     """dockerd is not installed, or cannot run here (it needs root)."""
 
 
+class PrivateEngine:
+    """dockerd serving from one scratch folder; ``address`` is where to reach it."""
+
+    def __init__(self, dockerd: str, folder: Path, timeout: float) -> None:
+        self.dockerd = dockerd
+        self.folder = folder
+        self.timeout = timeout
+        self.socket_path = folder / "docker.sock"
+        self.address = f"unix://{self.socket_path}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start dockerd on the folder's data (again, after ``stop``) and wait for it."""
+        with (self.folder / "dockerd.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [self.dockerd, "--bridge=none", "--iptables=false", "--ip6tables=false",
+                 "--data-root", str(self.folder / "root"),
+                 "--exec-root", str(self.folder / "exec"),
+                 "--pidfile", str(self.folder / "dockerd.pid"), "-H", self.address],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        _wait_for_socket(self.process, self.socket_path, self.folder / "dockerd.log",
+                         self.timeout)
+
+    def stop(self) -> None:
+        """Stop dockerd; it stops its containers first, as on a host's shutdown."""
+        if self.process is not None:
+            _stop(self.process)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
 @contextmanager
-def private_engine(timeout: float = 60.0) -> Iterator[str]:
-    """Start dockerd; yield its address (``unix://.../docker.sock``); stop it afterwards."""
+def private_engine(timeout: float = 60.0) -> Iterator[PrivateEngine]:
+    """Start dockerd in a scratch folder; stop it and remove the folder afterwards."""
     dockerd = shutil.which("dockerd")
     if dockerd is None:
         raise EngineUnavailable("no dockerd: apt-get install -y --no-install-recommends "
@@ -36,21 +69,22 @@ def private_engine(timeout: float = 60.0) -> Iterator[str]:
         raise EngineUnavailable("dockerd needs root")
     # Short: the engine's sockets live under it, and a Unix socket's path has ~100 bytes.
     folder = Path(tempfile.mkdtemp(prefix="khd-", dir="/tmp"))
-    socket_path = folder / "docker.sock"
-    with (folder / "dockerd.log").open("wb") as log:
-        process = subprocess.Popen(
-            [dockerd, "--bridge=none", "--iptables=false", "--ip6tables=false",
-             "--data-root", str(folder / "root"), "--exec-root", str(folder / "exec"),
-             "--pidfile", str(folder / "dockerd.pid"), "-H", f"unix://{socket_path}"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    engine = PrivateEngine(dockerd, folder, timeout)
     try:
-        _wait_for_socket(process, socket_path, folder / "dockerd.log", timeout)
-        yield f"unix://{socket_path}"
+        engine.start()
+        yield engine
     finally:
-        _stop(process)
-        subprocess.run(["umount", "-R", str(folder / "root")], capture_output=True,
-                       check=False)
+        engine.stop()
+        _unmount_everything_under(folder)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _unmount_everything_under(folder: Path) -> None:
+    """What dockerd leaves mounted in its folders (its network namespace, overlays)."""
+    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    for point in sorted((m for m in mounts if m.startswith(f"{folder}/")), key=len,
+                        reverse=True):
+        subprocess.run(["umount", point], capture_output=True, check=False)
 
 
 def _wait_for_socket(process: subprocess.Popen[bytes], socket_path: Path, log: Path,

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import html
 import logging
-import os
 import re
-import shutil
 import socket
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docker.errors import NotFound
 
-from kernel.api import HubError, Spawner
+from kernel.api import CertFiles, HubError, Spawner
 
+from .certs import CERTS_IN_CONTAINER, copy_for_container, in_container
 from .engine import Engine, engine_of
 from .options import (
     ALLOWED_IMAGES,
@@ -35,6 +32,7 @@ from .options import (
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from pathlib import Path
 
     from kernel.api import Hub, Server, User
 
@@ -46,8 +44,6 @@ USER_LABEL_KEY = "kernelhub.user"
 SERVER_LABEL_KEY = "kernelhub.server"
 #: Where a server listens inside its container on a network other than the host's.
 CONTAINER_PORT = 8888
-#: Where a server finds its internal-TLS certificate inside its container (mounted read-only).
-CERTS_IN_CONTAINER = Path("/etc/kernelhub/certs")
 #: What Docker allows in a container's name after its first character.
 _UNSAFE_IN_NAME = re.compile(r"[^a-zA-Z0-9_.-]")
 
@@ -180,30 +176,11 @@ class DockerSpawner(Spawner):
             log.info("Removed container %s of %s (volumes kept)", self.container_id[:12],
                      self.server.log_name)
 
-    # The files are the kernel's CertFiles, which kernel.api does not export (yet).
-    async def move_certs(self, files: Any) -> Any:
+    async def move_certs(self, files: CertFiles) -> CertFiles:
         """Copies owned by the container's user, in a folder it mounts read-only."""
-        self.cert_folder = await asyncio.to_thread(self._copy_certs, files)
-        return dataclasses.replace(files, key=CERTS_IN_CONTAINER / "server.key",
-                                   cert=CERTS_IN_CONTAINER / "server.crt",
-                                   ca=CERTS_IN_CONTAINER / "ca.crt")
-
-    def _copy_certs(self, files: Any) -> Path:
-        uid, _, gid = self.hub.config[USER].partition(":")
-        if not uid.isdigit() or not (gid or "0").isdigit():
-            raise RuntimeError(f"internal_ssl with the Docker spawner needs [docker] user as "
-                               f"a number (uid or uid:gid), not {uid!r}: the server's key is "
-                               "given to that uid")
-        folder = files.key.parent / "container"
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(mode=0o700)
-        os.chown(folder, int(uid), int(gid or 0))
-        for source, name in ((files.key, "server.key"), (files.cert, "server.crt"),
-                             (files.ca, "ca.crt")):
-            shutil.copyfile(source, folder / name)
-            os.chmod(folder / name, 0o600)
-            os.chown(folder / name, int(uid), int(gid or 0))
-        return folder
+        self.cert_folder = await asyncio.to_thread(copy_for_container, files,
+                                                   self.hub.config[USER])
+        return in_container(files)
 
     def get_state(self) -> dict[str, Any]:
         if not self.container_id:

@@ -31,8 +31,8 @@ RUN echo flavoured > /etc/kernelhub-flavour
 def docker_host() -> Iterator[str]:
     """The address of a Docker engine of the test session's own."""
     try:
-        with private_engine() as address:
-            yield address
+        with private_engine() as engine:
+            yield engine.address
     except EngineUnavailable as e:
         skip_or_fail(f"no Docker engine for kernelhub-docker's tests: {e}")
 

@@ -9,12 +9,17 @@ import contextlib
 import json
 import signal
 import time
+from collections.abc import Iterator
 
+import docker
 import httpx
 import pytest
 from docker_steps import container_of, spawn
+from kernelhub_docker.local_image import import_image
+from kernelhub_docker.private_engine import EngineUnavailable, PrivateEngine, private_engine
 
 from kernel.testing.hub import free_port, hub_app, running_hub, wait_until
+from kernel.testing.infra import skip_or_fail
 from kernel.testing.pytest_plugin import ADMIN_TOKEN
 
 pytestmark = pytest.mark.slow
@@ -130,3 +135,44 @@ def test_a_start_after_load_state_continues_with_the_saved_container(
                                         filters={"event": "create",
                                                  "label": f"kernelhub.user={name}"})]
     assert len(created) == 1
+
+
+@pytest.fixture
+def restartable_engine() -> Iterator[PrivateEngine]:
+    """An engine of this test's own (restarting the session's would disturb the others),
+    with the local image."""
+    try:
+        with private_engine() as engine:
+            client = docker.DockerClient(base_url=engine.address, version="auto")
+            import_image(client)
+            client.close()
+            yield engine
+    except EngineUnavailable as e:
+        skip_or_fail(f"no Docker engine: {e}")
+
+
+def test_after_the_engine_restarts_a_killed_container_is_still_noticed_at_once(
+        make_hub, docker_sections, restartable_engine, local_image, new_username):
+    hub = make_hub({**docker_sections,
+                    "docker": {**docker_sections["docker"], "host": restartable_engine.address},
+                    "spawner": {**docker_sections["spawner"], "poll_interval": "3600"}})
+    before, after = hub.new_user(new_username("ivy")), hub.new_user(new_username("jay"))
+    spawn(hub.api_as(hub.new_token(before)), before)
+
+    # dockerd stops its containers on the way down: the hub hears of it, over the stream
+    # that is closing or, once the engine is back, over the new one.
+    restartable_engine.restart()
+    wait_until(lambda: "" not in hub.api.get(f"users/{before}").json()["servers"],
+               timeout=60, what=f"{before}'s server marked stopped after the engine restart")
+
+    spawn(hub.api_as(hub.new_token(after)), after)
+    client = docker.DockerClient(base_url=restartable_engine.address, version="auto")
+    try:
+        container_of(client, after).kill()
+    finally:
+        client.close()
+    wait_until(lambda: "" not in hub.api.get(f"users/{after}").json()["servers"],
+               timeout=30, what="a container killed after the restart noticed")
+    assert "reconnecting in" in hub.log
+    assert hub.log.count("Watching the Docker engine's events") >= 2
+    hub.process.stop()  # before its engine goes

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from docker_steps import container_of, spawn, spawn_following_progress, stop
 
+from kernel.testing.hub import wait_until
 from kernel.testing.kernels import execute, start_kernel
 
 pytestmark = pytest.mark.slow
@@ -91,3 +92,26 @@ def test_with_remove_false_the_stopped_container_stays_until_the_next_start_repl
     second = container_of(engine, user)  # exactly one: the old one was replaced
     assert second.id != first.id
     assert second.status == "running"
+
+
+def test_a_named_server_is_a_container_of_its_own_next_to_the_default_one(
+        make_hub, docker_sections, engine, new_username):
+    hub = make_hub({**docker_sections,
+                    "hub": {**docker_sections["hub"], "allow_named_servers": "true"}})
+    user = hub.new_user(new_username("hal"))
+    token = hub.new_token(user)
+    api = hub.api_as(token)
+    spawn(api, user)
+    named = api.post(f"users/{user}/servers/lab", json={})
+    assert named.status_code in (201, 202), named.text
+    wait_until(lambda: api.get(f"users/{user}").json()["servers"].get("lab", {}).get("ready"),
+               timeout=180, what=f"{user}'s server 'lab' ready")
+
+    containers = {c.labels["kernelhub.server"]: c for c in engine.containers.list(
+        filters={"label": f"kernelhub.user={user}"})}
+    assert {name: c.name for name, c in containers.items()} == {
+        "": f"jupyter-{user}", "lab": f"jupyter-{user}--lab"}
+    for prefix in (f"user/{user}/", f"user/{user}/lab/"):
+        status = httpx.get(f"{hub.url}{prefix}api/status",
+                           headers={"Authorization": f"token {token}"}, timeout=30)
+        assert status.status_code == 200, (prefix, status.text)
