@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from kernel.clock import utcnow
+from kernel.db.database import DatabaseUnavailable
 from kernel.errors import HubError
 from kernel.hookcall import PluginError
 from kernel.readiness import NotReady, wait_for_http
@@ -294,6 +295,11 @@ class ServerLifecycle:
             await hub.tokens.revoke_where(server_id=server.id)
             await hub.users.save_server(server)
             await hub.users.record_activity(server.user, server.last_activity, [], 0)
+        except DatabaseUnavailable as e:
+            # The process is gone and the hub's memory says so; only the stored record lags
+            # behind, and the next start revokes the old token before issuing a new one.
+            log.warning("%s stopped, but the database could not record it (%s); its token "
+                        "is revoked at its next start", server.log_name, e.message)
         finally:
             server.pending = None
             self.active.discard(server)

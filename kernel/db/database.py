@@ -9,6 +9,8 @@ When the database goes away (a restart, a failover, a full disk), a query
 fails with ``DatabaseUnavailable``: a 503 with ``Retry-After`` for the
 client, never a 500. The worker's broken connection is dropped, so the next
 query connects afresh: the hub reconnects by itself once the database is back.
+The other workers' connections, opened before the outage, broke with it: each
+is replaced before its next query rather than failing one more request.
 """
 
 from __future__ import annotations
@@ -140,6 +142,10 @@ class Database:
                                             thread_name_prefix="kernelhub-db")
         #: Since when queries fail for want of the database (None: they do not).
         self._unavailable_since: float | None = None
+        #: Outages seen so far; each worker's connection remembers how many there had been
+        #: when it was opened (``_opened_after``), to replace it after a newer one.
+        self._outages = 0
+        self._opened_after = threading.local()
         if debug:
             logging.getLogger("peewee").setLevel(logging.DEBUG)
 
@@ -149,10 +155,15 @@ class Database:
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn`` on this thread with a connection open (for start-up and the CLI)."""
-        try:
-            self.peewee.connect(reuse_if_open=True)
-        except pw.OperationalError as e:
-            raise DatabaseError(f"cannot connect to {redact(self.url)}: {e}") from None
+        if (not self.peewee.is_closed()
+                and getattr(self._opened_after, "outages", 0) != self._outages):
+            self._drop_connection()  # opened before the database last went away
+        if self.peewee.is_closed():
+            try:
+                self.peewee.connect()
+            except pw.OperationalError as e:
+                raise DatabaseError(f"cannot connect to {redact(self.url)}: {e}") from None
+            self._opened_after.outages = self._outages
         return fn(*args, **kwargs)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -182,6 +193,7 @@ class Database:
     def _note_unavailable(self, reason: str) -> None:
         if self._unavailable_since is None:
             self._unavailable_since = time.monotonic()
+            self._outages += 1
             log.error("The database %s is unavailable (%s): requests that need it get 503 "
                       "with Retry-After until it answers again", redact(self.url), reason)
 

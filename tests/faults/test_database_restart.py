@@ -1,18 +1,19 @@
-"""PostgreSQL stops and starts again under traffic: 503 with Retry-After meanwhile, then as before.
+"""The database stops and starts under traffic: 503 with Retry-After meanwhile, then as before.
 
-The hub runs on a private cluster (``private_postgres``), while a client
-keeps creating users, reading them and logging in. The cluster is stopped
-(a fast shutdown, which terminates the hub's connections) until the client
-has seen the outage, then started again.
+The hub runs on a private PostgreSQL cluster or MariaDB server
+(``private_database``), while a client keeps creating users, reading them
+and logging in. The server is shut down (which terminates the hub's
+connections) until the client has seen the outage, then started again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
-import psycopg2
 
 from kernel.testing.hub import HubClient, HubProcess, running_hub, wait_until
 
@@ -53,15 +54,9 @@ class Traffic:
         return sum(1 for answer in list(self.answers) if answer.status_code == status)
 
 
-def stored_users(url: str) -> set[str]:
-    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM users")
-        return {name for (name,) in cursor.fetchall()}
-
-
-def test_a_postgresql_restart_answers_503_meanwhile_and_loses_no_acknowledged_write(
-        tmp_path, private_postgres):
-    sections = {"hub": {"db_url": private_postgres.url},
+def test_a_database_restart_answers_503_meanwhile_and_loses_no_acknowledged_write(
+        tmp_path, private_database):
+    sections = {"hub": {"db_url": private_database.url},
                 "hub.api_tokens": {ADMIN_TOKEN: "admin"}, "auth": {"admin_users": "admin"}}
     with running_hub(tmp_path / "hub", sections) as hub:
         traffic = Traffic(hub)
@@ -69,12 +64,12 @@ def test_a_postgresql_restart_answers_503_meanwhile_and_loses_no_acknowledged_wr
         client.start()
         try:
             wait_until(lambda: len(traffic.acknowledged) >= 3, 30, what="users created")
-            private_postgres.stop()
-            wait_until(lambda: traffic.seen(503) >= 3, 60, what="503s while PostgreSQL is down")
-            private_postgres.start()
+            private_database.stop()
+            wait_until(lambda: traffic.seen(503) >= 3, 60, what="503s while the database is down")
+            private_database.start()
             acknowledged_before = len(traffic.acknowledged)
             wait_until(lambda: len(traffic.acknowledged) >= acknowledged_before + 3, 60,
-                       what="users created again once PostgreSQL is back", log=tmp_path / "hub"
+                       what="users created again once the database is back", log=tmp_path / "hub"
                        / "hub.log")
         finally:
             traffic.stop.set()
@@ -88,6 +83,54 @@ def test_a_postgresql_restart_answers_503_meanwhile_and_loses_no_acknowledged_wr
     for answer in unavailable:
         if answer.request.url.path.startswith("/hub/api/"):
             assert "database is unavailable" in answer.json()["message"]
-    assert set(traffic.acknowledged) <= stored_users(private_postgres.url)
+    assert set(traffic.acknowledged) <= private_database.user_names()
     assert "is unavailable" in log and "answers again" in log
     assert "Unhandled error" not in log and "Traceback" not in log
+
+
+def test_a_spawn_finishing_during_the_outage_ends_running_or_stopped(tmp_path,
+                                                                      private_postgres):
+    """PostgreSQL crashes while a server starts: its process runs, and its spawner waits
+    10 s (as a batch job waits in a queue) before the hub records it. The server must not
+    be left running behind the hub's back, nor the user pending."""
+    sections = {"hub": {"db_url": private_postgres.url, "spawner_class": "queued-spawner"},
+                "hub.api_tokens": {ADMIN_TOKEN: "admin"}, "auth": {"admin_users": "admin"},
+                "spawner.environment": {"QUEUE_SECONDS": "10"},
+                # The spawn request answers 202 at once; the spawn goes on in the hub.
+                "hub.tornado_settings": {"slow_spawn_timeout": "0"}}
+    with running_hub(tmp_path / "hub", sections,
+                     plugins={"queued-spawner": "tests.fake_plugins.queued_spawner"}) as hub:
+        api = httpx.Client(base_url=f"{hub.url}hub/api/", timeout=30,
+                           headers={"Authorization": f"token {ADMIN_TOKEN}"})
+        assert api.post("users/alice").status_code == 201
+        assert api.post("users/alice/server").status_code == 202
+        private_postgres.crash()
+        wait_until(lambda: "Spawn of alice failed" in hub.log
+                   and api.get("users/alice").json()["pending"] is None, 60,
+                   what="alice's spawn failed and cleaned up", log=tmp_path / "hub" / "hub.log")
+        after_outage = api.get("users/alice").json()
+        orphans = servers_of(tmp_path / "hub" / "home" / "alice")
+        private_postgres.start()
+        wait_until(lambda: api.post("users/alice/server").status_code == 202, 30,
+                   what="alice's spawn accepted again once PostgreSQL is back")
+        ready = wait_until(lambda: api.get("users/alice").json()["servers"].get("", {})
+                           .get("ready"), 60, what="alice's server ready")
+        log = hub.log
+    assert after_outage["pending"] is None
+    assert not after_outage["servers"].get("", {}).get("ready"), after_outage
+    assert orphans == [], "a server process runs that the hub does not know of"
+    assert ready
+    assert "Spawn of alice failed: The hub's database is unavailable" in log, log
+    assert "Traceback" not in log, log
+
+
+def servers_of(home: Path) -> list[int]:
+    """The process ids of the mock servers running in ``home`` (the simple spawner's cwd)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            command = (proc / "cmdline").read_bytes() if proc.name.isdigit() else b""
+            if (b"kernel.testing.mockserver" in command
+                    and (proc / "cwd").resolve() == home.resolve()):
+                found.append(int(proc.name))
+    return found

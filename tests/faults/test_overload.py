@@ -31,7 +31,7 @@ RETRY_AFTER = "3"
 RSS_GROWTH_LIMIT_KIB = 30 * 1024
 
 SECTIONS = {
-    "hub": {"concurrent_request_limit": str(LIMIT),
+    "hub": {"plugins": "prometheus", "concurrent_request_limit": str(LIMIT),
             "concurrent_request_limit_per_client": str(PER_CLIENT),
             "concurrent_server_request_limit": str(LIMIT),
             "request_queue_size": str(QUEUE), "request_queue_timeout": "5",
@@ -54,6 +54,8 @@ class Burst:
     activity: list[httpx.Response] = field(default_factory=list)
     #: One API call, one login and the user list, each sent once right after the burst.
     after: dict[str, httpx.Response] = field(default_factory=dict)
+    #: The hub's log, once the burst is over.
+    log: str = ""
     rss_before_kib: int = 0
     rss_peak_kib: int = 0
 
@@ -140,7 +142,9 @@ def burst(tmp_path_factory: pytest.TempPathFactory) -> Burst:
             sampler.join()
         result.after = {"api": api(hub, tokens["user1"]).get("users/user1"),
                         "login": HubClient(hub).login("after"),
-                        "users": admin.get("users")}
+                        "users": admin.get("users"),
+                        "metrics": admin.get(f"{hub.url}hub/metrics")}
+        result.log = hub.log
         return result
 
 
@@ -185,6 +189,30 @@ def test_admitted_requests_succeed(burst: Burst):
 def test_health_checks_and_servers_activity_are_never_shed(burst: Burst):
     assert burst.health and {r.status_code for r in burst.health} == {200}
     assert burst.activity and {r.status_code for r in burst.activity} == {200}
+
+
+def test_the_log_tells_the_operator_what_to_size_once_per_overload(burst: Burst):
+    warnings = [line for line in burst.log.splitlines() if "kernelhub.overload]" in line]
+    began = [line for line in warnings if "Overloaded, shedding" in line]
+    # The greedy client's 429s and the burst's 503s: one overload or two (the first
+    # ends once 2 s pass without a shed request), never a line per shed request.
+    assert 1 <= len(began) <= 2, warnings
+    for line in began:
+        assert "concurrent_request_limit" in line and "request_queue_size" in line
+
+
+def test_prometheus_counts_the_shed_requests_by_status(burst: Burst):
+    metrics = burst.after["metrics"]
+    assert metrics.status_code == 200
+    counted = {}
+    for line in metrics.text.splitlines():
+        if line.startswith("jupyterhub_request_duration_seconds_count{") and \
+                'handler="unmatched"' in line:
+            code = line.split('code="', 1)[1].split('"', 1)[0]
+            counted[code] = counted.get(code, 0) + float(line.rsplit(" ", 1)[1])
+    shed = [r.status_code for r in burst.api + burst.logins + burst.greedy]
+    assert counted.get("503") == shed.count(503)
+    assert counted.get("429") == shed.count(429)
 
 
 def test_memory_stays_bounded_under_the_burst(burst: Burst):
