@@ -8,7 +8,7 @@ as jobs so that every job runs), submits N trivial jobs (``sleep``), then
 polls them round after round two ways: kernelhub-slurm's ``JobQueue`` (one
 ``squeue --jobs=...`` per round for every job) and batchspawner's way (each
 server's own ``squeue -h -j ID -o '%T %B'``, all at once, as N pollers would).
-Prints one table per way and the ratio: slurmctld's job-info requests per
+Prints one table, both ways side by side with the ratio: slurmctld's job-info requests per
 round (counted by ``sdiag``), wall time per round, and the polling process's
 CPU per round (its own, and that of the squeue processes it ran). Needs root,
 ``slurm-wlm`` and ``munge``, and kernelhub-slurm installed. See bench/README.md.
@@ -35,7 +35,12 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "contrib" / "kernelhub-slu
 # The test suite's cluster helper, found on the path just set.
 from cluster import SlurmCluster, slurm_cluster
 
-JOB_INFO = "REQUEST_JOB_INFO"
+#: The RPCs a job listing costs slurmctld: squeue of many jobs, and of one job (squeue -j ID).
+JOB_INFO = ("REQUEST_JOB_INFO", "REQUEST_JOB_INFO_SINGLE")
+
+
+def job_info_requests(cluster: SlurmCluster) -> int:
+    return sum(cluster.sdiag_count(request) for request in JOB_INFO)
 
 
 def cpu_seconds() -> tuple[float, float]:
@@ -48,7 +53,7 @@ def cpu_seconds() -> tuple[float, float]:
 async def measure(cluster: SlurmCluster, rounds: int,
                   poll_round: Callable[[], Awaitable[None]]) -> dict[str, float]:
     """Per round: slurmctld's job-info requests, wall seconds, own and children's CPU ms."""
-    requests_before = cluster.sdiag_count(JOB_INFO)
+    requests_before = job_info_requests(cluster)
     own_before, children_before = cpu_seconds()
     began = time.perf_counter()
     for _ in range(rounds):
@@ -56,7 +61,7 @@ async def measure(cluster: SlurmCluster, rounds: int,
     wall = time.perf_counter() - began
     own_after, children_after = cpu_seconds()
     # sdiag itself is not a job-info request, so the difference is the polling alone.
-    requests = cluster.sdiag_count(JOB_INFO) - requests_before
+    requests = job_info_requests(cluster) - requests_before
     return {"squeue requests": requests / rounds, "wall ms": wall * 1000 / rounds,
             "own CPU ms": (own_after - own_before) * 1000 / rounds,
             "squeue CPU ms": (children_after - children_before) * 1000 / rounds}
@@ -101,6 +106,11 @@ def main() -> None:
             job_ids = [cluster.run("sbatch", "--parsable", "--output=/dev/null",
                                    "--wrap", "sleep 3600").strip()
                        for _ in range(args.jobs)]
+            # Polled while running, as servers are (a few may still be starting after a minute).
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and any(
+                    state != "RUNNING" for state in cluster.jobs("%T")):
+                time.sleep(1)
             asyncio.run(compare(cluster, job_ids, args.rounds))
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shlex
 import time
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,8 @@ log = logging.getLogger("kernelhub.slurm")
 
 #: The hub's one job queue, shared by all of its spawners.
 queue_key = StashKey[JobQueue]()
+#: What may not appear in a job name written into an #SBATCH line.
+_JOB_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.@-]")
 #: How long ``stop`` waits for the scheduler to report a cancelled job ended.
 STOP_WAIT = 60.0
 
@@ -87,7 +90,8 @@ class BatchSpawner(Spawner):
             output = output.replace(field, value)
         return {
             **self.job_options,
-            "job_name": f"kernelhub-{self.user.name}" + (f"-{self.name}" if self.name else ""),
+            "job_name": _JOB_NAME_UNSAFE.sub(
+                "-", f"kernelhub-{self.user.name}" + (f"-{self.name}" if self.name else "")),
             "username": self.user.name, "homedir": homedir, "output": output,
             "extra": config[slurm_options.EXTRA],
             "prologue": config[slurm_options.PROLOGUE],
@@ -209,8 +213,11 @@ class BatchSpawner(Spawner):
             return 0
         self._watch()
         status = await self.queue.status(self.job_id)
-        if status is None or status.over:
-            return 0 if status is not None and status.state == "COMPLETED" else 1
+        if status is None:
+            # The listing failed (logged): a job is not declared dead on a squeue hiccup.
+            return None
+        if status.over:
+            return 0 if status.state == "COMPLETED" else 1
         return None
 
     async def stop(self, now: bool = False) -> None:

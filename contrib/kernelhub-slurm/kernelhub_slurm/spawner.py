@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 import subprocess
@@ -47,7 +48,7 @@ class SlurmSpawner(BatchSpawner):
     async def options_form(self) -> str:
         if not self.hub.config[slurm_options.OFFER_PARTITIONS]:
             return await super().options_form()
-        partitions = cluster_partitions()
+        partitions = await asyncio.to_thread(cluster_partitions)
         chosen = self.job_options["partition"]
         choices = "".join(
             f'<option value="{html.escape(p.name)}"'

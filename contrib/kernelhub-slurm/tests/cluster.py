@@ -58,7 +58,8 @@ class SlurmCluster:
     def sdiag_count(self, request: str) -> int:
         """How many times slurmctld served ``request`` (e.g. REQUEST_JOB_INFO) since reset."""
         for line in self.run("sdiag").splitlines():
-            if line.strip().startswith(request):
+            # Exactly this request: REQUEST_JOB_INFO_SINGLE is another line.
+            if line.split()[:1] == [request]:
                 return int(line.split("count:")[1].split()[0])
         return 0
 

@@ -18,6 +18,12 @@ QUEUE_INTERVAL = 2
 WATCHED_SECONDS = 12
 
 
+def job_info_requests(cluster: SlurmCluster) -> int:
+    """Listings of many jobs, and of one (``squeue -j ID``, batchspawner's way)."""
+    return sum(cluster.sdiag_count(request)
+               for request in ("REQUEST_JOB_INFO", "REQUEST_JOB_INFO_SINGLE"))
+
+
 def test_one_squeue_per_round_lists_every_job_of_the_hub(
         make_hub, idle_cluster: SlurmCluster, unix_user: Callable[[], pwd.struct_passwd]):
     sections = slurm_sections(interval=str(QUEUE_INTERVAL))
@@ -29,9 +35,9 @@ def test_one_squeue_per_round_lists_every_job_of_the_hub(
     for name in names:
         wait_ready(hub.api, name)
 
-    before = idle_cluster.sdiag_count("REQUEST_JOB_INFO")
+    before = job_info_requests(idle_cluster)
     time.sleep(WATCHED_SECONDS)
-    requests = idle_cluster.sdiag_count("REQUEST_JOB_INFO") - before
+    requests = job_info_requests(idle_cluster) - before
 
     rounds = WATCHED_SECONDS / QUEUE_INTERVAL
     # One squeue per server per poll would be 2 x 12 = 24 requests; one per round is 6
