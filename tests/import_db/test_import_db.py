@@ -96,6 +96,8 @@ class Moved:
     engine: str
     #: What `kernel import-db --dry-run` said while JupyterHub's servers ran.
     while_running: subprocess.CompletedProcess[str]
+    #: What `kernel import-db --dry-run` printed just before the import.
+    dry_run_output: str
     #: The SQLite source's bytes before and after the import (None on other engines).
     source_bytes: tuple[bytes, bytes] | None = None
 
@@ -150,12 +152,15 @@ def moved(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     before = source_file.read_bytes() if engine == "sqlite" else b""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
+        # A dry run first: the import after it would be refused had it written anything.
+        dry_run = run_import_db(ini, source, "--dry-run")
+        assert dry_run.returncode == 0, dry_run.stdout + dry_run.stderr
         done = run_import_db(ini, source)
         assert done.returncode == 0, done.stdout + done.stderr
         source_bytes = (before, source_file.read_bytes()) if engine == "sqlite" else None
         with running_hub(directory, sections, timeout=90) as kernelhub:
             yield Moved(recorded, kernelhub, done.stdout, source, engine, while_running,
-                        source_bytes)
+                        dry_run.stdout, source_bytes)
     for urls in (source_urls, target_urls):
         urls.close()
 
@@ -199,6 +204,14 @@ def test_every_jupyterhub_token_works_with_the_same_scopes(moved: Moved) -> None
         assert (model["name"], model["kind"]) == (answered["name"], answered["kind"])
         assert set(model["scopes"]) >= set(answered["scopes"])
         assert set(model["scopes"]) - set(answered["scopes"]) <= group_shares
+
+
+def test_a_dry_run_summarizes_the_same_import_and_writes_nothing(moved: Moved) -> None:
+    # That it wrote nothing: the import after it was not refused (the fixture checks).
+    table = [line for line in moved.dry_run_output.splitlines() if "imported" in line
+             or line.startswith(("users", "API tokens", "shares", "servers"))]
+    assert table and all(line in moved.import_output for line in table)
+    assert "Dry run: nothing was written." in moved.dry_run_output
 
 
 def summary_line(output: str, kind: str) -> list[str]:
