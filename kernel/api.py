@@ -13,7 +13,9 @@ The hub a hook receives
     argument; ``User`` and ``Server``, the people and their servers.
 Roles
     ``Spawner``, the base of what the ``spawn`` hook returns; ``Proxy`` (and
-    ``ProxyError``), the base of what the ``route`` hook returns.
+    ``ProxyError``), the base of what the ``route`` hook returns;
+    ``InternalTLS``, what the ``internal_tls`` hook returns (``hub.tls``), and
+    ``CertFiles``, a certificate's files (what ``Spawner.move_certs`` moves).
 Options
     ``OptionRegistry`` (the ``declare_options`` hook's argument), ``Option``
     (a typed key: ``hub.config[KEY]``), ``ConfigError`` and the option types
@@ -28,8 +30,12 @@ State
 Requests
     ``HubError`` (a refusal with an HTTP status), ``hub_of(request)`` (the
     hub serving a request), ``identify(request)`` and ``Identity`` (who
-    makes it), ``check_xsrf(request, submitted)`` (for forms sent with the
-    login cookie), ``Scopes`` and ``ScopeError`` (what a caller may do).
+    makes it; ``UserIdentity`` when that is a user, as for every page),
+    ``check_xsrf(request, submitted)`` (for forms sent with the login
+    cookie), ``Scopes`` and ``ScopeError`` (what a caller may do).
+Logging in
+    ``AuthResult``, who a login is: what the ``authenticate`` hook may
+    return, and what ``post_auth`` receives and may change.
 Time
     ``utcnow()``, the timezone-aware UTC time every hub timestamp uses.
 Keeping data (the ``stored_data`` hook; see ``kernel.storage``)
@@ -46,6 +52,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kernel import hookimpl
+from kernel.auth import AuthResult
 from kernel.clock import utcnow
 from kernel.config import ConfigError, Option, OptionRegistry
 from kernel.config.types import (
@@ -78,8 +85,9 @@ from kernel.storage import (
     UserTable,
     UTCDateTimeField,
 )
+from kernel.tls import CertFiles, InternalTLS
 from kernel.users import Server, User
-from kernel.web.identity import Identity, check_xsrf, hub_of, identify
+from kernel.web.identity import Identity, UserIdentity, check_xsrf, hub_of, identify
 
 if TYPE_CHECKING:
     import asyncio
@@ -96,7 +104,6 @@ if TYPE_CHECKING:
     from kernel.routes import RouteKeeper
     from kernel.services import ServiceRegistry
     from kernel.stash import Stash
-    from kernel.tls import InternalTLS
     from kernel.tokens import TokenStore
     from kernel.urls import HubURLs
     from kernel.users import UserRegistry
@@ -204,7 +211,9 @@ class Hub(Protocol):
 
 __all__ = [
     "URL",
+    "AuthResult",
     "Boolean",
+    "CertFiles",
     "Choice",
     "Command",
     "ConfigError",
@@ -215,6 +224,7 @@ __all__ = [
     "HubError",
     "Identity",
     "Integer",
+    "InternalTLS",
     "JSONField",
     "Measurement",
     "MeasurementKind",
@@ -239,6 +249,7 @@ __all__ = [
     "TextList",
     "UTCDateTimeField",
     "User",
+    "UserIdentity",
     "UserTable",
     "check_xsrf",
     "hookimpl",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -53,12 +54,17 @@ class AuthResult:
         if isinstance(answer, str):
             return cls(name=answer)
         if isinstance(answer, dict) and isinstance(answer.get("name"), str):
-            return cls(name=answer["name"], admin=answer.get("admin"),
-                       allowed=bool(answer.get("allowed")),
-                       groups=answer.get("groups"), auth_state=answer.get("auth_state"),
-                       user_info=answer.get("user_info") or {})
+            return cls.from_fields(answer)
         raise TypeError(f"authenticate returned {answer!r}; expected a name, a dict with "
                         "'name', or None")
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, Any]) -> AuthResult:
+        """From a dict with ``name`` and, optionally, the other fields (as JupyterHub's)."""
+        return cls(name=fields["name"], admin=fields.get("admin"),
+                   allowed=bool(fields.get("allowed")),
+                   groups=fields.get("groups"), auth_state=fields.get("auth_state"),
+                   user_info=fields.get("user_info") or {})
 
 
 def normalize_username(hub: Hub, name: str) -> str:

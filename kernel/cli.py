@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import NoReturn
 
 import click
 
@@ -50,7 +50,7 @@ def load_or_exit(config_file: str | None) -> Loaded:
         fail(e)
 
 
-def fail(error: BaseException) -> Any:
+def fail(error: BaseException) -> NoReturn:
     click.secho(f"kernel: {error}", err=True, fg="red")
     sys.exit(2 if isinstance(error, ConfigError) else 1)
 

@@ -68,9 +68,10 @@ class HookRunner(HookEngine):
 
     # -- roles ----------------------------------------------------------------------
 
-    async def authenticate(self, *, request: Request,
-                           data: dict[str, str]) -> str | dict[str, Any] | None:
-        """The authenticator's answer: ``None`` (refused), a name, or a dict (see the spec)."""
+    async def authenticate(self, *, request: Request, data: dict[str, str]
+                           ) -> AuthResult | str | dict[str, Any] | None:
+        """The authenticator's answer: ``None`` (refused), a name, or who it is (an
+        ``AuthResult``, or a dict with its fields; see the spec)."""
         return await self._await(hookspecs.authenticate, request=request, data=data)
 
     def spawn(self, *, user: User, server: Server) -> Spawner:
@@ -109,8 +110,9 @@ class HookRunner(HookEngine):
     # -- requests -------------------------------------------------------------------------
 
     async def redirect(self, *, request: Request, user: User | None, reason: str,
-                       path: str) -> str | None:
-        """The first plugin's URL for this browser (the ``pages`` default is last)."""
+                       path: str) -> str:
+        """The first plugin's URL for this browser; the essential ``pages`` plugin always
+        answers, last."""
         return await self._await(hookspecs.redirect, request=request, user=user,
                                  reason=reason, path=path)
 

@@ -38,6 +38,7 @@ from kernel.oauth import OAuthClients
 from kernel.permissions import Permissions
 from kernel.plugin_scopes import ScopeDeclarations
 from kernel.proxy import Proxy
+from kernel.resume import resume_all
 from kernel.roles import apply_config_roles
 from kernel.routes import RouteKeeper
 from kernel.scopes import CustomScopeError, define_custom_scopes, definition
@@ -210,7 +211,7 @@ class Hub:
         await self.hooks.hub_startup()
         if self.proxy.should_start:
             await self.proxy.start()
-        await self.lifecycle.resume_all()
+        await resume_all(self.lifecycle)
         await self.routes.check_routes()
         self.routes.supervise()
         self.started_at = time.monotonic()

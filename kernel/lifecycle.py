@@ -1,4 +1,4 @@
-"""Starting and stopping users' servers: spawn, readiness, routing, polling, and resuming.
+"""Starting and stopping users' servers: spawn, readiness, routing and polling.
 
 A spawn runs in a background task so that the request that asked for it can
 answer as soon as the server is ready or after ``slow_spawn_timeout``,
@@ -45,7 +45,9 @@ class ServerLifecycle:
         #: Spawns that failed in a row (consecutive_failure_limit).
         self.failures_in_a_row = 0
         #: The checks of servers a previous hub left, while they run (a strong reference).
-        self._resuming: asyncio.Future[list[object]] | None = None
+        self.resuming: asyncio.Future[list[object]] | None = None
+        #: Shutting down without stopping servers (forget_all): spawns are abandoned, not undone.
+        self._forgetting = False
 
     # -- spawning -------------------------------------------------------------
 
@@ -89,18 +91,21 @@ class ServerLifecycle:
             raise HubError(429, "Active user limit exceeded. Try again in a few minutes.",
                            headers={"Retry-After": str(retry)})
 
-    async def _spawn(self, server: Server) -> None:
+    async def _spawn(self, server: Server, resumed: Spawner | None = None) -> None:
+        """Start ``server``; ``resumed``: continue the start a previous hub began."""
         hub = self.hub
         began = time.monotonic()
-        spawner: Spawner | None = None
+        spawner = resumed
         try:
-            if hub.config.auth.refresh_pre_spawn and not await hub.logins.refresh(server.user,
-                                                                           force=True):
-                raise HubError(403, "Your login has expired: log in again to start a server")
-            spawner = server.spawner = hub.new_spawner(server)
-            spawner.load_user_options(server.user_options or {})
-            await give_credentials(self.hub, spawner, server)
-            await hub.hooks.pre_spawn_start(user=server.user, spawner=spawner)
+            if spawner is None:
+                if hub.config.auth.refresh_pre_spawn and not await hub.logins.refresh(
+                        server.user, force=True):
+                    raise HubError(403, "Your login has expired: log in again to start a "
+                                        "server")
+                spawner = server.spawner = hub.new_spawner(server)
+                spawner.load_user_options(server.user_options or {})
+                await give_credentials(self.hub, spawner, server)
+                await hub.hooks.pre_spawn_start(user=server.user, spawner=spawner)
             server.url = await self._start(spawner, server)
             server.state = spawner.get_state()
             server.started = server.last_activity = utcnow()
@@ -110,6 +115,7 @@ class ServerLifecycle:
             server.progress.add({"progress": 90, "message": "Server started; waiting for it "
                                                             "to answer"})
             prefix = server.prefix(hub.urls.base_url)
+            assert hub.http is not None  # servers start only while the hub runs
             await wait_for_http(hub.http, f"{server.url}{prefix}api", spawner.http_timeout,
                                 exit_status=spawner.poll)
             status = await spawner.poll()
@@ -120,13 +126,18 @@ class ServerLifecycle:
                                f"answers at {server.url}", exited=True)
             await hub.routes.add_server(server)
         except asyncio.CancelledError:
+            if self._forgetting and server.state:
+                # Shutting down without cleanup_servers: the spawner saved where its server
+                # is, so the next hub continues this start instead of losing the server.
+                log.info("Leaving the start of %s to the next hub", server.log_name)
+                return
             log.info("Spawn of %s cancelled", server.log_name)
             server.progress.finish({"progress": 100, "failed": True,
                                     "message": "Spawn cancelled"})
-            await asyncio.shield(self._cleanup(server, spawner, stop=True))
+            await asyncio.shield(self.cleanup(server, spawner, stop=True))
             return
         except Exception as e:
-            message = _describe(e)
+            message = describe(e)
             log.error("Spawn of %s failed: %s", server.log_name, message,
                       exc_info=not isinstance(e, HubError | NotReady | TimeoutError))
             if isinstance(e, HubError) and 400 <= e.status < 500:
@@ -136,7 +147,7 @@ class ServerLifecycle:
             hub.emit("spawn.failed", user=server.user.name, server=server.name, error=message)
             hub.measure("server_spawn_duration_seconds", "timing", time.monotonic() - began,
                         status="failure", reason=_failure_reason(e))
-            await asyncio.shield(self._cleanup(server, spawner, stop=True))
+            await asyncio.shield(self.cleanup(server, spawner, stop=True))
             self._count_failure()
             return
         server.pending = None
@@ -152,7 +163,7 @@ class ServerLifecycle:
                  duration=elapsed)
         hub.measure("server_spawn_duration_seconds", "timing", elapsed, status="success",
                     reason="")
-        self._poll_in_background(server)
+        self.watch(server)
 
     def _count_failure(self) -> None:
         """Shut down after consecutive_failure_limit failures in a row, as JupyterHub does."""
@@ -163,6 +174,29 @@ class ServerLifecycle:
                          "the hub down; check the spawner's configuration and the log above",
                          self.failures_in_a_row, limit)
             self.hub.request_shutdown()
+
+    async def continue_spawn(self, server: Server, spawner: Spawner) -> None:
+        """Continue the start a previous hub began (see ``kernel.resume``); it ends as a
+        spawn does: ready and routed, or cleaned up."""
+        spawner.load_user_options(server.user_options or {})
+        server.pending = "spawn"
+        server.progress.reset()
+        server.progress.add({"progress": 0, "message": "Continuing the start the previous "
+                                                       "hub began"})
+        server.task = asyncio.create_task(self._spawn(server, spawner),
+                                          name=f"spawn {server.log_name}")
+        await server.task
+
+    async def save_state(self, server: Server) -> None:
+        """Save the state of ``server``'s spawner now, while it is still starting.
+
+        See ``Spawner.save_state``: a hub that restarts finds the server by it.
+        """
+        spawner = server.spawner
+        if spawner is None or server.pending != "spawn":
+            return
+        server.state = spawner.get_state()
+        await self.hub.users.save_server(server)
 
     async def _start(self, spawner: Spawner, server: Server) -> str:
         """Await spawner.start() within start_timeout, relaying its progress; the URL."""
@@ -233,14 +267,14 @@ class ServerLifecycle:
             status = "failure"
             log.exception("Stopping %s failed; forgetting it anyway", server.log_name)
         finally:
-            await asyncio.shield(self._cleanup(server, spawner, stop=False))
+            await asyncio.shield(self.cleanup(server, spawner, stop=False))
         log.info("Server %s stopped", server.log_name)
         self.hub.emit("stop", user=server.user.name, server=server.name)
         self.hub.measure("server_stop_seconds", "timing", time.monotonic() - began,
                          status=status)
 
-    async def _cleanup(self, server: Server, spawner: Spawner | None, *, stop: bool) -> None:
-        """Leave nothing behind: process, route, token, state, pending flag."""
+    async def cleanup(self, server: Server, spawner: Spawner | None, *, stop: bool) -> None:
+        """Leave nothing behind: process (``stop``), route, token, state, pending flag."""
         hub = self.hub
         if stop and spawner is not None:
             try:
@@ -266,7 +300,8 @@ class ServerLifecycle:
 
     # -- watching running servers ----------------------------------------------
 
-    def _poll_in_background(self, server: Server) -> None:
+    def watch(self, server: Server) -> None:
+        """Poll a running server every ``poll_interval``; clean up when it has exited."""
         spawner = server.spawner
         if spawner is None or spawner.poll_interval <= 0:
             return
@@ -291,7 +326,7 @@ class ServerLifecycle:
             server.poll_requested.clear()
             if server.spawner is not spawner or not server.ready:
                 return
-            status = await self._timed_poll(spawner)
+            status = await self.timed_poll(spawner)
             if status is not None:
                 break
         log.warning("Server %s exited with status %s; removing its route", server.log_name,
@@ -299,63 +334,15 @@ class ServerLifecycle:
         self.hub.emit("server.died", user=server.user.name, server=server.name, status=status)
         server.pending = "stop"
         server.poller = None
-        await self._cleanup(server, spawner, stop=False)
+        await self.cleanup(server, spawner, stop=False)
 
-    async def _timed_poll(self, spawner: Spawner) -> int | None:
+    async def timed_poll(self, spawner: Spawner) -> int | None:
+        """``spawner.poll()``, measured."""
         began = time.monotonic()
         status = await spawner.poll()
         self.hub.measure("server_poll_duration_seconds", "timing", time.monotonic() - began,
                          status="running" if status is None else "stopped")
         return status
-
-    # -- after a hub restart -----------------------------------------------------
-
-    async def resume_all(self) -> None:
-        """Find the servers a previous hub left running, check them, and take them over."""
-        recorded = [s for u in self.hub.users for s in u.servers.values()
-                    if s.url is not None or s.state]
-        if not recorded:
-            return
-        log.info("Checking %d server(s) left running by the previous hub", len(recorded))
-        for server in recorded:
-            server.pending = "check"
-            self.active.add(server)
-        began = time.monotonic()
-        tasks = [asyncio.create_task(self._resume(s), name=f"resume {s.log_name}")
-                 for s in recorded]
-        # Measured when every check is done, even those that outlast init_spawners_timeout.
-        everything = self._resuming = asyncio.gather(*tasks, return_exceptions=True)
-        everything.add_done_callback(lambda _: self.hub.measure(
-            "init_spawners_duration_seconds", "timing", time.monotonic() - began))
-        timeout = self.hub.config.hub.init_spawners_timeout
-        _, pending = await asyncio.wait(tasks, timeout=None if timeout < 0 else timeout)
-        if pending:
-            log.warning("%d server(s) are still being checked after %s seconds "
-                        "(init_spawners_timeout); the hub starts and checks them in the "
-                        "background", len(pending), timeout)
-
-    async def _resume(self, server: Server) -> None:
-        hub = self.hub
-        spawner: Spawner | None = None
-        try:
-            spawner = server.spawner = hub.new_spawner(server)
-            spawner.load_state(server.state)
-            status = await self._timed_poll(spawner)
-            if status is None and server.url:
-                prefix = server.prefix(hub.urls.base_url)
-                await wait_for_http(hub.http, f"{server.url}{prefix}api", spawner.http_timeout,
-                                    exit_status=spawner.poll)
-                await hub.routes.add_server(server)
-                server.pending = None
-                log.info("Server %s is still running at %s", server.log_name, server.url)
-                self._poll_in_background(server)
-                return
-            log.info("Server %s is gone (status %s); cleaning up", server.log_name, status)
-            await self._cleanup(server, spawner, stop=False)
-        except Exception as e:
-            log.warning("Server %s could not be resumed (%s); stopping it",
-                        server.log_name, _describe(e))
-            await self._cleanup(server, spawner, stop=True)
 
     async def stop_all(self) -> None:
         """Stop every active server (shutdown with cleanup_servers)."""
@@ -367,13 +354,14 @@ class ServerLifecycle:
 
     def forget_all(self) -> None:
         """Stop watching servers without stopping them (shutdown without cleanup_servers)."""
+        self._forgetting = True
         for server in self.active:
             for task in (server.poller, server.task):
                 if task is not None and not task.done():
                     task.cancel()
 
 
-def _describe(error: BaseException) -> str:
+def describe(error: BaseException) -> str:
     """What to tell the user; the log has the details (plugin, traceback)."""
     if isinstance(error, PluginError):
         error = error.error

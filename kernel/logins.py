@@ -153,5 +153,5 @@ class Logins:
             self._refreshed.pop(user.id, None)
             return False
         if isinstance(answer, dict):
-            await self._apply(AuthResult.from_hook({"name": user.name, **answer}))  # type: ignore[arg-type]
+            await self._apply(AuthResult.from_fields({"name": user.name, **answer}))
         return True

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 from kernel.errors import HubError
 from kernel.roles import RoleAssignments, load_roles
 from kernel.scopes import IDENTIFY_SCOPES, SERVICE_IDENTIFY_SCOPES, Owner, Scopes
+from kernel.users import User
 
 if TYPE_CHECKING:
     from kernel.hub import Hub
     from kernel.services import Service
     from kernel.tokens import TokenInfo
-    from kernel.users import User
     from kernel.web.identity import Identity
 
 
@@ -101,14 +101,14 @@ class Permissions:
         if scopes is not None:
             self._token_scopes.move_to_end(token)
         else:
-            if token.service_id is not None:
-                own = Scopes.expand([*token.scopes, *SERVICE_IDENTIFY_SCOPES],
-                                    Owner(service=owner.name))
-                held = self.service_scopes(owner)  # type: ignore[arg-type]
-            else:
+            if isinstance(owner, User):
                 own = Scopes.expand([*token.scopes, *IDENTIFY_SCOPES],
                                     Owner(user=owner.name, server=self._server_of(token)))
-                held = self.user_scopes(owner)  # type: ignore[arg-type]
+                held = self.user_scopes(owner)
+            else:
+                own = Scopes.expand([*token.scopes, *SERVICE_IDENTIFY_SCOPES],
+                                    Owner(service=owner.name))
+                held = self.service_scopes(owner)
             scopes = own.intersect(held, self.groups_of)
             self._token_scopes[token] = scopes
             if len(self._token_scopes) > self.token_cache_size:
@@ -176,10 +176,11 @@ class Permissions:
 
     def scopes(self, identity: Identity) -> Scopes:
         """Everything the caller of a request may do."""
+        if identity.token is None:
+            assert identity.user is not None  # only users log in with a cookie
+            return self.user_scopes(identity.user)
         owner = identity.user if identity.user is not None else identity.service
         assert owner is not None
-        if identity.token is None:
-            return self.user_scopes(owner)  # type: ignore[arg-type]
         return self.token_scopes(identity.token, owner)
 
     @staticmethod

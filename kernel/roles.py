@@ -17,7 +17,9 @@ listed in neither loses the admin flag at start-up.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from kernel.auth import listed_users, normalized_name
 from kernel.config.values import Config, Section
@@ -101,7 +103,8 @@ def load_roles(*, admin_access: bool) -> RoleAssignments:
                                    (orm.ServiceRole, loaded.services, "service_id")):
         query = table.select(getattr(table, column.removesuffix("_id")), orm.Role.name).join(
             orm.Role).tuples()
-        for holder_id, role_name in query:
+        # peewee's stubs say .tuples() still yields models; it yields these pairs.
+        for holder_id, role_name in cast("Iterable[tuple[int, str]]", query):
             holders.setdefault(holder_id, set()).add(role_name)
     return loaded
 
@@ -177,8 +180,8 @@ def _only_admins(names: list[str]) -> None:
         orm.User.update(admin=False).where(orm.User.id == row.id).execute()
 
 
-def _replace(table: type[orm.BaseModel], column: str, role: orm.Role,
-             holders: list[orm.BaseModel]) -> None:
+def _replace(table: type[orm.UserRole | orm.GroupRole | orm.ServiceRole], column: str,
+             role: orm.Role, holders: Sequence[orm.BaseModel]) -> None:
     table.delete().where(table.role == role).execute()
     for holder in holders:
         table.create(**{column: holder, "role": role})

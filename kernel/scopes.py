@@ -244,7 +244,7 @@ class Scopes:
         if server is not None and user is None:
             user = server.split("/", 1)[0]
         resource = {"user": user, "server": server, "group": group, "service": service}
-        for kind, value in filters:  # type: ignore[misc]
+        for kind, value in filter(None, filters):  # None (everything) was answered above
             if value == resource[kind]:
                 return True
             if kind == "group" and user is not None and value in groups_of(user):
@@ -323,7 +323,7 @@ def _covered(filter_: Filter, by: set[Filter], groups_of: GroupsOf) -> bool:
     user = value.split("/", 1)[0] if kind == "server" else value if kind == "user" else None
     if user is None:
         return False
-    for kind, holder in by:  # type: ignore[misc]
+    for kind, holder in filter(None, by):  # None (everything) was answered above
         if (kind, holder) == ("user", user):
             return True
         if kind == "group" and holder in groups_of(user):

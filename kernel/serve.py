@@ -109,7 +109,10 @@ async def _serve(app: ASGIApp, hub: Hub, config: HypercornConfig) -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
-    await hypercorn_serve(app, config, shutdown_trigger=hub.shutdown_requested)
+    # starlette and hypercorn both speak ASGI 3 but type its scopes and messages
+    # differently (plain mappings against TypedDicts).
+    await hypercorn_serve(app, config,  # type: ignore[arg-type]
+                          shutdown_trigger=hub.shutdown_requested)
 
 
 @contextmanager

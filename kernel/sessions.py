@@ -29,8 +29,8 @@ class SessionStore:
         """Read live sessions and delete expired ones (call on a database thread)."""
         cutoff = utcnow() - self.max_age
         orm.LoginSession.delete().where(orm.LoginSession.created < cutoff).execute()
-        self._user_of = dict(orm.LoginSession.select(orm.LoginSession.id,
-                                                     orm.LoginSession.user).tuples())
+        self._user_of = {row.id: row.user_id for row in
+                         orm.LoginSession.select(orm.LoginSession.id, orm.LoginSession.user)}
 
     async def create(self, user_id: int) -> str:
         session_id = secrets.token_hex(16)

@@ -8,7 +8,8 @@ subclass instance for one user's server. The hub drives it:
    ``pre_spawn_start`` hooks, then awaits ``start()`` (within
    ``start_timeout``), while forwarding what ``progress()`` yields;
 2. saves ``get_state()`` so that a restarted hub can ``load_state()`` and
-   find the server again;
+   find the server again (a slow ``start()`` saves it earlier itself, with
+   ``save_state()``);
 3. checks that the server answers HTTP, routes it, then calls ``poll()``
    every ``poll_interval`` seconds;
 4. awaits ``stop()`` and runs ``post_spawn_stop`` hooks.
@@ -128,6 +129,20 @@ class Spawner(ABC):
     def get_state(self) -> dict[str, Any]:
         """What the hub must save to find this server again after a restart (JSON)."""
         return {}
+
+    async def save_state(self) -> None:
+        """Save ``get_state()`` now, while ``start()`` is still running.
+
+        For a spawner whose start goes on long after it launched something (a
+        batch job waiting in its queue, a container being created): call it
+        as soon as the state names that thing. A hub that stops meanwhile
+        (killed, or shut down without ``cleanup_servers``) then does not lose
+        it: the next hub loads the state and, while ``poll()`` says it runs,
+        calls ``start()`` again, which must continue with what the state names
+        instead of launching another. The hub saves the state by itself once
+        ``start()`` returns.
+        """
+        await self.hub.lifecycle.save_state(self.server)
 
     def load_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional to override
         """Restore what ``get_state`` returned (at hub start-up)."""

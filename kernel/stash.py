@@ -11,7 +11,7 @@ A plugin makes a key once, at module level, and keeps its state under it::
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast, overload
 
 T = TypeVar("T")
 
@@ -32,6 +32,10 @@ class Stash:
     def __getitem__(self, key: StashKey[T]) -> T:
         return cast(T, self._values[key])
 
+    @overload
+    def get(self, key: StashKey[T], default: None = None) -> T | None: ...
+    @overload
+    def get(self, key: StashKey[T], default: T) -> T: ...
     def get(self, key: StashKey[T], default: T | None = None) -> T | None:
         return cast("T | None", self._values.get(key, default))
 

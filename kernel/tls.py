@@ -24,6 +24,7 @@ import os
 import pwd
 import shutil
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -55,16 +56,23 @@ class CertFiles:
 class InternalTLS(Protocol):
     """What a plugin provides to turn internal TLS on (see the ``internal_tls`` hook)."""
 
-    #: The hub's own certificate: its HTTPS server and its client.
-    hub: CertFiles
-    #: The proxy's API server (the hub calls it).
-    proxy_api: CertFiles
-    #: The proxy as a client, toward servers, services and the hub.
-    proxy_client: CertFiles
+    @property
+    def hub(self) -> CertFiles:
+        """The hub's own certificate: its HTTPS server and its client."""
 
-    def issue(self, name: str, *, kind: str, alt_names: list[str]) -> CertFiles:
+    @property
+    def proxy_api(self) -> CertFiles:
+        """The proxy's API server (the hub calls it)."""
+
+    @property
+    def proxy_client(self) -> CertFiles:
+        """The proxy as a client, toward servers, services and the hub."""
+
+    def issue(self, name: str, *, kind: str, alt_names: Iterable[str] = (),
+              include_local: bool = True) -> CertFiles:
         """A new certificate for one server (``kind`` "server") or managed service
-        ("service"), valid for ``alt_names`` (``DNS:host``, ``IP:addr``)."""
+        ("service"), valid for ``alt_names`` (``DNS:host``, ``IP:addr``) and, with
+        ``include_local``, for localhost and 127.0.0.1 too."""
         ...
 
 

@@ -28,6 +28,8 @@ from kernel.security.tokens import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from kernel.db.database import Database
 
 #: The longest expires_in a token may be given, in seconds (100 years): far enough to
@@ -74,10 +76,10 @@ class TokenRecord:
     @classmethod
     def from_row(cls, row: orm.APIToken) -> TokenRecord:
         """From a row read with its client (``_with_client``) or just created."""
+        client = None if row.oauth_client_id is None else row.oauth_client
         return cls(info=TokenInfo.from_row(row), created=row.created,
                    last_activity=row.last_activity,
-                   oauth_client=(None if row.oauth_client_id is None
-                                 else row.oauth_client.description))
+                   oauth_client=client.description if client is not None else None)
 
 
 class TokenStore:
@@ -217,7 +219,7 @@ class TokenStore:
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
-    def _forget(self, matches) -> None:
+    def _forget(self, matches: Callable[[TokenInfo], bool]) -> None:
         stale = [(key, info.id) for key, info in self._cache.items()
                  if info is not None and matches(info)]
         for key, token_id in stale:
@@ -228,7 +230,7 @@ class TokenStore:
             del self._cache[key]
 
 
-def _with_client() -> pw.ModelSelect:
+def _with_client() -> pw.ModelSelect[orm.APIToken]:
     """Tokens with their OAuth client read in the same query (``row.oauth_client``)."""
     return (orm.APIToken.select(orm.APIToken, orm.OAuthClient)
             .join(orm.OAuthClient, pw.JOIN.LEFT_OUTER))

@@ -13,12 +13,12 @@ import grp
 import logging
 import os
 import pwd
-from typing import Any
 
 import pamela
 from starlette.concurrency import run_in_threadpool
 
 from kernel import hookimpl
+from kernel.api import AuthResult
 from kernel.config import Config, Option, OptionRegistry
 from kernel.config.types import Boolean, Text, TextList
 from kernel.hub import Hub
@@ -60,8 +60,8 @@ def _groups_of(name: str) -> set[str]:
     return {g.gr_name for g in grp.getgrall() if g.gr_gid in gids}
 
 
-def _check(hub: Hub, username: str, password: str) -> dict[str, Any] | None:
-    """The blocking PAM conversation; a dict for the authenticate hook, or None."""
+def _check(hub: Hub, username: str, password: str) -> AuthResult | None:
+    """The blocking PAM conversation; the authenticate hook's answer."""
     config = hub.config
     try:
         # check= asks PAM's account stage too (locked, expired, not allowed now).
@@ -71,16 +71,13 @@ def _check(hub: Hub, username: str, password: str) -> dict[str, Any] | None:
         log.warning("PAM refused %r (service %s): %s", username, config[SERVICE], e)
         return None
     groups = _groups_of(username)
-    result: dict[str, Any] = {"name": username}
-    if groups & set(config[ADMIN_GROUPS]):
-        result["admin"] = True
-    if groups & set(config[ALLOWED_GROUPS]):
-        result["allowed"] = True  # an allow rule of this authenticator's own
-    return result
+    # admin None leaves the admin flag as it is; allowed is an allow rule of PAM's own.
+    return AuthResult(name=username, admin=True if groups & set(config[ADMIN_GROUPS]) else None,
+                      allowed=bool(groups & set(config[ALLOWED_GROUPS])))
 
 
 @hookimpl
-async def authenticate(hub: Hub, data: dict[str, str]) -> dict[str, Any] | None:
+async def authenticate(hub: Hub, data: dict[str, str]) -> AuthResult | None:
     username = data.get("username", "")
     password = data.get("password", "")
     if not username or not password:

@@ -16,6 +16,7 @@ TEST_PLUGINS = {
     "import-fails": "tests.fake_plugins.import_fails",
     "second-spawner": "tests.fake_plugins.second_spawner",
     "choosy-spawner": "tests.fake_plugins.choosy_spawner",
+    "queued-spawner": "tests.fake_plugins.queued_spawner",
     "misspelled": "tests.fake_plugins.misspelled",
     "wrapper": "tests.fake_plugins.wrapper",
     "first": "tests.fake_plugins.recorder:first",
@@ -45,7 +46,7 @@ SLOW_SUITES = (
     "tests/metrics/test_idle_culler.py", "tests/api/test_idle_culler.py",
     "tests/proxy/test_chp_parity.py", "tests/proxy/test_chp_parity_flags.py",
     "tests/proxy/test_chp_plugin.py", "tests/api/test_schema.py",
-    "tests/api/test_stateful_fuzz.py",
+    "tests/api/test_stateful_fuzz.py", "tests/faults/",
 )
 SLOW_ENGINES = ("postgres", "mysql")
 _ROOT = Path(__file__).parent.parent

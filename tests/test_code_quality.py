@@ -1,6 +1,7 @@
-"""The code's own rules, checked with every test run: ruff's lint rules (pyproject.toml)
-and the import contracts (import-linter): the kernel never imports the plugins nor jinja2,
-no plugin imports the database layer, and third-party plugins import only kernel.api."""
+"""The code's own rules, checked with every test run: ruff's lint rules (pyproject.toml),
+the import contracts (import-linter): the kernel never imports the plugins nor jinja2,
+no plugin imports the database layer, and third-party plugins import only kernel.api;
+and mypy finds no error in the kernel and the plugins ([tool.mypy] in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ def test_ruff_finds_nothing():
 
 #: The third-party plugins the contracts check: lint-imports finds them installed.
 THIRD_PARTY = {"kernelhub_jsonlog": "contrib/kernelhub-jsonlog",
+               "kernelhub_docker": "contrib/kernelhub-docker",
+               "kernelhub_slurm": "contrib/kernelhub-slurm",
                "kernelhub_hello": "tests/sample_plugin"}
 
 
@@ -37,3 +40,12 @@ def test_the_import_contracts_are_kept():
     result = subprocess.run([command], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Contracts: 4 kept, 0 broken." in result.stdout
+
+
+def test_mypy_finds_no_error_in_the_kernel_and_the_plugins():
+    if importlib.util.find_spec("mypy") is None:
+        skip_or_fail("mypy is not installed (pip install -e '.[test]')")
+    # The files and every setting come from [tool.mypy]; no cache, so nothing stale passes.
+    result = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -143,7 +143,7 @@ def test_a_type_checker_knows_each_hook_and_what_it_returns(tmp_path):
 
         async def calls(hooks: HookRunner, request: Request, server: Server) -> None:
             assert_type(await hooks.redirect(request=request, user=None, reason="root",
-                                             path=""), str | None)
+                                             path=""), str)
             assert_type(hooks.spawn(user=server.user, server=server), Spawner)
             await hooks.redriect(request=request, user=None, reason="root", path="")
             hooks.spawn(server.user, server)

@@ -1,4 +1,5 @@
-"""The wheel carries everything a hub needs: both packages, templates, static files, plugins."""
+"""The wheel carries everything a hub needs: both packages, templates, static files, plugins,
+and the py.typed marker that lets plugin authors' type checkers read kernel.api's types."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def test_the_wheel_ships_templates_static_files_and_entry_points(tmp_path):
         assert f"{data}templates/{template.name}" in names
     assert f"{data}static/css/style.css" in names
     assert "kernel/hookspecs/hub.py" in names and "plugins/pages/login.py" in names
+    assert "kernel/py.typed" in names
     entry_points = zipfile.ZipFile(wheel).read(
         next(n for n in names if n.endswith("entry_points.txt"))).decode()
     for plugin in ("pam", "dummy", "localprocess", "simple", "kernel-proxy", "pages",

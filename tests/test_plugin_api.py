@@ -55,8 +55,37 @@ def test_the_running_hub_is_what_the_hub_protocol_promises(tmp_path):
 
 def test_the_third_party_plugins_type_check_against_kernel_api():
     result = mypy(ROOT / "contrib" / "kernelhub-jsonlog" / "kernelhub_jsonlog",
+                  ROOT / "contrib" / "kernelhub-docker" / "kernelhub_docker",
+                  ROOT / "contrib" / "kernelhub-slurm" / "kernelhub_slurm",
                   ROOT / "tests" / "sample_plugin" / "kernelhub_hello")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_plugin_outside_the_repository_is_type_checked_against_the_installed_kernel_api(
+        tmp_path):
+    """kernel ships py.typed: without it, mypy skips an installed kernel.api and a plugin
+    author's checker sees no type of it at all."""
+    try:
+        import mypy  # noqa: F401
+    except ImportError:
+        skip_or_fail("mypy is not installed (pip install -e '.[test]')")
+    plugin = tmp_path / "counting.py"
+    plugin.write_text(textwrap.dedent("""
+        from kernel.api import Hub, StashKey
+
+        COUNT = StashKey[int]()
+
+        def count(hub: Hub) -> str:
+            return hub.stash[COUNT]
+    """))
+    # Run where the repository is not the current folder: kernel is found installed.
+    result = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental",
+                             "--hide-error-context", "--no-error-summary", str(plugin)],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    errors = [line.split(": error: ")[1] for line in result.stdout.splitlines()
+              if ": error: " in line]
+    assert errors == ['Incompatible return value type (got "int", expected "str")  '
+                      '[return-value]'], result.stdout + result.stderr
 
 
 def test_the_guide_opens_with_the_tested_sample_plugin_in_at_most_30_lines():

@@ -11,6 +11,7 @@ from __future__ import annotations
 from kernel.config.collection_options import declare_collection_options
 from kernel.config.jupyterhub_leftovers import declare_jupyterhub_leftovers
 from kernel.config.options import OptionRegistry
+from kernel.config.overload_options import declare_overload_options
 from kernel.config.types import (
     URL,
     Boolean,
@@ -77,6 +78,7 @@ def declare_core_options(options: OptionRegistry) -> None:
     _declare_network(options)
     _declare_database(options)
     _declare_security(options)
+    declare_overload_options(options)
     _declare_servers(options)
     _declare_logging(options)
     declare_jupyterhub_leftovers(options)

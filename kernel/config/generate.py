@@ -10,11 +10,13 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Mapping
 from importlib.metadata import EntryPoint
+from typing import Any
 
 from kernel import __version__
 from kernel.config.core_options import declare_core_options
 from kernel.config.loader import declare_plugin_options
 from kernel.config.options import Option, OptionRegistry
+from kernel.config.types import Table
 from kernel.plugin_manager import installed_plugins, new_plugin_manager
 
 SECTION_HELP = {
@@ -62,7 +64,7 @@ def generate_config(registry: OptionRegistry) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _option_lines(option: Option) -> list[str]:
+def _option_lines(option: Option[Any]) -> list[str]:
     lines = [""]
     help_text = option.help or "(no description)"
     lines += ["# " + line for line in textwrap.wrap(help_text, 86)]
@@ -78,10 +80,10 @@ def _option_lines(option: Option) -> list[str]:
         notes.append(f"deprecated: {option.deprecated}")
     notes.append(f"type: {option.type.expectation()}")
     lines += ["# " + line for line in textwrap.wrap("(" + "; ".join(notes) + ")", 86)]
-    if option.type.is_table:
+    if isinstance(option.type, Table):
         lines.append(f"# [{option.section}.{option.name}]")
         for key, value in (option.default or {}).items():
-            lines.append(f"# {key} = {option.type.values.format(value)}")  # type: ignore[attr-defined]
+            lines.append(f"# {key} = {option.type.values.format(value)}")
     else:
         lines.append(f"# {option.name} = {option.type.format(option.default)}".rstrip())
     return lines

@@ -68,7 +68,8 @@ def parse_ini(text: str, file: str | None, environ: Mapping[str, str]) -> RawIni
         inline_comment_prefixes=("#", ";"),
         empty_lines_in_values=False,
     )
-    # Keys are case-sensitive (environment variable names, user names).
+    # Keys are case-sensitive (environment variable names, user names). configparser
+    # documents replacing optionxform so; its stubs declare it a method, not to be assigned.
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
         parser.read_string(text, source=file or "<string>")

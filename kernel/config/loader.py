@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pluggy
@@ -27,6 +28,7 @@ from kernel.config.options import (
     Option,
     OptionRegistry,
 )
+from kernel.config.types import Table
 from kernel.config.values import Config, Section
 from kernel.hookcall import HookRunner, PluginError
 from kernel.plugin_manager import (
@@ -41,6 +43,8 @@ from kernel.plugin_manager import (
 
 #: The distribution whose plugins are built in (consulted for helpful errors).
 BUILTIN_DISTRIBUTION = "kernelhub"
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -101,7 +105,7 @@ def _selection(raw: RawIni, registry: OptionRegistry) -> PluginSelection:
     return PluginSelection(**values)
 
 
-def _parse(raw: RawIni, option: Option, value: RawValue, section: str | None = None) -> object:
+def _parse(raw: RawIni, option: Option[T], value: RawValue, section: str | None = None) -> T:
     """``value`` parsed as ``option``'s type; errors name ``section`` (the section as
     written, e.g. [group:physics] for an option declared in [group:*])."""
     section = section or option.section
@@ -182,7 +186,7 @@ class _Validator:
         if option.deprecated:
             self._deprecated(option, parsed)
 
-    def _deprecated(self, option: Option, value: object) -> None:
+    def _deprecated(self, option: Option[Any], value: object) -> None:
         where = self.raw.error("", option.section, option.name)
         message = f"{str(where).rstrip(': ')} is deprecated; {option.deprecated}"
         if option.renamed_to:
@@ -214,7 +218,7 @@ class _Validator:
 
     # -- [section.table] ----------------------------------------------------
 
-    def _table_option(self, section: str) -> Option | None:
+    def _table_option(self, section: str) -> Option[Any] | None:
         owner, _, name = section.rpartition(TABLE_SEPARATOR)
         option = self.registry.get(owner, name) if owner else None
         return option if option is not None and option.type.is_table else None
@@ -231,11 +235,12 @@ class _Validator:
         if option.deprecated:
             self._deprecated(option, self.values[option.section][option.name])
 
-    def _parse_table(self, option: Option, section: str,
+    def _parse_table(self, option: Option[Any], section: str,
                      items: dict[str, RawValue]) -> dict[str, object]:
         if option.unavailable:
             raise self.raw.error(f"cannot be set in kernelhub: {option.unavailable}", section)
-        return option.type.parse_table(  # type: ignore[attr-defined,no-any-return]
+        assert isinstance(option.type, Table)  # only table options have table sections
+        return option.type.parse_table(
             {k: v.text for k, v in items.items()},
             lambda key, message: self.raw.error(message, section, key),
             lambda key, message: self.warnings.append(
@@ -244,7 +249,7 @@ class _Validator:
 
     # -- [kind:NAME.table] ----------------------------------------------------
 
-    def _item_table_option(self, section: str) -> Option | None:
+    def _item_table_option(self, section: str) -> Option[Any] | None:
         """The table option ``[service:NAME.environment]`` sets, if it is one.
 
         A name may contain dots; the part after the last one counts as a table
@@ -365,7 +370,7 @@ class _Validator:
         return (f"this option belongs to plugin {owner!r}, which is not enabled; "
                 f"{self._how_to_enable(owner)}")
 
-    def _disabled_owner(self, section: str, key: str) -> tuple[str, Option] | None:
+    def _disabled_owner(self, section: str, key: str) -> tuple[str, Option[Any]] | None:
         """The installed built-in plugin, not enabled, that declares [section] key."""
         for name, ep in self.installed.items():
             if name in self.plugins.order or not _is_builtin(ep):
@@ -384,4 +389,4 @@ class _Validator:
 
 
 def _is_builtin(ep: EntryPoint) -> bool:
-    return bool(ep.dist) and ep.dist.metadata["Name"] == BUILTIN_DISTRIBUTION
+    return ep.dist is not None and ep.dist.metadata["Name"] == BUILTIN_DISTRIBUTION

@@ -4,6 +4,11 @@ peewee is synchronous, so every query the hub makes goes through
 ``Database.run``, which executes it on a small thread pool sized for the
 database: one thread for SQLite (a single writer anyway), a few for
 PostgreSQL and MySQL. The event loop never waits on a database round trip.
+
+When the database goes away (a restart, a failover, a full disk), a query
+fails with ``DatabaseUnavailable``: a 503 with ``Retry-After`` for the
+client, never a 500. The worker's broken connection is dropped, so the next
+query connects afresh: the hub reconnects by itself once the database is back.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -24,6 +30,7 @@ import peewee as pw
 from playhouse.db_url import connect as connect_url
 
 from kernel.db.models import MODELS
+from kernel.errors import HubError
 
 T = TypeVar("T")
 
@@ -32,10 +39,25 @@ log = logging.getLogger("kernelhub.db")
 #: SQLAlchemy-style driver suffixes JupyterHub configs use, which peewee's URLs don't.
 _DRIVER_SUFFIXES = ("+psycopg2", "+psycopg", "+pymysql", "+mysqldb", "+pysqlite")
 _DRIVER_PACKAGES = {"postgres": "kernelhub[postgres]", "mysql": "kernelhub[mysql]"}
+#: Seconds a client is asked to wait (Retry-After) while the database is unavailable:
+#: about what a PostgreSQL or MariaDB restart takes.
+RETRY_AFTER_SECONDS = 5
+#: Seconds a connection attempt may take before it counts as failed (PostgreSQL's
+#: default is to wait for ever on a host that drops packets).
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 class DatabaseError(Exception):
     """The database cannot be used; the message says what to do."""
+
+
+class DatabaseUnavailable(HubError):
+    """503: the database cannot be reached or cannot take the query right now."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(503, f"The hub's database is unavailable ({reason}); try again "
+                              "in a few seconds",
+                         headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def redact(url: str) -> str:
@@ -61,6 +83,8 @@ def open_database(url: str, kwargs: dict[str, Any] | None = None) -> pw.Database
     if scheme.startswith("sqlite"):
         kwargs.setdefault("pragmas", {"journal_mode": "wal", "foreign_keys": 1,
                                       "busy_timeout": 10_000})
+    elif scheme.startswith("postgres"):
+        kwargs.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     elif scheme.startswith("mysql"):
         kwargs.setdefault("charset", "utf8mb4")
         # Keep microseconds: MySQL's plain DATETIME drops them.
@@ -114,6 +138,8 @@ class Database:
         self._workers = 1 if self.is_sqlite else 4
         self._executor = ThreadPoolExecutor(max_workers=self._workers,
                                             thread_name_prefix="kernelhub-db")
+        #: Since when queries fail for want of the database (None: they do not).
+        self._unavailable_since: float | None = None
         if debug:
             logging.getLogger("peewee").setLevel(logging.DEBUG)
 
@@ -130,10 +156,46 @@ class Database:
         return fn(*args, **kwargs)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn`` on the database thread pool and await its result."""
+        """Run ``fn`` on the database thread pool and await its result;
+        DatabaseUnavailable when the database cannot be reached or used."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(self.call, fn, *args,
+        return await loop.run_in_executor(self._executor, partial(self._query, fn, *args,
                                                                   **kwargs))
+
+    def _query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            result = self.call(fn, *args, **kwargs)
+        except DatabaseError as e:
+            self._note_unavailable(str(e))
+            raise DatabaseUnavailable("cannot connect") from None
+        except (pw.OperationalError, pw.InterfaceError) as e:
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            self._drop_connection()
+            self._note_unavailable(reason)
+            raise DatabaseUnavailable(reason) from None
+        if self._unavailable_since is not None:
+            log.warning("The database %s answers again, after %.1f s", redact(self.url),
+                        time.monotonic() - self._unavailable_since)
+            self._unavailable_since = None
+        return result
+
+    def _note_unavailable(self, reason: str) -> None:
+        if self._unavailable_since is None:
+            self._unavailable_since = time.monotonic()
+            log.error("The database %s is unavailable (%s): requests that need it get 503 "
+                      "with Retry-After until it answers again", redact(self.url), reason)
+
+    def _drop_connection(self) -> None:
+        """Forget this thread's connection, so that the next query connects afresh."""
+        with contextlib.suppress(Exception):
+            self.peewee.close()
+        if not self.peewee.is_closed():
+            # peewee will not close inside a transaction that failed with the connection;
+            # the connection is gone anyway, so its state is reset by hand. That state
+            # is private to peewee, so its stubs leave it out.
+            with contextlib.suppress(Exception):
+                self.peewee._state.conn.close()  # type: ignore[attr-defined]
+            self.peewee._state.reset()  # type: ignore[attr-defined]
 
     def atomic(self) -> Any:
         return self.peewee.atomic()

@@ -4,6 +4,10 @@ Import as ``from kernel.db import models as orm`` so that ``orm.User`` (a row)
 is never confused with ``kernel.users.User`` (a user in the running hub).
 Secrets are never stored in the clear: tokens, OAuth client secrets and
 OAuth codes are kept as hashes (see ``kernel.security.tokens``).
+
+Each model declares the ``id`` column peewee would add unasked, and the
+``*_id`` attributes through which peewee reads a foreign key's raw value,
+so that a type checker knows them; the tables are the same either way.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ class BaseModel(pw.Model):
 
 
 class User(BaseModel):
+    id = pw.AutoField()
     name = pw.CharField(max_length=255, unique=True)
     admin = pw.BooleanField(default=False)
     created = UTCDateTimeField(default=utcnow)
@@ -43,6 +48,7 @@ class User(BaseModel):
 
 
 class Group(BaseModel):
+    id = pw.AutoField()
     name = pw.CharField(max_length=255, unique=True)
     properties = JSONField(default=dict)
 
@@ -54,6 +60,9 @@ class UserGroup(BaseModel):
     user = pw.ForeignKeyField(User, on_delete="CASCADE")
     group = pw.ForeignKeyField(Group, on_delete="CASCADE")
 
+    user_id: int
+    group_id: int
+
     class Meta:
         table_name = "user_group_map"
         primary_key = pw.CompositeKey("user", "group")
@@ -62,6 +71,7 @@ class UserGroup(BaseModel):
 class Server(BaseModel):
     """A user's server: the default one (name "") or a named one; kept while stopped too."""
 
+    id = pw.AutoField()
     user = pw.ForeignKeyField(User, backref="servers", on_delete="CASCADE")
     name = pw.CharField(max_length=255, default="")
     display_name = pw.CharField(max_length=255, default="")
@@ -74,12 +84,15 @@ class Server(BaseModel):
     started = UTCDateTimeField(null=True)
     last_activity = UTCDateTimeField(null=True)
 
+    user_id: int
+
     class Meta:
         table_name = "servers"
         indexes = ((("user", "name"), True),)
 
 
 class Service(BaseModel):
+    id = pw.AutoField()
     name = pw.CharField(max_length=255, unique=True)
     #: Defined in hub.ini (recreated at each start) rather than through the API.
     from_config = pw.BooleanField(default=True)
@@ -97,6 +110,7 @@ class Service(BaseModel):
 
 
 class OAuthClient(BaseModel):
+    id = pw.AutoField()
     identifier = pw.CharField(max_length=255, unique=True)
     description = pw.CharField(max_length=1023, default="")
     secret_hash = pw.CharField(max_length=255, default="")
@@ -112,6 +126,7 @@ class OAuthClient(BaseModel):
 
 
 class APIToken(BaseModel):
+    id = pw.AutoField()
     #: The first characters of the token, to find candidate rows without the token itself.
     prefix = pw.CharField(max_length=16, index=True)
     hashed = pw.CharField(max_length=255)
@@ -128,11 +143,17 @@ class APIToken(BaseModel):
     expires_at = UTCDateTimeField(null=True, index=True)
     last_activity = UTCDateTimeField(null=True)
 
+    user_id: int | None
+    service_id: int | None
+    server_id: int | None
+    oauth_client_id: int | None
+
     class Meta:
         table_name = "api_tokens"
 
 
 class OAuthCode(BaseModel):
+    id = pw.AutoField()
     code_hash = pw.CharField(max_length=128, unique=True)
     client = pw.ForeignKeyField(OAuthClient, on_delete="CASCADE")
     user = pw.ForeignKeyField(User, on_delete="CASCADE")
@@ -142,6 +163,9 @@ class OAuthCode(BaseModel):
     code_challenge = pw.CharField(max_length=255, null=True)
     code_challenge_method = pw.CharField(max_length=16, null=True)
     expires_at = UTCDateTimeField()
+
+    client_id: int
+    user_id: int
 
     class Meta:
         table_name = "oauth_codes"
@@ -155,6 +179,8 @@ class LoginSession(BaseModel):
     created = UTCDateTimeField(default=utcnow)
     last_activity = UTCDateTimeField(default=utcnow)
 
+    user_id: int
+
     class Meta:
         table_name = "login_sessions"
 
@@ -162,6 +188,7 @@ class LoginSession(BaseModel):
 class Role(BaseModel):
     """A named set of scopes (see kernel.scopes), held by users, groups and services."""
 
+    id = pw.AutoField()
     name = pw.CharField(max_length=255, unique=True)
     description = pw.CharField(max_length=1023, default="")
     scopes = JSONField(default=list)
@@ -176,6 +203,9 @@ class UserRole(BaseModel):
     user = pw.ForeignKeyField(User, on_delete="CASCADE")
     role = pw.ForeignKeyField(Role, on_delete="CASCADE")
 
+    user_id: int
+    role_id: int
+
     class Meta:
         table_name = "user_role_map"
         primary_key = pw.CompositeKey("user", "role")
@@ -184,6 +214,9 @@ class UserRole(BaseModel):
 class GroupRole(BaseModel):
     group = pw.ForeignKeyField(Group, on_delete="CASCADE")
     role = pw.ForeignKeyField(Role, on_delete="CASCADE")
+
+    group_id: int
+    role_id: int
 
     class Meta:
         table_name = "group_role_map"
@@ -194,6 +227,9 @@ class ServiceRole(BaseModel):
     service = pw.ForeignKeyField(Service, on_delete="CASCADE")
     role = pw.ForeignKeyField(Role, on_delete="CASCADE")
 
+    service_id: int
+    role_id: int
+
     class Meta:
         table_name = "service_role_map"
         primary_key = pw.CompositeKey("service", "role")
@@ -202,6 +238,7 @@ class ServiceRole(BaseModel):
 class SchemaVersion(BaseModel):
     """One row: the schema version this database is at (see kernel.db.schema)."""
 
+    id = pw.AutoField()
     version = pw.IntegerField()
     upgraded = UTCDateTimeField(default=utcnow)
 

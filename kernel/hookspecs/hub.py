@@ -114,7 +114,8 @@ def authenticate(hub: Hub, request: Request, data: dict[str, str]) -> Any:
         authenticator's own rules, such as PAM's ``allowed_groups``, let the
         user in; ``[auth] blocked_users`` still wins), as JupyterHub's
         ``Authenticator.authenticate`` returns. JupyterHub's ``groups`` and
-        ``auth_state`` keys are accepted but not used by this version.
+        ``auth_state`` keys are accepted but not used by this version. A
+        ``kernel.api.AuthResult`` with those fields is the typed way to say the same.
     """
 
 

@@ -9,7 +9,22 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
+from itsdangerous import (
+    BadSignature,
+    SignatureExpired,
+    Signer,
+    TimestampSigner,
+    URLSafeTimedSerializer,
+)
+
+from kernel.clock import utcnow
+
+
+class HubClockSigner(TimestampSigner):
+    """itsdangerous' timestamped signer on the hub's clock (kernel.clock)."""
+
+    def get_timestamp(self) -> int:
+        return int(utcnow().timestamp())
 
 
 class CookieSigner:
@@ -17,7 +32,8 @@ class CookieSigner:
 
     def __init__(self, secret: bytes, max_age_seconds: float) -> None:
         self.max_age_seconds = max_age_seconds
-        self._login = URLSafeTimedSerializer(secret, salt="kernelhub.login")
+        self._login = URLSafeTimedSerializer(secret, salt="kernelhub.login",
+                                             signer=HubClockSigner)
         self._xsrf = Signer(secret, salt="kernelhub.xsrf")
 
     def login_value(self, session_id: str) -> str:
@@ -27,8 +43,16 @@ class CookieSigner:
     def session_from_login(self, value: str) -> str | None:
         """The session id in a login cookie; None if tampered with, foreign or expired."""
         try:
-            session_id = self._login.loads(value, max_age=self.max_age_seconds)
-        except BadSignature:  # includes SignatureExpired
+            # itsdangerous counts whole seconds.
+            session_id = self._login.loads(value, max_age=int(self.max_age_seconds))
+        except SignatureExpired as e:
+            # Signed "in the future": by this hub, before its clock went back (itsdangerous
+            # refuses those; tornado, and so JupyterHub, accepts them). Not a reason to
+            # log everyone out who logged in during the last minute of a clock step back.
+            if e.date_signed is None or e.date_signed <= utcnow():
+                return None
+            session_id = self._login.loads(value)
+        except BadSignature:
             return None
         return session_id if isinstance(session_id, str) else None
 

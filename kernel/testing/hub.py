@@ -14,6 +14,7 @@ Its log is in ``hub.log`` in that folder and is printed when start-up fails.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import re
 import signal
@@ -127,6 +128,8 @@ class HubProcess:
     proxy_api_port: int
     process: subprocess.Popen[bytes] | None = None
     sections: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Plugins the hub finds as if installed: {name: "module" or "module:object"}.
+    plugins: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -144,8 +147,8 @@ class HubProcess:
         path = self.directory / "hub.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def client(self, **kwargs: object) -> HubClient:
-        return HubClient(self, **kwargs)  # type: ignore[arg-type]
+    def client(self, **kwargs: Any) -> HubClient:
+        return HubClient(self, **kwargs)
 
     def start(self, timeout: float = 30.0) -> None:
         """Start ``kernel serve`` and wait until ``/hub/health`` answers; PortTaken when
@@ -156,6 +159,10 @@ class HubProcess:
         log_start = log_path.stat().st_size if log_path.exists() else 0
         log = open(log_path, "ab")  # noqa: SIM115 - the child keeps it
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if self.plugins:
+            env["PYTHONPATH"] = os.pathsep.join(
+                [*_installable(self.plugins, self.directory / "plugins"),
+                 *filter(None, [os.environ.get("PYTHONPATH")])])
         env.pop("JPY_COOKIE_SECRET", None)
         env.pop("CONFIGPROXY_AUTH_TOKEN", None)
         self.process = subprocess.Popen(
@@ -190,6 +197,28 @@ class HubProcess:
             return self.process.wait()
 
 
+def _installable(plugins: dict[str, str], directory: Path) -> list[str]:
+    """Folders that make ``plugins`` visible to a new Python process as installed ones.
+
+    An entry-point record in ``directory`` (what ``pip install`` writes) names them
+    in the ``kernelhub`` group; the folders their modules are imported from follow.
+    """
+    record = directory / "kernelhub_test_plugins-0.dist-info"
+    record.mkdir(parents=True, exist_ok=True)
+    (record / "METADATA").write_text("Metadata-Version: 2.1\nName: kernelhub-test-plugins\n"
+                                     "Version: 0\n")
+    (record / "entry_points.txt").write_text(
+        "[kernelhub]\n" + "".join(f"{name} = {target}\n" for name, target in plugins.items()))
+    folders = [str(directory)]
+    for target in plugins.values():
+        module_name = target.partition(":")[0]
+        module = importlib.import_module(module_name)
+        depth = module_name.count(".") + (1 if Path(module.__file__ or "").name ==
+                                          "__init__.py" else 0)
+        folders.append(str(Path(module.__file__ or "").parents[depth]))
+    return list(dict.fromkeys(folders))
+
+
 def default_sections(directory: Path, hub: HubProcess) -> dict[str, dict[str, str]]:
     return {
         "hub": {
@@ -213,10 +242,11 @@ def default_sections(directory: Path, hub: HubProcess) -> dict[str, dict[str, st
 
 @contextlib.contextmanager
 def running_hub(directory: Path, sections: dict[str, dict[str, str]] | None = None,
-                timeout: float = 30.0, *, public_port: int | None = None
-                ) -> Iterator[HubProcess]:
+                timeout: float = 30.0, *, public_port: int | None = None,
+                plugins: dict[str, str] | None = None) -> Iterator[HubProcess]:
     """A hub serving from ``directory`` until the block ends (then SIGTERM); on
-    ``public_port`` when a test must know it first (to name it in ``sections``).
+    ``public_port`` when a test must know it first (to name it in ``sections``);
+    with ``plugins`` ({name: module}) found as if installed, for a test's own.
 
     The ports are free when picked, but another process (another test's hub, on a
     busy machine) may take one before the hub binds it: the hub then starts again
@@ -224,7 +254,8 @@ def running_hub(directory: Path, sections: dict[str, dict[str, str]] | None = No
     """
     directory.mkdir(parents=True, exist_ok=True)
     for attempt in range(1, START_ATTEMPTS + 1):
-        hub = HubProcess(directory, public_port or free_port(), free_port(), free_port())
+        hub = HubProcess(directory, public_port or free_port(), free_port(), free_port(),
+                         plugins=dict(plugins or {}))
         hub.sections = merge(default_sections(directory, hub), sections)
         try:
             hub.start(timeout)
@@ -245,8 +276,9 @@ _XSRF_FIELD = re.compile(r'name="_xsrf" value="([^"]+)"')
 class HubClient(httpx.Client):
     """An httpx client that logs in through the form, as a browser does."""
 
-    def __init__(self, hub: HubProcess, **kwargs: object) -> None:
-        super().__init__(base_url=hub.url, timeout=30, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, hub: HubProcess, **kwargs: Any) -> None:
+        """``kwargs`` go to ``httpx.Client`` as they are (headers, cookies, ...)."""
+        super().__init__(base_url=hub.url, timeout=30, **kwargs)
         self.hub = hub
 
     def xsrf(self, page: str = "hub/login") -> str:

@@ -6,7 +6,9 @@ listens where ``JUPYTERHUB_SERVICE_URL`` says, answers under
 check), and shows who it runs for. ``{prefix}env`` returns its
 environment, uid, pid and working folder as JSON, so tests can check the
 contract (it includes the server's token: this is for tests only).
-``MOCKSERVER_START_DELAY`` (seconds) makes it slow to start. It is not a
+``MOCKSERVER_START_DELAY`` (seconds) makes it slow to start, and
+``MOCKSERVER_STOP_DELAY`` slow to stop (it answers on for that long after
+SIGINT or SIGTERM). It is not a
 Jupyter server: there is no authentication at all.
 """
 
@@ -18,6 +20,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -65,7 +68,16 @@ def main() -> None:
     url = urlsplit(os.environ["JUPYTERHUB_SERVICE_URL"])
     MockServerHandler.prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", url.path or "/")
     server = ThreadingHTTPServer((url.hostname or "", url.port or 8888), MockServerHandler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    stop_delay = float(os.environ.get("MOCKSERVER_STOP_DELAY", "0"))
+    if stop_delay:
+        # A slow server to stop: it goes on answering for a while after SIGINT or SIGTERM.
+        def exit_later(*_: object) -> None:
+            threading.Timer(stop_delay, os._exit, args=(0,)).start()
+
+        signal.signal(signal.SIGINT, exit_later)
+        signal.signal(signal.SIGTERM, exit_later)
+    else:
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
 

@@ -63,6 +63,7 @@ def sections_of(ini: Ini) -> dict[str, dict[str, str]]:
     if not isinstance(ini, str):
         return ini
     parser = configparser.ConfigParser(interpolation=None)
+    # As configparser documents; its stubs declare optionxform a method, not to be assigned.
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     parser.read_string(ini)
     return {name: dict(parser[name]) for name in parser.sections()}

@@ -22,7 +22,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -30,6 +30,9 @@ import pytest
 from kernel.readiness import wait_for_http
 from kernel.spawner import Spawner, server_url
 from kernel.users import Server
+
+if TYPE_CHECKING:
+    from kernel.hub import Hub
 
 
 class SpawnerConformance:
@@ -40,7 +43,7 @@ class SpawnerConformance:
         raise NotImplementedError("override hub_sections to choose your spawner")
 
     @pytest.fixture
-    def hub(self, tmp_path: Path, hub_sections: dict[str, dict[str, str]]) -> Iterator[Any]:
+    def hub(self, tmp_path: Path, hub_sections: dict[str, dict[str, str]]) -> Iterator[Hub]:
         from kernel.testing.hub import hub_app
 
         app = hub_app(tmp_path / "hub", hub_sections)
@@ -48,23 +51,23 @@ class SpawnerConformance:
         app.state.hub.db.close()
 
     @pytest.fixture
-    def server(self, hub: Any) -> Server:
+    def server(self, hub: Hub) -> Server:
         async def make() -> Server:
             user = await hub.users.ensure("conformance")
             return await hub.users.server(user, "")
 
         return asyncio.run(make())
 
-    def new_spawner(self, hub: Any, server: Server) -> Spawner:
+    def new_spawner(self, hub: Hub, server: Server) -> Spawner:
         spawner = hub.new_spawner(server)
         spawner.api_token = "conformance-token"
         spawner.oauth_client_id = "jupyterhub-user-conformance"
         return spawner
 
-    def test_a_spawner_that_never_started_polls_as_stopped(self, hub: Any, server: Server):
+    def test_a_spawner_that_never_started_polls_as_stopped(self, hub: Hub, server: Server) -> None:
         assert asyncio.run(self.new_spawner(hub, server).poll()) == 0
 
-    def test_start_returns_where_the_server_answers(self, hub: Any, server: Server):
+    def test_start_returns_where_the_server_answers(self, hub: Hub, server: Server) -> None:
         spawner = self.new_spawner(hub, server)
 
         async def scenario() -> None:
@@ -80,7 +83,7 @@ class SpawnerConformance:
 
         asyncio.run(scenario())
 
-    def test_stop_ends_the_server_and_poll_says_so(self, hub: Any, server: Server):
+    def test_stop_ends_the_server_and_poll_says_so(self, hub: Hub, server: Server) -> None:
         spawner = self.new_spawner(hub, server)
 
         async def scenario() -> int | None:
@@ -90,7 +93,7 @@ class SpawnerConformance:
 
         assert isinstance(asyncio.run(scenario()), int)
 
-    def test_state_is_json_and_finds_the_server_again(self, hub: Any, server: Server):
+    def test_state_is_json_and_finds_the_server_again(self, hub: Hub, server: Server) -> None:
         first = self.new_spawner(hub, server)
 
         async def scenario() -> None:
@@ -107,7 +110,7 @@ class SpawnerConformance:
 
         asyncio.run(scenario())
 
-    def test_clear_state_forgets_the_server(self, hub: Any, server: Server):
+    def test_clear_state_forgets_the_server(self, hub: Hub, server: Server) -> None:
         spawner = self.new_spawner(hub, server)
 
         async def scenario() -> None:
@@ -118,7 +121,7 @@ class SpawnerConformance:
 
         asyncio.run(scenario())
 
-    def test_progress_is_an_async_iterator_of_dicts(self, hub: Any, server: Server):
+    def test_progress_is_an_async_iterator_of_dicts(self, hub: Hub, server: Server) -> None:
         spawner = self.new_spawner(hub, server)
 
         async def scenario() -> list[dict[str, Any]]:

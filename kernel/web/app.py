@@ -25,6 +25,7 @@ from kernel.web.body_limit import BodyLimit
 from kernel.web.errors import EXCEPTION_HANDLERS
 from kernel.web.identity import hub_of
 from kernel.web.middleware import AccessLog, HubHeaders
+from kernel.web.overload import Overload
 
 log = logging.getLogger("kernelhub.web")
 
@@ -66,11 +67,13 @@ def build_app(hub: Hub) -> Starlette:
         middleware=[
             Middleware(AccessLog, hub=hub),
             Middleware(HubHeaders, hub=hub),
+            # Inside the access log, so that shed requests are logged and measured too.
+            Middleware(Overload, hub=hub),
             # Before anything that might read a body, so that every endpoint has a limit.
             Middleware(BodyLimit, hub=hub),
             *plugin_middleware,
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.hub = hub

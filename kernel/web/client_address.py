@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from typing import Any
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -91,7 +91,7 @@ class ProxyHop:
         """``text`` with the secret replaced, for logs and events."""
         return text.replace(self._prefix, f"/{PROXY_HOP_SEGMENT}/[secret]")
 
-    def admit(self, scope: dict[str, Any]) -> bool:
+    def admit(self, scope: MutableMapping[str, Any]) -> bool:
         """Whether the proxy forwarded this request; if so, the prefix leaves its path."""
         path: str = scope.get("path", "")
         cut = len(self._prefix)

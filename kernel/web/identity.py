@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
+from starlette.datastructures import UploadFile
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 
@@ -35,7 +36,6 @@ SESSION_COOKIE = "jupyterhub-session-id"
 XSRF_COOKIE = "_xsrf"
 XSRF_HEADERS = ("x-xsrftoken", "x-csrftoken")
 
-_UNKNOWN = object()
 _AUTH_HEADER = re.compile(r"^(?:token|bearer)\s+(\S+)$", re.IGNORECASE)
 
 
@@ -67,18 +67,31 @@ class Identity:
         return owner.name
 
 
+@dataclass(frozen=True)
+class UserIdentity(Identity):
+    """A caller who is a user: what ``identify`` answers unless services are asked for."""
+
+    user: User
+
+
 def hub_of(conn: HTTPConnection) -> Hub:
     return conn.app.state.hub
 
 
+@overload
+async def identify(conn: HTTPConnection, *,
+                   services: Literal[False] = False) -> UserIdentity | None: ...
+@overload
+async def identify(conn: HTTPConnection, *, services: bool) -> Identity | None: ...
 async def identify(conn: HTTPConnection, *, services: bool = False) -> Identity | None:
     """The caller, or None for an anonymous (or invalid) request; a service counts as
     anonymous unless ``services`` is true."""
-    identity = getattr(conn.state, "identity", _UNKNOWN)
-    if identity is _UNKNOWN:
+    try:
+        identity: Identity | None = conn.state.identity
+    except AttributeError:  # the request's first question
         identity = await _identify(conn)
         conn.state.identity = identity
-    if identity is not None and identity.user is None and not services:
+    if identity is not None and not isinstance(identity, UserIdentity) and not services:
         return None
     return identity
 
@@ -98,14 +111,14 @@ async def _identify(conn: HTTPConnection) -> Identity | None:
         if user is None or not await _still_welcome(hub, user):
             return None
         await _record_use(hub, user, info)
-        return Identity(user=user, token=info)
+        return UserIdentity(user=user, token=info)
     session_id = login_session(conn)
     if session_id is not None:
         user_id = hub.sessions.user_id(session_id)
         user = hub.users.by_id(user_id) if user_id is not None else None
         if user is not None and await _still_welcome(hub, user):
             await _record_use(hub, user, None)
-            return Identity(user=user, session_id=session_id)
+            return UserIdentity(user=user, session_id=session_id)
     return None
 
 
@@ -177,14 +190,15 @@ def ensure_xsrf_cookie(request: Request, response: Response) -> str:
     return token
 
 
-def check_xsrf(request: Request, submitted: str | None) -> None:
+def check_xsrf(request: Request, submitted: str | UploadFile | None) -> None:
     """Refuse (403) a cookie-authenticated change without the right XSRF token.
 
-    ``submitted`` is the ``_xsrf`` form field; the ``X-XSRFToken`` header and
-    the ``_xsrf`` query argument are accepted too.
+    ``submitted`` is the ``_xsrf`` form field (a file there is no token); the
+    ``X-XSRFToken`` header and the ``_xsrf`` query argument are accepted too.
     """
     hub = hub_of(request)
-    submitted = (submitted or request.query_params.get("_xsrf")
+    submitted = ((submitted if isinstance(submitted, str) else None)
+                 or request.query_params.get("_xsrf")
                  or next((request.headers[h] for h in XSRF_HEADERS if h in request.headers),
                          None))
     # JupyterHub's messages, which clients and their users may already know.

@@ -182,7 +182,9 @@ def translate(c: RecordingConfig, registry: OptionRegistry) -> Translation:
             for name, files in (value or {}).items():
                 for key, path in (files or {}).items():
                     result.set(f"external_ssl_authority:{name}", key, _text(path))
-            owners.add(registry.get(section, option_name).owner)  # type: ignore[union-attr]
+            authorities = registry.get(section, option_name)
+            assert authorities is not None  # _target found it in the registry
+            owners.add(authorities.owner)
             continue
         if (section, trait) in (("hub", "load_groups"), ("hub", "load_roles")):
             _collection(trait, value, result, where)
@@ -261,7 +263,7 @@ def _plugin_name(value: Any) -> str | None:
     return name if "." not in name else None
 
 
-def _format(option: Option, value: Any) -> str:
+def _format(option: Option[Any], value: Any) -> str:
     if isinstance(value, set | frozenset | tuple):
         value = sorted(value) if isinstance(value, set | frozenset) else list(value)
     try:

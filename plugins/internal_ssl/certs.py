@@ -45,7 +45,7 @@ import shutil
 import socket
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -391,7 +391,8 @@ class CertificateStore:
 
 
 _EKU = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH])
-_NAME_KINDS = {"DNS": x509.DNSName, "email": x509.RFC822Name, "URI": x509.UniformResourceIdentifier}
+_NAME_KINDS: dict[str, Callable[[str], x509.GeneralName]] = {
+    "DNS": x509.DNSName, "email": x509.RFC822Name, "URI": x509.UniformResourceIdentifier}
 
 
 def _names(texts: Iterable[str]) -> list[x509.GeneralName]:

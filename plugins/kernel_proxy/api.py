@@ -124,6 +124,7 @@ class ApiConnection(asyncio.Protocol):
         self._keep_alive = True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A stream server gives its protocols a Transport; asyncio's stubs say BaseTransport.
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
@@ -132,8 +133,7 @@ class ApiConnection(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self._reply(400, b"Upgrades are not supported here", close=True)
         except httptools.HttpParserError as e:
-            if not self.transport.is_closing():
-                self._reply(400, f"Bad request: {e}".encode(), close=True)
+            self._reply(400, f"Bad request: {e}".encode(), close=True)
 
     # httptools callbacks
     def on_message_begin(self) -> None:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import httptools
 
-from plugins.kernel_proxy.http1 import MAX_HEAD, ChunkedScanner
+from plugins.kernel_proxy.http1 import MAX_HEAD, ChunkedScanner, closing
 
 if TYPE_CHECKING:
     from plugins.kernel_proxy.client import ClientConnection
@@ -44,13 +44,14 @@ _NO_BODY = frozenset((204, 304))
 class BackendConnection(asyncio.Protocol):
     """One connection to a backend: relays a response, then waits in the pool for the next."""
 
-    __slots__ = ("body_left", "buffer", "chunked", "chunks", "client", "content_length",
-                 "keep_alive", "key", "parser", "reading", "reused", "server", "status",
-                 "transfer_encoding", "transport", "write_paused")
+    __slots__ = ("answered_early", "body_left", "buffer", "chunked", "chunks", "client",
+                 "content_length", "keep_alive", "key", "parser", "reading", "reused",
+                 "server", "status", "transfer_encoding", "transport", "write_paused")
 
     def __init__(self, server: ProxyServer, key: tuple[str, int, bool]) -> None:
         self.server = server
         self.key = key
+        # None only until connection_made, which asyncio calls before any other method.
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.parser: httptools.HttpResponseParser | None = None
         self.client: ClientConnection | None = None
@@ -58,7 +59,11 @@ class BackendConnection(asyncio.Protocol):
         self.reading = HEAD
         self.buffer = b""  # an unfinished response head
         self.reused = False
+        #: Whether the response lets its connection serve another request (what the
+        #: client is told, by the response's own head and framing).
         self.keep_alive = False
+        #: The backend answered before the whole request body came.
+        self.answered_early = False
         self.status = 0
         self.content_length: int | None = None
         self.transfer_encoding = self.chunked = False
@@ -71,6 +76,7 @@ class BackendConnection(asyncio.Protocol):
         self.reused = reused
         self.reading = HEAD
         self.buffer = b""
+        self.answered_early = False
 
     def has_unread_bytes(self) -> bool:
         """Whether bytes (or the end of the stream) wait unread on this idle connection.
@@ -88,6 +94,7 @@ class BackendConnection(asyncio.Protocol):
         return bool(poller.poll(0))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A stream server gives its protocols a Transport; asyncio's stubs say BaseTransport.
         self.transport = transport  # type: ignore[assignment]
         self.server.tune(transport)
 
@@ -99,7 +106,8 @@ class BackendConnection(asyncio.Protocol):
                             "its connection is closed", self.key[0], self.key[1], len(data))
             return self.transport.close()
         client.io = True
-        client.mark_active(client.route)
+        # A client waits for a backend only with a routed request (client.route).
+        client.mark_active(client.route)  # type: ignore[arg-type]
         reading = self.reading
         if reading == HEAD:
             self._heads(client, self.buffer + data if self.buffer else data)
@@ -124,6 +132,14 @@ class BackendConnection(asyncio.Protocol):
                 return
             status = self.status
             client.responded = True
+            if status >= 200 and status != 101 and not client.request_done:
+                # Answered before the whole body came: what the backend makes of the rest
+                # is its own business, so its connection serves no other request. The
+                # client's does if the rest is small enough to read and drop; else it
+                # closes after the answer, and the answer says so.
+                self.answered_early = True
+                if not client.can_drop_rest():
+                    head, self.keep_alive = closing(head), False
             client.transport.write(head)
             if status == 101:
                 self.reading = TUNNEL
@@ -133,10 +149,6 @@ class BackendConnection(asyncio.Protocol):
             if status >= 200:
                 break
             # An interim response (100 Continue, 103 Early Hints): the real one follows.
-        if not client.request_done:
-            # Answered before the whole body came: what the backend makes of the rest
-            # is its own business, so the connection serves no other request.
-            self.keep_alive = False
         if client.head_request or status in _NO_BODY:
             return self._finish(client, data)
         if self.chunked:
@@ -183,6 +195,7 @@ class BackendConnection(asyncio.Protocol):
             body, extra = (data, b"") if size == left else (data[:left], data[left:])
         else:
             try:
+                # A chunked body has its scanner, made when its head said chunked.
                 end = self.chunks.end(data)  # type: ignore[union-attr]
             except ValueError as e:
                 return self._broken(client, f"a malformed chunked body ({e})")
@@ -202,8 +215,9 @@ class BackendConnection(asyncio.Protocol):
                         "they are dropped and its connection closed", self.key[0], self.key[1],
                         len(extra))
             self.transport.close()
-        elif (self.keep_alive and client.request_done and client.keep_alive
-              and not client.upgrade and not self.transport.get_write_buffer_size()
+        elif (self.keep_alive and not self.answered_early and client.request_done
+              and client.keep_alive and not client.upgrade
+              and not self.transport.get_write_buffer_size()
               and not self.transport.is_closing()):
             self.server.put_idle(self)
         else:
@@ -233,6 +247,7 @@ class BackendConnection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         parser = self.parser
+        # The parser calls this, so it exists.
         self.status = parser.get_status_code()  # type: ignore[union-attr]
         self.keep_alive = parser.should_keep_alive()  # type: ignore[union-attr]
 

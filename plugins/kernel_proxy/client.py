@@ -54,6 +54,9 @@ _TEXT = b"Content-Type: text/plain; charset=utf-8\r\n"
 
 #: Most request-body bytes kept to send a request again (on a reused backend connection).
 REPLAY_BODY = 64 * 1024
+#: Most request-body bytes still to come that the proxy reads and drops after an early
+#: answer, so that the connection serves the next request; with more, it closes.
+DROP_BODY = 64 * 1024
 #: Longest a connection answered before its request body came in reads it, to close safely.
 LINGER_TIME = 5.0
 
@@ -63,16 +66,17 @@ class ClientConnection(asyncio.Protocol):
 
     __slots__ = (
         "backend", "body_left", "buffer", "chunked", "chunks", "connecting", "content_length",
-        "head_request", "head_since", "headers", "host", "io", "keep_alive", "mark_active",
-        "message_done", "method", "parser", "pauses", "peer", "pending", "pending_size",
-        "quiet_since", "replay", "replay_size", "request_done", "responded", "route", "server",
-        "state",
-        "target", "transport", "upgrade", "url", "watchdog", "write_paused", "xfwd_present",
+        "dropping", "head_request", "head_since", "headers", "host", "io", "keep_alive",
+        "mark_active", "message_done", "method", "parser", "pauses", "peer", "pending",
+        "pending_size", "quiet_since", "replay", "replay_size", "request_done", "responded",
+        "route", "server", "state", "target", "transport", "upgrade", "url", "watchdog",
+        "write_paused", "xfwd_present",
     )
 
     def __init__(self, server: ProxyServer) -> None:
         self.server = server
         self.mark_active = server.table.active.add
+        # None only until connection_made, which asyncio calls before any other method.
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.parser: httptools.HttpRequestParser | None = None
         self.state = HEAD
@@ -99,10 +103,13 @@ class ClientConnection(asyncio.Protocol):
         self.replay_size = 0  # of the body in ``replay``
         self.body_left = 0
         self.chunks: ChunkedScanner | None = None
+        #: Answered already: the rest of the request body is read and dropped.
+        self.dropping = False
 
     # connection events
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A stream server gives its protocols a Transport; asyncio's stubs say BaseTransport.
         self.transport = transport  # type: ignore[assignment]
         self.server.tune(transport)
         peer = transport.get_extra_info("peername")
@@ -118,11 +125,13 @@ class ClientConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.io = True
         state = self.state
+        # A connection reaches BODY and TUNNEL only with a routed request (self.route).
         if state == BODY:
-            self.mark_active(self.route)
+            self.mark_active(self.route)  # type: ignore[arg-type]
             self._body(data)
         elif state == TUNNEL:
-            self.mark_active(self.route)
+            self.mark_active(self.route)  # type: ignore[arg-type]
+            # A tunnel, and a request past its head, have their backend attached.
             self.backend.transport.write(data)  # type: ignore[union-attr]
         elif state == HEAD:
             if self.buffer:
@@ -278,6 +287,7 @@ class ClientConnection(asyncio.Protocol):
             self.xfwd_present = True
 
     def on_headers_complete(self) -> None:
+        # The parser calls this, so it exists.
         self.keep_alive = self.parser.should_keep_alive()  # type: ignore[union-attr]
 
     def on_message_complete(self) -> None:
@@ -309,6 +319,9 @@ class ClientConnection(asyncio.Protocol):
         if rest:
             self.buffer = rest
             self._pause(_PIPELINED)
+        if self.dropping:
+            self.dropping = False
+            self._next_request()
 
     def _send(self, data: bytes) -> None:
         if self.replay is not None:
@@ -341,6 +354,7 @@ class ClientConnection(asyncio.Protocol):
             self.server.put_idle(backend)
             return
         self._attach(backend, reused=False)
+        # The request's bytes wait in ``pending`` while its backend connects.
         backend.transport.writelines(self.pending)  # type: ignore[arg-type]
         self.pending = None
         self._resume(_CONNECTING)
@@ -362,6 +376,7 @@ class ClientConnection(asyncio.Protocol):
                 # the application never saw the request. Send it again, once.
                 self.pending, self.replay = self.replay, None
                 self.pending_size = sum(map(len, self.pending))
+                # Only a routed request is ever sent, so it has its target.
                 self.connecting = self.server.connect(self, self.target)  # type: ignore[arg-type]
                 return
             return self.fail(503, exc or ConnectionResetError("the backend closed the connection"))
@@ -377,10 +392,23 @@ class ClientConnection(asyncio.Protocol):
         """The response to this client's request is complete."""
         self.backend = None
         self._resume(_BACKPRESSURE)
+        can_continue = keep_alive and self.keep_alive and not self.upgrade
         if self.state == BODY:
-            return self._linger()  # answered before the request body came in
-        if self.state != WAIT or not (keep_alive and self.keep_alive) or self.upgrade:
+            # Answered before the request body came in: read the rest and drop it (a
+            # small one, see can_drop_rest), or close without losing the answer.
+            if can_continue:
+                self.dropping = True
+                return None
+            return self._linger()
+        if self.state != WAIT or not can_continue:
             return self.close()
+        return self._next_request()
+
+    def can_drop_rest(self) -> bool:
+        """Whether what is left of the request body is small enough to read and drop."""
+        return self.chunks is None and self.body_left <= DROP_BODY
+
+    def _next_request(self) -> None:
         self.state = HEAD
         self.responded = False  # so that a bad next request is answered (400, 431, 408)
         data, self.buffer = self.buffer, b""
@@ -393,6 +421,7 @@ class ClientConnection(asyncio.Protocol):
         self.state = TUNNEL
         if self.buffer:
             data, self.buffer = self.buffer, b""
+            # The backend that accepted the upgrade is attached.
             self.backend.transport.write(data)  # type: ignore[union-attr]
         self._resume(_PIPELINED)
 

@@ -101,7 +101,8 @@ def forwarded(lines: bytes, headers: list[tuple[bytes, bytes]] | None, client: b
         return lines + (
             b"X-Forwarded-For: %s\r\nX-Forwarded-Port: %s\r\nX-Forwarded-Proto: %s\r\n%s"
             % (*added.values(), b"X-Forwarded-Host: %s\r\n" % host if want_host else b""))
-    out, seen = [], {}
+    out: list[bytes] = []
+    seen: dict[bytes, list[bytes]] = {}
     for name, value in headers:
         lower = name.lower()
         if lower in _FORWARDED:
@@ -151,6 +152,18 @@ def origin_form(url: bytes) -> bytes:
         return b"/"
     path = parts.path or b"/"
     return path + b"?" + parts.query if parts.query else path
+
+
+def closing(head: bytes) -> bytes:
+    """A response ``head`` that tells the client the connection closes after it.
+
+    Its own Connection and Keep-Alive headers (hop-by-hop) give way to
+    ``Connection: close``.
+    """
+    lines = head[:-4].split(b"\r\n")
+    kept = [line for line in lines[1:]
+            if line.split(b":", 1)[0].strip().lower() not in (b"connection", b"keep-alive")]
+    return b"\r\n".join([lines[0], *kept, b"Connection: close"]) + b"\r\n\r\n"
 
 
 def response(status: int, body: bytes, close: bool, headers: bytes = b"") -> bytes:

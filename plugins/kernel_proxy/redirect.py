@@ -23,6 +23,7 @@ class RedirectConnection(asyncio.Protocol):
 
     def __init__(self, https_port: int) -> None:
         self.https_port = https_port
+        # None only until connection_made, which asyncio calls before any other method.
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.parser = httptools.HttpRequestParser(self)
         self.url = b""
@@ -32,6 +33,7 @@ class RedirectConnection(asyncio.Protocol):
         self.deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A stream server gives its protocols a Transport; asyncio's stubs say BaseTransport.
         self.transport = transport  # type: ignore[assignment]
         self.deadline = asyncio.get_running_loop().call_later(REQUEST_TIMEOUT, transport.close)
 

@@ -59,6 +59,7 @@ class ProxyServer:
 
     def tune(self, transport: asyncio.BaseTransport) -> None:
         """Give a new connection's transport the proxy's write-buffer limits."""
+        # Every stream transport has write-buffer limits; BaseTransport does not declare them.
         transport.set_write_buffer_limits(self.high_water, self.low_water)  # type: ignore[attr-defined]
 
     def take_idle(self, key: tuple[str, int, bool]) -> BackendConnection | None:

@@ -22,7 +22,7 @@ from kernel.errors import HubError
 from kernel.hub import Hub
 from kernel.oauth import PKCE_VALUE, OAuthClient
 from kernel.scopes import IDENTIFY_SCOPES, ScopeError, Scopes, parse
-from kernel.web.identity import Identity, check_xsrf, hub_of, identify
+from kernel.web.identity import UserIdentity, check_xsrf, hub_of, identify
 from kernel.web.renderer import PAGE_RENDERER
 
 PARAMETERS = ("client_id", "redirect_uri", "response_type", "state", "scope",
@@ -51,7 +51,7 @@ async def authorize(request: Request) -> Response:
         return hub.stash[PAGE_RENDERER].render(
             request, "oauth.html", client=client, scopes=token_scopes, params=params)
     if request.method == "POST":
-        check_xsrf(request, (await request.form()).get("_xsrf"))  # type: ignore[arg-type]
+        check_xsrf(request, (await request.form()).get("_xsrf"))
     code = await hub.oauth_clients.issue_code(
         client, user_id=identity.user.id, session_id=identity.session_id, scopes=token_scopes,
         redirect_uri=params["redirect_uri"], code_challenge=params.get("code_challenge"),
@@ -107,7 +107,7 @@ def _requested(hub: Hub, scopes: Scopes, client: OAuthClient, scope: str) -> lis
     return [s for s in scope.split() if s in allowed and _holds(hub, scopes, s)]
 
 
-async def _needs_confirmation(hub: Hub, identity: Identity, client: OAuthClient,
+async def _needs_confirmation(hub: Hub, identity: UserIdentity, client: OAuthClient,
                               access_scopes: list[str], token_scopes: list[str]) -> bool:
     """JupyterHub's rule: not for one's own server, nor for a service that is part of
     the hub (oauth_no_confirm), nor when this client already holds these scopes."""

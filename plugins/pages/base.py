@@ -7,15 +7,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from kernel.errors import HubError
-from kernel.web.identity import Identity, hub_of, identify
+from kernel.web.identity import Identity, UserIdentity, hub_of, identify
 from kernel.web.renderer import PAGE_RENDERER
 
 
 def render(request: Request, name: str, status_code: int = 200,
-           **context: Any) -> HTMLResponse:
+           **context: Any) -> Response:
     """Render a page, with what plugins add to it (the ``extra_template_vars`` hook; the
     page's own variables win); its templates may format times with ``iso``."""
     hub = hub_of(request)
@@ -35,7 +35,7 @@ def isoformat(when: datetime | None) -> str:
     return when.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
-async def logged_in(request: Request) -> Identity | Response:
+async def logged_in(request: Request) -> UserIdentity | Response:
     """The logged-in caller, or a redirect to the login page that comes back here."""
     identity = await identify(request)
     if identity is not None:

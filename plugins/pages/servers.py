@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -14,7 +15,7 @@ from kernel.hub import Hub
 from kernel.security.next_url import safe_next_url
 from kernel.urls import escape_path_segment
 from kernel.users import Server, User
-from kernel.web.identity import Identity, check_xsrf, hub_of, identify
+from kernel.web.identity import UserIdentity, check_xsrf, hub_of, identify
 from plugins.pages.base import logged_in, render
 
 #: How often the not-running page may bounce a browser back to a running server.
@@ -43,7 +44,7 @@ def default_redirect(hub: Hub, user: User | None, reason: str, path: str) -> str
     return f"{prefix}spawn"
 
 
-def owned_server(hub: Hub, identity: Identity, user_name: str | None, server_name: str,
+def owned_server(hub: Hub, identity: UserIdentity, user_name: str | None, server_name: str,
                  scope: str = "start:servers") -> tuple[User, str]:
     """The user whose server a page is about: the caller, or someone whose servers the
     caller may manage (``scope`` on that server, as the REST API would require)."""
@@ -121,9 +122,8 @@ async def spawn(request: Request) -> Response:
     user_options = None
     if request.method == "POST":
         form = await request.form()
-        check_xsrf(request, form.get("_xsrf"))  # type: ignore[arg-type]
-        user_options = hub.new_spawner(server).options_from_form(
-            {key: form.getlist(key) for key in form if key != "_xsrf"})  # type: ignore[misc]
+        check_xsrf(request, form.get("_xsrf"))
+        user_options = hub.new_spawner(server).options_from_form(_text_fields(form))
     elif not server.active and (options_form := await hub.new_spawner(server).options_form()):
         action = _spawn_url(hub, server) + (f"?{urlencode({'next': next_url})}"
                                             if next_url else "")
@@ -185,6 +185,19 @@ async def spawn_pending(request: Request) -> Response:
     )
 
 
+def _text_fields(form: FormData) -> dict[str, list[str]]:
+    """The options form's fields but ``_xsrf``, each as the list of its values."""
+    fields: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if not isinstance(value, str):
+            # Options are kept as JSON with the server; an uploaded file is no option.
+            raise HubError(400, f"The options form sent a file in its field {key!r}; "
+                                "server options are text fields only")
+        if key != "_xsrf":
+            fields.setdefault(key, []).append(value)
+    return fields
+
+
 def _spawn_url(hub: Hub, server: Server) -> str:
     path = f"{hub.urls.hub_prefix}spawn/{escape_path_segment(server.user.name)}"
     return path + (f"/{escape_path_segment(server.name)}" if server.name else "")
@@ -242,7 +255,7 @@ async def not_running(request: Request) -> Response:
     )
 
 
-def _may_start(hub: Hub, identity: Identity, user_name: str, server_name: str) -> bool:
+def _may_start(hub: Hub, identity: UserIdentity, user_name: str, server_name: str) -> bool:
     """Whether the caller may start this server; 403/404 if they may not even use it
     (a server shared with them may be used, but only its owner starts it)."""
     if user_name == identity.user.name:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from prometheus_client import (
     CollectorRegistry,
@@ -28,6 +29,9 @@ from prometheus_client import (
 from kernel.events import Measurement
 
 INF = float("inf")
+
+#: A metric whose labelled child is a metric of the same kind.
+M = TypeVar("M", Histogram, Counter)
 #: JupyterHub's buckets for spawns, which take seconds to minutes.
 SPAWN_BUCKETS = (0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 180, 300, 600, INF)
 #: JupyterHub's buckets for the event loop interval: 5 ms steps from its 50 ms resolution.
@@ -119,7 +123,7 @@ class HubMetrics:
             _child(counter, measurement).inc(measurement.value)
 
 
-def _child(metric: Histogram | Counter, measurement: Measurement) -> Histogram | Counter:
+def _child(metric: M, measurement: Measurement) -> M:
     return metric.labels(**measurement.labels) if measurement.labels else metric
 
 

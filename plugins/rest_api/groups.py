@@ -82,7 +82,7 @@ async def list_groups(request: Request) -> Response:
     if not scopes.holds("list:groups"):
         authorize(request, identity, "list:groups")
     filters = scopes.filters("list:groups")
-    if None not in filters and any(kind != "group" for kind, _ in filters):  # type: ignore[misc]
+    if None not in filters and any(kind != "group" for kind, _ in filter(None, filters)):
         raise HubError(403, "list:groups can only be limited to groups")
     # A filtered list:groups lists just those groups.
     groups = [g for g in hub.groups if scopes.allows("list:groups", group=g.name)]

@@ -13,7 +13,7 @@ from kernel.hub import Hub
 from kernel.scopes import Owner, ScopeError, check
 from kernel.tokens import MAX_TOKEN_LIFETIME, TokenRecord
 from kernel.users import User
-from kernel.web.identity import Identity, check_xsrf, hub_of, identify
+from kernel.web.identity import Identity, UserIdentity, check_xsrf, hub_of, identify
 from plugins.rest_api.base import (
     authorize,
     caller,
@@ -118,7 +118,7 @@ async def _token_creator(request: Request, identity: Identity | None,
             request, {k: str(v) for k, v in auth.items() if isinstance(v, str)})
         if user is None:
             raise HubError(403, "Missing or invalid credentials.")
-        return Identity(user=user)
+        return UserIdentity(user=user)
     if identity.by_cookie:
         check_xsrf(request, None)
     return identity

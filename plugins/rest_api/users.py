@@ -77,7 +77,7 @@ def _listable(hub: Hub, scopes: Scopes, users: list[User]) -> list[User]:
     filters = scopes.filters("list:users")
     if None in filters:
         return users
-    if any(kind not in ("user", "group") for kind, _ in filters):  # type: ignore[misc]
+    if any(kind not in ("user", "group") for kind, _ in filter(None, filters)):
         raise HubError(403, "list:users can only be limited to users or groups")
     return [u for u in users if scopes.allows("list:users", user=u.name,
                                               groups_of=hub.permissions.groups_of)]

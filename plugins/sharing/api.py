@@ -3,6 +3,7 @@ with a user or a group (JupyterHub 5's sharing API). Share lists are always pagi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -276,9 +277,13 @@ async def leave_shared(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _routes(path: str, endpoints: list[tuple[object, list[str]]]) -> list[Route]:
+#: What answers a request to a share endpoint.
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _routes(path: str, endpoints: list[tuple[Endpoint, list[str]]]) -> list[Route]:
     """Routes for a named server's path and for the default server's (ending in /)."""
-    return [Route(p, endpoint, methods=methods)  # type: ignore[arg-type]
+    return [Route(p, endpoint, methods=methods)
             for p in (f"{path}/{{server_name}}", f"{path}/")
             for endpoint, methods in endpoints]
 

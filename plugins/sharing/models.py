@@ -24,11 +24,17 @@ from kernel.api import (
 class Share(pw.Model):
     """Access to one server, granted by its owner to a user or a group."""
 
+    # Declared (as peewee would add them) so that a type checker knows them.
+    id = pw.AutoField()
     server = pw.ForeignKeyField(ServerTable, backref="shares", on_delete="CASCADE")
     user = pw.ForeignKeyField(UserTable, null=True, backref="shares", on_delete="CASCADE")
     group = pw.ForeignKeyField(GroupTable, null=True, backref="shares", on_delete="CASCADE")
     scopes = JSONField(default=list)
     created_at = UTCDateTimeField(default=utcnow)
+
+    server_id: int
+    user_id: int | None
+    group_id: int | None
 
     class Meta:
         table_name = "shares"
@@ -37,6 +43,7 @@ class Share(pw.Model):
 class ShareCode(pw.Model):
     """A code anyone logged in can exchange for a share of one server (until it expires)."""
 
+    id = pw.AutoField()
     server = pw.ForeignKeyField(ServerTable, backref="share_codes", on_delete="CASCADE")
     code_hash = pw.CharField(max_length=128, unique=True)
     scopes = JSONField(default=list)
@@ -44,6 +51,8 @@ class ShareCode(pw.Model):
     expires_at = UTCDateTimeField(null=True, index=True)
     exchange_count = pw.IntegerField(default=0)
     last_exchanged_at = UTCDateTimeField(null=True)
+
+    server_id: int
 
     class Meta:
         table_name = "share_codes"

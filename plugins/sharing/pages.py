@@ -106,7 +106,7 @@ async def accept_share(request: Request) -> Response:
         return identity
     hub = hub_of(request)
     form = await request.form()
-    check_xsrf(request, form.get("_xsrf"))  # type: ignore[arg-type]
+    check_xsrf(request, form.get("_xsrf"))
     code = str(form.get("code") or request.query_params.get("code") or "")
     pending = await _pending_share(hub, code)
     share = await shares_of(hub).exchange_code(code, identity.user.id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import peewee as pw
 
@@ -25,6 +25,8 @@ from plugins.sharing.models import Share as ShareRow
 from plugins.sharing.models import ShareCode
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from kernel.api import Database
     from kernel.hub import Hub
     from kernel.users import Server, UserRegistry
@@ -79,7 +81,8 @@ class ShareRegistry:
         rows = ShareRow.select(ShareRow, GroupTable.name).join(
             GroupTable, pw.JOIN.LEFT_OUTER, on=(ShareRow.group == GroupTable.id)).dicts()
         self._shares = {}
-        for row in rows:
+        # peewee's stubs say .dicts() still yields models; it yields a dict per row.
+        for row in cast("Iterable[dict[str, Any]]", rows):
             server = servers.get(row["server"])
             if server is not None:
                 self._shares[row["id"]] = Share(row["id"], server, row["user"], row["name"],

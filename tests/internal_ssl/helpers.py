@@ -85,8 +85,9 @@ def verifies(cert: Path, bundle: Path) -> bool:
     return as_server
 
 
-def handshake(client: CertFiles, server: CertFiles) -> bool:
-    """A real mutual TLS handshake over a socket pair, with the contexts the hub uses."""
+def handshake(client: CertFiles, server: CertFiles, server_hostname: str = "localhost") -> bool:
+    """A real mutual TLS handshake over a socket pair, with the contexts the hub uses; the
+    client checks that the server's certificate names ``server_hostname``."""
     client_socket, server_socket = socket.socketpair()
     client_socket.settimeout(10)
     server_socket.settimeout(10)
@@ -106,7 +107,7 @@ def handshake(client: CertFiles, server: CertFiles) -> bool:
     thread.start()
     try:
         with client.client_context().wrap_socket(client_socket,
-                                                 server_hostname="localhost") as tls:
+                                                 server_hostname=server_hostname) as tls:
             client_ok = tls.recv(2) == b"ok"
     except (ssl.SSLError, OSError):
         client_ok = False

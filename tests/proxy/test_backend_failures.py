@@ -366,6 +366,59 @@ def test_a_client_still_sending_its_body_after_an_early_answer_gets_no_reset(
     assert end == b""  # the end of the stream, not ConnectionResetError
 
 
+FORBIDDEN = (b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n"
+             b"Content-Length: 9\r\n\r\nforbidden")
+
+
+def forbid_posts_early(backend: ScriptedBackend, conn: socket.socket, number: int) -> None:
+    """Refuse a POST on its head alone, as an API refusing a token does, then hang up; serve
+    anything else."""
+    line, _ = backend.read_head(conn, number)
+    backend.requests.append((number, line, b""))
+    if line.startswith(b"POST"):
+        conn.sendall(FORBIDDEN)
+        return conn.close()
+    conn.sendall(OK)
+    backend.serve_forever(conn, number)
+
+
+def test_a_connection_answered_before_its_small_body_came_serves_the_next_request(
+        proxy_process, scripted_backend):
+    # The answer said nothing of closing, so the client sends its next request on the same
+    # connection; closing it then resets that request (seen as random ECONNRESETs from
+    # clients of the hub's API under load, whose refusals come before the body is read).
+    backend = scripted_backend(forbid_posts_early)
+    proxy = proxy_process()
+    proxy.add_route("/", backend.url)
+    client = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+    answer, following = b"", b""
+    try:
+        client.sendall(b"POST /api/activity HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       b"Content-Length: %d\r\n\r\n" % len(TOKEN_BODY))
+        answer = receive_until(client, b"forbidden")
+        client.sendall(TOKEN_BODY + b"GET /next HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        following = receive_until(client, b"\r\n\r\nok")
+    except OSError as e:
+        following = repr(e).encode()
+    finally:
+        client.close()
+    better_than_chp(proxy, answer.startswith(b"HTTP/1.1 403") and following.startswith(
+        b"HTTP/1.1 200"), f"it answered {answer[:40]!r}, then {following[:60]!r}")
+    assert answer.startswith(b"HTTP/1.1 403 ") and b"connection: close" not in answer.lower()
+    assert following.startswith(b"HTTP/1.1 200 "), following
+
+
+def receive_until(sock: socket.socket, end: bytes) -> bytes:
+    """What ``sock`` receives until it ends with ``end`` or closes."""
+    received = b""
+    while not received.endswith(end):
+        data = sock.recv(65536)
+        if not data:
+            break
+        received += data
+    return received
+
+
 # an answer cut short
 
 def cut_short_on_reuse(backend: ScriptedBackend, conn: socket.socket, number: int) -> None:
