@@ -16,8 +16,8 @@ def restore_shares(shares: list[ImportedShare], tally: Tally) -> Tally:
     """Write ``shares`` (on a database thread, after ``kernel.restore.restore``)."""
     users = {row.name: row.id for row in UserTable.select(UserTable.id, UserTable.name)}
     groups = {row.name: row.id for row in GroupTable.select(GroupTable.id, GroupTable.name)}
-    servers = {(owner, name): server_id for server_id, owner, name in ServerTable.select(
-        ServerTable.id, UserTable.name, ServerTable.name).join(UserTable).tuples()}
+    servers = {(server.user.name, server.name): server.id
+               for server in ServerTable.select(ServerTable, UserTable).join(UserTable)}
     with Share._meta.database.atomic():
         for share in shares:
             server = servers[share.owner, share.server]
