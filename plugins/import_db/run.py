@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 from tabulate import tabulate
@@ -22,6 +23,9 @@ class ImportRefused(Exception):
 
 def run(url: str, config_file: str | None, *, merge: bool, dry_run: bool) -> None:
     loaded = load_or_exit(config_file)
+    if same_database(url, loaded.config.hub.db_url):
+        fail(ImportRefused(f"{url} is both the JupyterHub database and hub.ini's [hub] db_url: "
+                           "point db_url at a new database for kernelhub"))
     crypt = AuthStateCrypt.from_environment() if os.environ.get(KEY_VARIABLE) else None
     try:
         with open_read_only(url) as source:
@@ -42,6 +46,19 @@ def run(url: str, config_file: str | None, *, merge: bool, dry_run: bool) -> Non
     else:
         click.echo(f"Imported into {hub.db.url.split('://')[0]}; start the hub with "
                    "`kernel serve`.")
+
+
+def same_database(source: str, target: str) -> bool:
+    """Whether two database URLs (SQLAlchemy or peewee form) name the same database."""
+    def normal(url: str) -> str:
+        scheme, _, rest = url.partition("://")
+        scheme = scheme.split("+", 1)[0]
+        scheme = {"postgres": "postgresql", "mariadb": "mysql"}.get(scheme, scheme)
+        if scheme == "sqlite":
+            rest = str(Path(rest.removeprefix("/")).resolve())
+        return f"{scheme}://{rest}"
+
+    return normal(source) == normal(target)
 
 
 def refuse_running(data: JupyterHubData) -> None:

@@ -247,6 +247,14 @@ def test_the_source_database_is_not_changed(moved: Moved) -> None:
     assert before == after
 
 
+def test_the_jupyterhub_database_is_never_the_target(moved: Moved, tmp_path: Path) -> None:
+    ini = tmp_path / "same.ini"
+    ini.write_text(f"[hub]\ndb_url = {moved.source}\n")
+    done = run_import_db(ini, moved.source)
+    assert done.returncode == 1
+    assert "is both the JupyterHub database and hub.ini's [hub] db_url" in done.stderr
+
+
 def test_a_second_import_is_refused_without_merge(moved: Moved) -> None:
     done = import_again(moved)
     assert done.returncode == 1
