@@ -24,7 +24,7 @@ class ImportRefused(Exception):
 def run(url: str, config_file: str | None, *, merge: bool, dry_run: bool) -> None:
     loaded = load_or_exit(config_file)
     if same_database(url, loaded.config.hub.db_url):
-        fail(ImportRefused(f"{url} is both the JupyterHub database and hub.ini's [hub] db_url: "
+        fail(ImportRefused("URL is both the JupyterHub database and hub.ini's [hub] db_url: "
                            "point db_url at a new database for kernelhub"))
     crypt = AuthStateCrypt.from_environment() if os.environ.get(KEY_VARIABLE) else None
     try:
@@ -78,9 +78,9 @@ def write(hub: Hub, data: JupyterHubData, *, merge: bool, dry_run: bool,
     there = existing_records()
     if there and not merge:
         found = ", ".join(f"{n} {kind}" for kind, n in there.items())
-        raise ImportRefused(f"kernelhub's database {hub.db.url.split('?')[0]} already has "
-                            f"{found}: import with --merge to add to them, or point [hub] "
-                            "db_url at a new database")
+        raise ImportRefused(f"kernelhub's database (hub.ini's [hub] db_url) already has "
+                            f"{found}: import with --merge to add to them, or point db_url "
+                            "at a new database")
     hub.prepare_database()
     with hub.db.atomic() as transaction:
         tallies = restore(data.snapshot)
