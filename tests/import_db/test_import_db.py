@@ -283,3 +283,17 @@ def test_without_the_key_auth_state_is_left_out_and_the_summary_says_so(moved: M
 
 def test_the_service_made_through_the_api_keeps_its_token(moved: Moved) -> None:
     assert kernelhub_get(moved, "user", BOT_TOKEN)["name"] == "bot"
+
+
+def test_an_imported_token_can_be_revoked_like_any_other(moved: Moved) -> None:
+    # Last in the file: it revokes alice's token in the shared kernelhub.
+    alices = next(token for token, model in moved.recorded.tokens.items()
+                  if model["name"] == "alice")
+    listed = kernelhub_get(moved, "users/alice/tokens")["api_tokens"]
+    assert [t["note"] for t in listed] == ["ci"]
+    response = httpx.delete(f"{moved.kernelhub.url}hub/api/users/alice/tokens/{listed[0]['id']}",
+                            headers={"Authorization": f"token {ROBOT_TOKEN}"}, timeout=30)
+    assert response.status_code == 204, response.text
+    refused = httpx.get(f"{moved.kernelhub.url}hub/api/user", timeout=30,
+                        headers={"Authorization": f"token {alices}"})
+    assert refused.status_code == 403
