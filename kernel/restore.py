@@ -127,7 +127,8 @@ def existing_records() -> dict[str, int]:
     """How many users, groups and user tokens the database holds (on a database thread);
     an import into a database with any of them must be asked for (``--merge``)."""
     tables = set(orm.User._meta.database.get_tables())
-    if orm.User._meta.table_name not in tables:
+    if orm.SchemaVersion._meta.table_name not in tables:
+        # Empty, or not kernelhub's: preparing the database says which.
         return {}
     counts = {
         "users": orm.User.select().count(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 from tabulate import tabulate
@@ -22,6 +23,9 @@ class ImportRefused(Exception):
 
 def run(url: str, config_file: str | None, *, merge: bool, dry_run: bool) -> None:
     loaded = load_or_exit(config_file)
+    if same_database(url, loaded.config.hub.db_url):
+        fail(ImportRefused("URL is both the JupyterHub database and hub.ini's [hub] db_url: "
+                           "point db_url at a new database for kernelhub"))
     crypt = AuthStateCrypt.from_environment() if os.environ.get(KEY_VARIABLE) else None
     try:
         with open_read_only(url) as source:
@@ -44,6 +48,19 @@ def run(url: str, config_file: str | None, *, merge: bool, dry_run: bool) -> Non
                    "`kernel serve`.")
 
 
+def same_database(source: str, target: str) -> bool:
+    """Whether two database URLs (SQLAlchemy or peewee form) name the same database."""
+    def normal(url: str) -> str:
+        scheme, _, rest = url.partition("://")
+        scheme = scheme.split("+", 1)[0]
+        scheme = {"postgres": "postgresql", "mariadb": "mysql"}.get(scheme, scheme)
+        if scheme == "sqlite":
+            rest = str(Path(rest.removeprefix("/")).resolve())
+        return f"{scheme}://{rest}"
+
+    return normal(source) == normal(target)
+
+
 def refuse_running(data: JupyterHubData) -> None:
     if data.running:
         names = ", ".join(sorted(data.running))
@@ -61,9 +78,9 @@ def write(hub: Hub, data: JupyterHubData, *, merge: bool, dry_run: bool,
     there = existing_records()
     if there and not merge:
         found = ", ".join(f"{n} {kind}" for kind, n in there.items())
-        raise ImportRefused(f"kernelhub's database {hub.db.url.split('?')[0]} already has "
-                            f"{found}: import with --merge to add to them, or point [hub] "
-                            "db_url at a new database")
+        raise ImportRefused(f"kernelhub's database (hub.ini's [hub] db_url) already has "
+                            f"{found}: import with --merge to add to them, or point db_url "
+                            "at a new database")
     hub.prepare_database()
     with hub.db.atomic() as transaction:
         tallies = restore(data.snapshot)

@@ -90,3 +90,27 @@ def test_a_user_blocked_after_logging_in_loses_api_access_at_once(tmp_path):
                                           "auth": {"blocked_users": "carol"}}))
     assert after.get("/hub/api/user", headers={"Authorization": f"token {token}"}
                      ).status_code == 403
+
+
+def test_the_rest_api_shows_auth_state_to_holders_of_admin_auth_state(tmp_path, installed,
+                                                                       monkeypatch):
+    # As JupyterHub's GET /users/NAME: decrypted for admin:auth_state, absent otherwise.
+    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", secrets.token_hex(32))
+    sections = {**SECTIONS,
+                "service:keeper": {"api_token": "keeper-token-0123456789"},
+                "service:reader": {"api_token": "reader-token-0123456789"},
+                "role:keeper": {"scopes": "admin:auth_state, read:users",
+                                "services": "keeper"},
+                "role:reader": {"scopes": "read:users", "services": "reader"}}
+    app = hub_app(tmp_path, sections, installed=installed)
+    log_in(app)
+    client = TestClient(app)
+
+    def alice(token: str) -> dict:
+        response = client.get("/hub/api/users/alice",
+                              headers={"Authorization": f"token {token}"})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert alice("keeper-token-0123456789")["auth_state"] == {"access_token": "secret-xyz-123"}
+    assert "auth_state" not in alice("reader-token-0123456789")

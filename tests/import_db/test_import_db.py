@@ -96,6 +96,8 @@ class Moved:
     engine: str
     #: What `kernel import-db --dry-run` said while JupyterHub's servers ran.
     while_running: subprocess.CompletedProcess[str]
+    #: What `kernel import-db --dry-run` printed just before the import.
+    dry_run_output: str
     #: The SQLite source's bytes before and after the import (None on other engines).
     source_bytes: tuple[bytes, bytes] | None = None
 
@@ -150,12 +152,15 @@ def moved(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     before = source_file.read_bytes() if engine == "sqlite" else b""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
+        # A dry run first: the import after it would be refused had it written anything.
+        dry_run = run_import_db(ini, source, "--dry-run")
+        assert dry_run.returncode == 0, dry_run.stdout + dry_run.stderr
         done = run_import_db(ini, source)
         assert done.returncode == 0, done.stdout + done.stderr
         source_bytes = (before, source_file.read_bytes()) if engine == "sqlite" else None
         with running_hub(directory, sections, timeout=90) as kernelhub:
             yield Moved(recorded, kernelhub, done.stdout, source, engine, while_running,
-                        source_bytes)
+                        dry_run.stdout, source_bytes)
     for urls in (source_urls, target_urls):
         urls.close()
 
@@ -201,6 +206,14 @@ def test_every_jupyterhub_token_works_with_the_same_scopes(moved: Moved) -> None
         assert set(model["scopes"]) - set(answered["scopes"]) <= group_shares
 
 
+def test_a_dry_run_summarizes_the_same_import_and_writes_nothing(moved: Moved) -> None:
+    # That it wrote nothing: the import after it was not refused (the fixture checks).
+    table = [line for line in moved.dry_run_output.splitlines() if "imported" in line
+             or line.startswith(("users", "API tokens", "shares", "servers"))]
+    assert table and all(line in moved.import_output for line in table)
+    assert "Dry run: nothing was written." in moved.dry_run_output
+
+
 def summary_line(output: str, kind: str) -> list[str]:
     """The summary's row for ``kind``: [imported, left out, why...] as words."""
     line = next(line for line in output.splitlines() if line.startswith(kind))
@@ -234,6 +247,14 @@ def test_the_source_database_is_not_changed(moved: Moved) -> None:
     assert before == after
 
 
+def test_the_jupyterhub_database_is_never_the_target(moved: Moved, tmp_path: Path) -> None:
+    ini = tmp_path / "same.ini"
+    ini.write_text(f"[hub]\ndb_url = {moved.source}\n")
+    done = run_import_db(ini, moved.source)
+    assert done.returncode == 1
+    assert "is both the JupyterHub database and hub.ini's [hub] db_url" in done.stderr
+
+
 def test_a_second_import_is_refused_without_merge(moved: Moved) -> None:
     done = import_again(moved)
     assert done.returncode == 1
@@ -262,3 +283,17 @@ def test_without_the_key_auth_state_is_left_out_and_the_summary_says_so(moved: M
 
 def test_the_service_made_through_the_api_keeps_its_token(moved: Moved) -> None:
     assert kernelhub_get(moved, "user", BOT_TOKEN)["name"] == "bot"
+
+
+def test_an_imported_token_can_be_revoked_like_any_other(moved: Moved) -> None:
+    # Last in the file: it revokes alice's token in the shared kernelhub.
+    alices = next(token for token, model in moved.recorded.tokens.items()
+                  if model["name"] == "alice")
+    listed = kernelhub_get(moved, "users/alice/tokens")["api_tokens"]
+    assert [t["note"] for t in listed] == ["ci"]
+    response = httpx.delete(f"{moved.kernelhub.url}hub/api/users/alice/tokens/{listed[0]['id']}",
+                            headers={"Authorization": f"token {ROBOT_TOKEN}"}, timeout=30)
+    assert response.status_code == 204, response.text
+    refused = httpx.get(f"{moved.kernelhub.url}hub/api/user", timeout=30,
+                        headers={"Authorization": f"token {alices}"})
+    assert refused.status_code == 403
