@@ -90,6 +90,8 @@ class User:
     async def run(self, first_delay: float, deadline: float) -> None:
         """Cycle from ``first_delay`` seconds on; no new cycle starts after ``deadline``
         (monotonic); a cycle under way is finished, so every server ends stopped."""
+        if time.monotonic() + first_delay >= deadline:
+            return  # in a run shorter than a cycle, some users never arrive
         await asyncio.sleep(first_delay)
         try:
             while time.monotonic() < deadline:
