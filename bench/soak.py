@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import uvloop
@@ -148,8 +148,8 @@ def main() -> None:
         with ThreadPoolExecutor(8) as pool:
             tokens = dict(zip(names, pool.map(hub.make_token, names), strict=True))
         progress("users start")
-        uvloop.run(soak(hub, tokens, Run(minutes, window, run.users, run.cull_timeout,
-                                         run.cull_every), record, samples))
+        uvloop.run(soak(hub, tokens, replace(run, minutes=minutes, window_seconds=window),
+                        record, samples))
         progress("users done; stopping the hub")
     report = Report(record, samples, window, minutes * 60)
     header = (f"{os.cpu_count()} CPUs, Linux {platform.release()}, Python "

@@ -21,12 +21,20 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from hub_load import Answer, Connection, LoginFailed, cookie_header, form_login
+
+T = TypeVar("T")
+
+
+def progress_events(stream: bytes) -> list[dict[str, Any]]:
+    """The events of a spawn progress stream (server-sent events, one JSON per ``data:``)."""
+    return [json.loads(line[5:]) for line in stream.splitlines() if line.startswith(b"data:")]
 
 
 @dataclass(frozen=True)
@@ -131,10 +139,10 @@ class User:
             await self.timed("stop", self.stop)
             await self.timed("logout", self.log_out, cookies)
 
-    async def timed(self, operation: str, step: Callable[..., object], *args: object
-                    ) -> object:
+    async def timed(self, operation: str, step: Callable[..., Awaitable[T]], *args: object
+                    ) -> T:
         began = time.perf_counter()
-        result = await step(*args)  # type: ignore[misc]
+        result = await step(*args)
         self.record.step(operation, time.perf_counter() - began)
         return result
 
@@ -166,8 +174,8 @@ class User:
             # Spawn progress streams are exempt from the hub's limits: no place taken.
             path = f"/hub/api/users/{self.quoted}/server/progress"
             stream = await self.api.request("GET", path, self.api_headers)
-            if stream.status != 200 or b'"ready": true' not in stream.body.replace(
-                    b'"ready":true', b'"ready": true'):
+            if stream.status != 200 or not any(event.get("ready")
+                                               for event in progress_events(stream.body)):
                 raise StepFailed(f"{stream.status} on GET {path}, no ready event: "
                                  f"{stream.body[-200:]!r}")
 
@@ -208,10 +216,10 @@ class User:
         await self.poll(self.server_gone, self.settings.cull_deadline,
                         "culled (the idle culler did not stop it)", interval=1.0)
 
-    async def poll(self, done: Callable[[], object], timeout: float, what: str,
+    async def poll(self, done: Callable[[], Awaitable[bool]], timeout: float, what: str,
                    interval: float = 0.2) -> None:
         deadline = time.monotonic() + timeout
-        while not await done():  # type: ignore[misc]
+        while not await done():
             if time.monotonic() > deadline:
                 raise StepFailed(f"server not {what} within {timeout:g} s")
             await asyncio.sleep(interval)
