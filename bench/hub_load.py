@@ -193,6 +193,21 @@ class Connection:
 
     async def request(self, method: str, path: str, headers: dict[str, str],
                       body: bytes = b"") -> Answer:
+        """Send one request and read its answer. A kept-alive connection the server closed
+        while it was idle (nothing read back) is reopened and the request sent again once,
+        as browsers do."""
+        reused = self.writer is not None
+        try:
+            return await self._exchange(method, path, headers, body)
+        except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError) as e:
+            nothing_read = not isinstance(e, asyncio.IncompleteReadError) or not e.partial
+            if not (reused and nothing_read):
+                raise
+            self.close()
+            return await self._exchange(method, path, headers, body)
+
+    async def _exchange(self, method: str, path: str, headers: dict[str, str],
+                        body: bytes) -> Answer:
         if self.writer is None:
             await self._connect()
         lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}",
@@ -283,6 +298,38 @@ async def _activity_bursts(port: int, prefix: str, token: str, users: list[str],
 _XSRF_FIELD = re.compile(rb'name="_xsrf"\s+value="([^"]+)"')
 
 
+class LoginFailed(Exception):
+    """The login form did not log in: the message says which request answered what."""
+
+
+async def form_login(conn: Connection, hub_prefix: str, name: str, password: str
+                     ) -> dict[str, str]:
+    """Log in as a browser with no cookies does: GET the login page (its ``_xsrf`` field
+    and cookie), then POST the form; the cookies the browser holds afterwards.
+
+    Raises LoginFailed unless the POST answers 302 and sets the login cookie.
+    """
+    login = f"{hub_prefix}login"
+    page = await conn.request("GET", login, {"Accept": "text/html"})
+    field = _XSRF_FIELD.search(page.body)
+    if page.status != 200 or field is None:
+        raise LoginFailed(f"{page.status} on GET {login} (no _xsrf field)")
+    cookies = page.cookies()
+    form = urlencode({"username": name, "password": password,
+                      "_xsrf": field.group(1).decode()}).encode()
+    answer = await conn.request("POST", login, {
+        "Cookie": cookie_header(cookies), "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "text/html"}, form)
+    if answer.status != 302 or "jupyterhub-hub-login" not in answer.cookies():
+        raise LoginFailed(f"{answer.status} on POST {login}: {answer.body[:120]!r}")
+    return cookies | answer.cookies()
+
+
+def cookie_header(cookies: dict[str, str]) -> str:
+    """The ``Cookie`` header a browser sends for ``cookies`` (deleted ones left out)."""
+    return "; ".join(f"{k}={v}" for k, v in cookies.items() if v)
+
+
 def form_logins(port: int, hub_prefix: str, users: list[str], password: str,
                 concurrency: int, seconds: float) -> Load:
     """Browsers logging in: GET the login page (XSRF field and cookie), POST the form.
@@ -298,23 +345,13 @@ async def _form_logins(port: int, hub_prefix: str, users: list[str], password: s
                        concurrency: int, seconds: float) -> Load:
     latencies: list[float] = []
     errors: list[str] = []
-    login = f"{hub_prefix}login"
 
     async def log_in(conn: Connection, name: str) -> None:
         began = time.perf_counter()
-        page = await conn.request("GET", login, {"Accept": "text/html"})
-        field = _XSRF_FIELD.search(page.body)
-        if page.status != 200 or field is None:
-            errors.append(f"{page.status} on GET {login} (no _xsrf field)")
-            return
-        cookies = "; ".join(f"{k}={v}" for k, v in page.cookies().items())
-        form = urlencode({"username": name, "password": password,
-                          "_xsrf": field.group(1).decode()}).encode()
-        answer = await conn.request("POST", login, {
-            "Cookie": cookies, "Content-Type": "application/x-www-form-urlencoded",
-            "Accept": "text/html"}, form)
-        if answer.status != 302 or "jupyterhub-hub-login" not in answer.cookies():
-            errors.append(f"{answer.status} on POST {login}: {answer.body[:120]!r}")
+        try:
+            await form_login(conn, hub_prefix, name, password)
+        except LoginFailed as e:
+            errors.append(str(e))
             return
         latencies.append(time.perf_counter() - began)
 

@@ -36,7 +36,7 @@ from pathlib import Path
 import httpx
 from hub_load import probe
 
-from kernel.testing.hub import free_port, render_ini
+from kernel.testing.hub import free_port, merge, render_ini
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "bench-password"
@@ -73,6 +73,8 @@ class HubUnderTest(ABC):
         #: The hub process's CPU seconds when it first answered (set by ``start``).
         self.startup_cpu: float | None = None
         self.log = self.directory / "hub.log"
+        #: Config sections merged over the benchmark's own (kernelhub only), e.g. plugins.
+        self.extra_sections: dict[str, dict[str, str]] = {}
 
     # -- what differs between the hubs --------------------------------------------------
 
@@ -245,7 +247,8 @@ class KernelHub(HubUnderTest):
             "proxy": {"api_url": f"http://127.0.0.1:{self.proxy_api_port}"},
             "kernel-proxy": {"pid_file": str(self.directory / "proxy.pid")},
         }
-        (self.directory / "hub.ini").write_text(render_ini(sections))
+        (self.directory / "hub.ini").write_text(render_ini(merge(sections,
+                                                                 self.extra_sections)))
 
     def create_database(self) -> None:
         from kernel.db import schema

@@ -46,7 +46,7 @@ SLOW_SUITES = (
     "tests/metrics/test_idle_culler.py", "tests/api/test_idle_culler.py",
     "tests/proxy/test_chp_parity.py", "tests/proxy/test_chp_parity_flags.py",
     "tests/proxy/test_chp_plugin.py", "tests/api/test_schema.py",
-    "tests/api/test_stateful_fuzz.py", "tests/faults/",
+    "tests/api/test_stateful_fuzz.py", "tests/faults/", "tests/bench/",
 )
 SLOW_ENGINES = ("postgres", "mysql")
 _ROOT = Path(__file__).parent.parent
