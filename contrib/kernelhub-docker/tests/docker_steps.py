@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-import uuid
 from typing import Any
 
 import docker
@@ -13,6 +12,7 @@ import httpx
 from websockets.sync.client import connect
 
 from kernel.testing.hub import wait_until
+from kernel.testing.kernels import channels_url, execute_request
 
 #: Containers take a few seconds to answer; a busy machine makes it more.
 READY_TIMEOUT = 180.0
@@ -64,13 +64,8 @@ def run_until_the_kernel_dies(server_url: str, token: str, kernel_id: str, code:
                               timeout: float = 120) -> str:
     """Send ``code`` to the kernel over its websocket and wait until the server reports the
     kernel's death (``restarting``, or ``dead`` when it cannot restart it); that state."""
-    ws_url = server_url.replace("http://", "ws://", 1) + f"api/kernels/{kernel_id}/channels"
-    header = {"msg_id": uuid.uuid4().hex, "msg_type": "execute_request", "username": "test",
-              "session": uuid.uuid4().hex, "date": "", "version": "5.3"}
-    request = {"header": header, "parent_header": {}, "metadata": {}, "channel": "shell",
-               "buffers": [], "content": {"code": code, "silent": False,
-                                          "store_history": False, "user_expressions": {},
-                                          "allow_stdin": False, "stop_on_error": True}}
+    ws_url = channels_url(server_url, kernel_id)
+    request = execute_request(code)
     deadline = time.monotonic() + timeout
     with connect(ws_url, additional_headers={"Authorization": f"token {token}"},
                  open_timeout=timeout) as ws:
